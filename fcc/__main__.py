@@ -1,0 +1,5 @@
+import sys
+
+from fcc.cli import main
+
+sys.exit(main())

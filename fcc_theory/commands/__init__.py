@@ -1,0 +1,1 @@
+"""``fcc`` subcommands of the theory wing (never import torch)."""

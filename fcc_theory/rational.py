@@ -1,0 +1,93 @@
+"""Exact rationals at the project's boundary.
+
+Every exact number enters and leaves the theory through this module: as a
+Python ``int``, a ``Fraction``, or a string ``"p/q"`` / ``"-3"`` / ``"0.25"``.
+Floats are refused on purpose: ``0.1`` is not one tenth, and the verifier
+never decides anything in floating point.
+
+>>> parse_rational("3/4")
+Fraction(3, 4)
+>>> format_rational(Fraction(-6, 4))
+'-3/2'
+>>> parse_vector("3/4,0,-1")
+(Fraction(3, 4), Fraction(0, 1), Fraction(-1, 1))
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Iterable
+
+from fcc_theory.errors import UserError
+
+__all__ = [
+    "RationalError",
+    "parse_rational",
+    "parse_vector",
+    "format_rational",
+    "format_vector",
+]
+
+_RATIONAL_RE = re.compile(r"^[+-]?(\d+(/\d+)?|\d*\.\d+|\d+\.\d*)([eE][+-]?\d+)?$")
+
+
+class RationalError(UserError):
+    """A value that is not an exact rational number (one-line message)."""
+
+
+def parse_rational(value: object, what: str = "number") -> Fraction:
+    """Parse ``value`` as an exact rational.
+
+    Accepts ints, Fractions, and strings such as ``"p/q"``, ``"-2"`` or the
+    decimal ``"0.125"`` (read exactly as written).
+
+    >>> parse_rational("-2/6")
+    Fraction(-1, 3)
+    >>> parse_rational("0.1")
+    Fraction(1, 10)
+    >>> parse_rational(1.5)
+    Traceback (most recent call last):
+    ...
+    fcc_theory.rational.RationalError: number 1.5 is a float; write it as an exact string such as "3/2"
+    """
+    if isinstance(value, bool):
+        raise RationalError(f"{what} {value!r} is a boolean, not a number; write it as \"p/q\"")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        raise RationalError(
+            f"{what} {value!r} is a float; write it as an exact string such as "
+            f"\"{Fraction(value).limit_denominator(1000)}\""
+        )
+    if isinstance(value, str):
+        text = value.strip()
+        if not _RATIONAL_RE.match(text):
+            raise RationalError(f"{what} {value!r} is not a rational; use an integer or \"p/q\" such as \"3/4\"")
+        if "/" in text and int(text.split("/")[1]) == 0:
+            raise RationalError(f"{what} {value!r} has a zero denominator")
+        return Fraction(text)
+    raise RationalError(f"{what} {value!r} is not a number; use an integer or a string \"p/q\"")
+
+
+def parse_vector(text: str, what: str = "vector") -> tuple[Fraction, ...]:
+    """Parse a comma-separated list of rationals such as ``"3/4,0,0"``."""
+    parts = [p for p in text.split(",")]
+    if not text.strip() or any(not p.strip() for p in parts):
+        raise RationalError(f"{what} {text!r} is not a comma-separated list of rationals such as \"3/4,0,0\"")
+    return tuple(parse_rational(p, what=f"{what} entry") for p in parts)
+
+
+def format_rational(value: Fraction | int) -> str:
+    """The canonical exact string of a rational: ``"p/q"`` or ``"p"``."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def format_vector(values: Iterable[Fraction | int]) -> list[str]:
+    """Format each entry with :func:`format_rational`."""
+    return [format_rational(v) for v in values]

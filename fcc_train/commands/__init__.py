@@ -1,0 +1,1 @@
+"""``fcc`` subcommands of the trainer wing."""

@@ -1,0 +1,285 @@
+"""Typed experiment configuration: YAML file + ``--set key=value`` overrides.
+
+One YAML per experiment (``configs/``). Every key is declared below with its
+type and default, so a misspelt key is rejected with the closest valid name,
+and the resolved config (defaults filled in) is written next to the results
+and stored in every checkpoint.
+
+Recipe defaults are the paper's CIFAR-LT recipe (recipes.md §2): SGD,
+momentum 0.9, Nesterov, wd 2e-4, LR 0.1 with a 5-epoch linear warmup from
+LR/3, ×0.01 at epochs 160 and 180, batch 128 with drop_last, 200 epochs.
+
+>>> cfg = load_config(None, ["fcc.enabled=true", "optim.epochs=2"])
+>>> cfg.fcc.enabled, cfg.optim.epochs, cfg.optim.milestones
+(True, 2, [160, 180])
+>>> load_config(None, ["optim.epoch=2"])
+Traceback (most recent call last):
+...
+fcc_train.config.ConfigError: unknown config key 'optim.epoch' (did you mean 'optim.epochs'?)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fcc_theory.errors import UserError
+
+__all__ = ["ConfigError", "Config", "load_config", "config_to_dict", "config_from_dict"]
+
+
+class ConfigError(UserError):
+    """A bad config file, key or value (one line)."""
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "digits"  # digits | cifar10 | cifar100 | synthetic | imagenet_lt | inat18
+    root: str | None = None  # folder holding the data set (--data-root)
+    imbalance_factor: float = 100.0  # N_max / N_min of the training set
+    imbalance_type: str = "exp"  # exp (Cao et al.) | step
+    step_ratio: float = 0.5  # step profile: fraction of classes that are minority
+    subset_seed: int = 0  # numpy seed of the long-tailed draw (0 = the published one)
+    test_per_class: int = 30  # digits: balanced held-out test images per class
+    synthetic_train_size: int = 12406  # synthetic: images (shaped like CIFAR-10-LT-100)
+    synthetic_test_size: int = 10000
+    num_classes: int = 10  # synthetic only; real data sets know their own
+    image_size: int = 32  # synthetic / imagenet-style crop size
+    augment: str = "standard"  # standard (crop+flip) | none
+    store: str | None = None  # imagenet_lt / inat18: decode-once uint8 store folder
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "resnet32"  # resnet32 | resnet_small | resnet10 | resnet50 | resnext50
+    head: str = "linear"  # linear | cosine
+    bias: bool = True  # linear head bias (FCC's CIFAR configs: True)
+    cosine_scale: float = 30.0  # s of a cosine (normalised) head
+
+
+@dataclass
+class FCCConfig:
+    enabled: bool = False
+    strategy: str = "edc"  # uniform (Eq. 2) | edc (Eq. 3) | half (Eq. 4)
+    gamma: float = 0.5
+    beta: int = 0  # half compression: 0 = compress the top 50 % classes, 1 = the bottom 50 %
+    order: str = "frequency"  # frequency (rank by training count, majority first) | label (official: label id)
+    round_decimals: int | None = None  # 2 = the official code's round(τ, 2)
+    start_epoch: int = 50  # FCC active when epoch > start_epoch (epochs count from 1)
+    mix_tau: str = "first"  # with mixed samples: first (official: τ of label a) | mixed (λτ_a + (1-λ)τ_b)
+
+
+@dataclass
+class MethodConfig:
+    loss: str = "ce"  # ce | focal | cb_focal | cbce | bsce | ce_ls | celas | ldam | cdt
+    focal_gamma: float = 2.0
+    focal_form: str = "sigmoid"  # sigmoid (BoT/official) | softmax (LDAM-DRW's)
+    cb_beta: float = 0.9999  # class-balanced weights (1-β)/(1-β^n)
+    label_smoothing: float = 0.1  # CE-LS ε
+    celas_head: float = 0.4
+    celas_tail: float = 0.1
+    ldam_max_m: float = 0.5
+    ldam_s: float = 30.0
+    cdt_gamma: float = 0.2
+    drw_start_epoch: int | None = None  # DRW: plain CE until this epoch, the method's reweighting after
+    drw_beta: float = 0.9999  # LDAM-DRW: CB weights after the DRW start
+    sampler: str = "instance"  # instance | cb | sr | pb
+    drs_start_epoch: int | None = None  # DRS: instance sampling until this epoch, then `sampler`
+    mixup: str = "none"  # none | input | manifold | remix
+    mixup_alpha: float = 1.0
+    manifold_layer: str = "pool"
+    remix_kappa: float = 3.0
+    remix_tau: float = 0.5
+    teacher: str | None = None  # DiVe: teacher checkpoint (a run folder or .pt)
+    distill_temperature: float = 2.0
+    distill_alpha: float = 0.5
+    distill_power: float = 0.5
+
+
+@dataclass
+class StageConfig:
+    """Two-stage methods (cRT, LWS, τ-norm, LTR-WB): stage 2 starts from a stage-1 checkpoint."""
+
+    init_from: str | None = None  # stage-1 run folder or checkpoint
+    freeze_backbone: bool = False
+    reset_head: bool = False  # cRT: re-initialise the classifier
+    lws: bool = False  # learnable weight scaling of the classifier
+    head_transform: str = "none"  # none | tau_norm (test-time w_j / ||w_j||^p)
+    tau_norm_p: float = 1.0
+    max_norm: float | None = None  # LTR-WB: per-class weight norm bound (PGD)
+
+
+@dataclass
+class OptimConfig:
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 2e-4
+    warmup_epochs: int = 5
+    warmup_start_factor: float = 1 / 3
+    schedule: str = "step"  # step | cosine
+    milestones: list[int] = field(default_factory=lambda: [160, 180])
+    lr_decay: float = 0.01  # factor at each milestone
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 42
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
+    channels_last: str = "auto"  # auto (on GPU) | true | false
+    compile: str = "auto"  # auto | none | graphs | compile
+    eval_every: int = 1
+    threads: int = 1  # CPU threads (one is fastest on a shared 2-core machine)
+    eval_batch_size: int = 1024
+    tensorboard: bool = False
+    progress: str = "auto"  # auto (bar on a terminal) | bar | none
+    sync_bn: bool = False
+
+
+@dataclass
+class Config:
+    name: str = "experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    fcc: FCCConfig = field(default_factory=FCCConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    stage: StageConfig = field(default_factory=StageConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _all_keys(cls: type, prefix: str = "") -> list[str]:
+    keys = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        t = hints[f.name]
+        if dataclasses.is_dataclass(t):
+            keys += _all_keys(t, f"{prefix}{f.name}.")
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
+def _unknown(key: str) -> ConfigError:
+    close = difflib.get_close_matches(key, _all_keys(Config), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else "; run with a valid key, see fcc_train/config.py"
+    return ConfigError(f"unknown config key '{key}'{hint}")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "~")):
+            return None
+        return _coerce(value, args[0], key)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            value = [v for v in text.split(",") if v.strip()] if text else []
+        if not isinstance(value, list):
+            raise ConfigError(f"config key '{key}' needs a list, got {value!r}; write e.g. [160, 180]")
+        return [_coerce(v, inner, key) for v in value]
+    if value is None:
+        raise ConfigError(f"config key '{key}' may not be null; give a {tp.__name__}")
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on"):
+                return True
+            if isinstance(value, str) and value.lower() in ("false", "no", "0", "off"):
+                return False
+            raise ValueError
+        if tp is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, str) and "/" in value:
+                p, q = value.split("/")
+                return float(p) / float(q)
+            return float(value)
+        if tp is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+    except (ValueError, TypeError):
+        raise ConfigError(f"config key '{key}' needs a {tp.__name__}, got {value!r}") from None
+    raise ConfigError(f"config key '{key}' has an unsupported type {tp}")
+
+
+def config_from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "") -> Any:
+    """Build a (nested) config dataclass from a dict, rejecting unknown keys."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config section '{prefix.rstrip('.') or '<top>'}' must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for k in data:
+        if k not in names:
+            raise _unknown(f"{prefix}{k}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[f.name] = config_from_dict(data[f.name] or {}, tp, f"{prefix}{f.name}.")
+        else:
+            kwargs[f.name] = _coerce(data[f.name], tp, f"{prefix}{f.name}")
+    return cls(**kwargs)
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r} is not key=value; write e.g. --set optim.epochs=10")
+    key, raw = item.split("=", 1)
+    import yaml
+
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> Config:
+    """Read a YAML config (or start from defaults), apply ``key=value`` overrides, validate."""
+    import yaml
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file '{p}' does not exist; pass a YAML file from configs/, e.g. configs/digits/ce.yaml")
+        try:
+            loaded = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file '{p}' is not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file '{p}' must hold a mapping of sections (data, model, fcc, ...)")
+        data = loaded or {}
+    for item in overrides or []:
+        keys, value = _parse_override(item)
+        node = data
+        for k in keys[:-1]:
+            if not isinstance(node.get(k, {}), dict):
+                raise _unknown(".".join(keys))
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return config_from_dict(data)

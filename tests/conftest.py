@@ -1,0 +1,52 @@
+"""Shared test configuration: Hypothesis profiles, one CPU thread, gpu/slow markers.
+
+Hypothesis profiles (choose with FCC_HYPOTHESIS_PROFILE, default ``dev``; with
+``CI`` set the default is ``ci``):
+
+* ``dev``: fast feedback, 100 examples, no deadline.
+* ``ci``: built on Hypothesis's own ``ci`` profile (derandomized, no deadline).
+* ``thorough``: tens of thousands of examples, for a search before a release.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile(
+    "ci", parent=settings.get_profile("ci"), max_examples=200, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", max_examples=20_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("FCC_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Two threads with a busy neighbour core run 5-8x slower on these machines.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _has_cuda():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
