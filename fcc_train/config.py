@@ -142,6 +142,7 @@ class TrainConfig:
     tensorboard: bool = False
     progress: str = "auto"  # auto (bar on a terminal) | bar | none
     sync_bn: bool = False
+    checkpoint_every: int = 1  # write checkpoints/last.pt every N epochs (and at the end; best.pt whenever it improves)
 
 
 @dataclass

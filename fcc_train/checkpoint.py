@@ -1,0 +1,130 @@
+"""Checkpoints that survive a kill: atomic writes, newest-complete discovery, full RNG state.
+
+A checkpoint is written to a temporary file in the same folder, flushed and
+fsync'ed, then moved onto its name with ``os.replace`` (atomic on POSIX) and
+the folder is fsync'ed, so ``last.pt`` is always either the previous or the
+new complete file (timm / Lightning practice; engineering.md). A file that
+does not load (truncated, corrupt, foreign) is skipped with a warning when
+looking for the checkpoint to resume from.
+
+The dict (contracts.md): ``model`` (state_dict), ``optimizer`` (momentum
+buffers in a form both optimisers of the engine accept), ``epoch``,
+``config`` (resolved, as a dict), ``rng`` (python, numpy, torch CPU/CUDA and
+every named ``torch.Generator``), ``best`` (metrics of the best epoch),
+``class_counts``, ``format_version`` 1, plus ``seconds`` (training time so
+far) and ``history`` (the evaluated epochs' records).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fcc_theory.errors import UserError
+
+__all__ = ["FORMAT_VERSION", "CheckpointError", "save_checkpoint", "load_checkpoint", "find_resume", "capture_rng", "restore_rng"]
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be read (one line)."""
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some file systems do not let a folder be opened; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write ``state`` atomically to ``path`` (temporary file in the same folder, fsync, os.replace, fsync folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load one of our checkpoints; raise :class:`CheckpointError` if it is missing, truncated or not ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint '{path}' does not exist; pass a run folder's checkpoints/last.pt or best.pt")
+    try:
+        # our own files hold numpy RNG states and plain dicts, so the full unpickler is needed
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # truncated zip, bad pickle, ...: all mean "not a complete checkpoint"
+        raise CheckpointError(f"checkpoint '{path}' is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); delete it or train again") from None
+    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION or "model" not in state:
+        raise CheckpointError(f"'{path}' is not an fcc checkpoint (format_version {FORMAT_VERSION} with a model); pass a file written by fcc train")
+    return state
+
+
+def find_resume(folder: str | Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict[str, Any]] | None:
+    """The complete checkpoint with the highest epoch under ``folder`` (``*.pt``), or None.
+
+    Unreadable files are skipped with a warning; on equal epochs ``last.pt`` wins.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    found: list[tuple[int, int, Path, dict[str, Any]]] = []
+    for p in sorted(folder.glob("*.pt")):
+        try:
+            state = load_checkpoint(p, map_location)
+        except CheckpointError as exc:
+            warnings.warn(f"skipping checkpoint: {exc}", stacklevel=2)
+            continue
+        found.append((int(state.get("epoch", 0)), int(p.name == "last.pt"), p, state))
+    if not found:
+        return None
+    _, _, p, state = max(found, key=lambda t: (t[0], t[1]))
+    return p, state
+
+
+def capture_rng(generators: dict[str, torch.Generator] | None = None) -> dict[str, Any]:
+    """Every random state the run uses: python, numpy, torch (CPU and CUDA) and the named generators."""
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "generators": {k: g.get_state() for k, g in (generators or {}).items()},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], generators: dict[str, torch.Generator] | None = None) -> None:
+    """Put back what :func:`capture_rng` saved (a resumed run then draws the same numbers)."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    for k, g in (generators or {}).items():
+        if k in state.get("generators", {}):
+            g.set_state(state["generators"][k].cpu())

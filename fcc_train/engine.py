@@ -1,0 +1,274 @@
+"""One training epoch and one evaluation pass — no file I/O, no printing.
+
+The step follows the hook order of ``fcc_train/methods/base.py`` exactly::
+
+    probs = method.epoch_sampling(epoch)            # once per epoch
+    for x, y in loader.batches(probs, gen):         # augmented on the device
+        batch  = method.mix_inputs(Batch(x, y), gen)
+        feats  = model.features(batch.images)
+        feats, batch = method.mix_features(feats, batch, gen)
+        if fcc_active(epoch): feats = feats * method.fcc_tau(tau_by_class, batch)[:, None]   # Eq. 1
+        logits = model.head(feats)
+        loss   = method.loss(logits, batch, epoch)
+        optimizer step; fcc_train.methods.after_step(model, cfg)
+
+Speed (issue 8): the summed loss stays on the device (one host sync per
+epoch, for the NaN check); bf16 autocast + channels_last on CUDA
+(``train.precision: fp32`` / ``train.channels_last: false`` switch them
+off); fp32 on CPU. ``train.compile``: ``graphs`` captures the whole step as
+a CUDA graph (:mod:`fcc_train.graphed`, one graph per FCC/DRW phase),
+``compile`` uses ``torch.compile``, ``none`` is eager; ``auto`` picks graphs
+on CUDA when the method allows it (no per-step mixing, one process) and
+eager otherwise. Any failure to capture/compile falls back to eager with a note.
+
+Learning rate (recipes.md §2, BoT's ``WarmupMultiStepLR`` stepped before
+each epoch): epoch e (1-based) trains at
+``lr · w(e) · decay^{#milestones ≤ e}``, ``w(e) = f + (1 − f)·e/W`` for
+``e < W`` else 1 (f = 1/3, W = 5): epoch 1 trains at 0.0467, epochs ≥ 5 at
+0.1, epoch 160 at 1e-3 and epoch 180 at 1e-5.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from typing import TYPE_CHECKING, Any, Iterable
+
+import torch
+import torch.nn as nn
+
+from fcc_train.distributed import all_gather_cat, world_size
+from fcc_train.fcc import fcc_active
+from fcc_train.methods import Batch, Method, after_step, eval_head
+
+if TYPE_CHECKING:
+    from fcc_train.config import Config, OptimConfig
+
+__all__ = ["lr_at", "NaNLossError", "Engine", "train_one_epoch", "evaluate"]
+
+
+class NaNLossError(RuntimeError):
+    """The epoch's mean training loss is not finite."""
+
+
+def lr_at(optim: OptimConfig, epoch: int) -> float:
+    """Learning rate of training epoch ``epoch`` (1-based): BoT warmup, then steps (×decay at each milestone) or cosine."""
+    w = optim.warmup_epochs
+    warm = optim.warmup_start_factor + (1 - optim.warmup_start_factor) * epoch / w if epoch < w else 1.0
+    if optim.schedule == "step":
+        return optim.lr * warm * optim.lr_decay ** sum(epoch >= m for m in optim.milestones)
+    if optim.schedule == "cosine":
+        # after warmup, half a cosine from lr (epoch W) towards 0 (never reached: the last epoch keeps a small lr)
+        start = min(w, optim.epochs)
+        t = max(epoch - start, 0) / max(optim.epochs - start + 1, 1)
+        return optim.lr * warm * 0.5 * (1 + math.cos(math.pi * t))
+    raise ValueError(f"unknown optim.schedule '{optim.schedule}'; use step or cosine")
+
+
+def _resolve_auto(value: str, on_gpu: bool) -> bool:
+    return on_gpu if value == "auto" else str(value).lower() in ("true", "1", "yes", "on")
+
+
+class TrainForward(nn.Module):
+    """features → mix_features → FCC scale → head, as one module (so DDP sees one forward)."""
+
+    def __init__(self, model: nn.Module, method: Method, tau_by_class: torch.Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.method = method
+        self.register_buffer("tau_by_class", tau_by_class, persistent=False)
+
+    def forward(self, batch: Batch, gen: torch.Generator | None, fcc_on: bool) -> tuple[torch.Tensor, Batch]:
+        feats = self.model.features(batch.images)
+        feats, batch = self.method.mix_features(feats, batch, gen)
+        if fcc_on:  # Eq. 1: training only, per-sample τ by gather
+            feats = feats * self.method.fcc_tau(self.tau_by_class, batch)[:, None].to(feats.dtype)
+        return self.model.head(feats), batch
+
+
+class Engine:
+    """The model, method, optimiser and numerics of one run (built once, reused every epoch)."""
+
+    def __init__(self, cfg: Config, model: nn.Module, method: Method, params: Iterable[nn.Parameter], device: torch.device,
+                 tau_by_class: torch.Tensor, notes: list[str] | None = None) -> None:
+        self.cfg, self.model, self.method, self.device = cfg, model, method, device
+        self.notes = notes if notes is not None else []
+        on_gpu = device.type == "cuda"
+        prec = cfg.train.precision
+        self.amp_dtype = torch.bfloat16 if (prec == "bf16" or (prec == "auto" and on_gpu)) else None
+        self.channels_last = _resolve_auto(cfg.train.channels_last, on_gpu)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.params = [p for p in params if p.requires_grad]
+        o = cfg.optim
+        self.forward_module: nn.Module = TrainForward(model, method, tau_by_class.to(device))
+        self.mode = self._choose_mode(cfg.train.compile, on_gpu)
+        self.captured = None
+        if self.mode == "graphs":
+            from fcc_train.graphed import CapturedStep, ForeachSGD
+
+            self.optimizer: Any = ForeachSGD(self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
+            self.captured = CapturedStep(self._graph_loss, self.optimizer, [model])
+        else:
+            self.optimizer = torch.optim.SGD(self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
+        self.compiled = None
+        if self.mode == "compile":
+            try:
+                self.compiled = torch.compile(self.forward_module)
+            except Exception as exc:  # torch.compile missing or unsupported here
+                self._fallback(f"torch.compile unavailable ({type(exc).__name__}); training eagerly")
+        self._epoch = 0
+
+    # -- mode -------------------------------------------------------------------
+    def _choose_mode(self, want: str, on_gpu: bool) -> str:
+        graphable = on_gpu and self.cfg.method.mixup == "none" and world_size() == 1
+        if want == "auto":
+            return "graphs" if graphable else "eager"
+        if want in ("none", "eager"):
+            return "eager"
+        if want == "graphs":
+            if not graphable:
+                self.notes.append("train.compile=graphs needs CUDA, one process and no mixup; training eagerly")
+                return "eager"
+            return "graphs"
+        if want == "compile":
+            return "compile"
+        raise ValueError(f"unknown train.compile '{want}'; use auto, none, graphs or compile")
+
+    def _fallback(self, why: str) -> None:
+        self.notes.append(why)
+        warnings.warn(why, stacklevel=2)
+        if self.mode == "graphs":  # carry the momentum over to a torch optimiser
+            bufs = self.optimizer_state()
+            o = self.cfg.optim
+            self.optimizer = torch.optim.SGD(self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
+            self.load_optimizer_state(bufs)
+            self.captured = None
+        self.mode, self.compiled = "eager", None
+
+    # -- optimiser ----------------------------------------------------------------
+    def set_lr(self, lr: float) -> None:
+        if self.mode == "graphs":
+            self.optimizer.set_lr(lr)
+        else:
+            for g in self.optimizer.param_groups:
+                g["lr"] = lr
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """Momentum buffers in one form for both optimisers (None before the first step)."""
+        if self.mode == "graphs":
+            return {"momentum_buffer": [b.detach().clone() for b in self.optimizer.bufs], "lr": float(self.optimizer.lr)}
+        bufs = [self.optimizer.state.get(p, {}).get("momentum_buffer") for p in self.params]
+        return {"momentum_buffer": [None if b is None else b.detach().clone() for b in bufs], "lr": self.optimizer.param_groups[0]["lr"]}
+
+    def load_optimizer_state(self, state: dict[str, Any]) -> None:
+        bufs = state["momentum_buffer"]
+        if len(bufs) != len(self.params):
+            raise ValueError(f"optimizer state has {len(bufs)} buffers for {len(self.params)} parameters")
+        with torch.no_grad():
+            for p, b in zip(self.params, bufs):
+                if self.mode == "graphs":
+                    i = self.params.index(p)
+                    self.optimizer.bufs[i].copy_(b if b is not None else torch.zeros_like(p))
+                elif b is not None:
+                    self.optimizer.state[p]["momentum_buffer"] = b.to(p.device, p.dtype).clone()
+        self.set_lr(state.get("lr", self.cfg.optim.lr))
+
+    # -- numerics -------------------------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def prepare_images(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _graph_loss(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            feats = self.model.features(x)
+            logits = self.model.head(feats * scale[:, None].to(feats.dtype))
+            return self.method.loss(logits, Batch(x, y), self._epoch)
+
+
+def _phase(cfg: Config, epoch: int, fcc_on: bool) -> tuple:
+    """What changes the traced step between epochs: FCC on/off and the DRW switch."""
+    drw = cfg.method.drw_start_epoch
+    return (fcc_on, drw is not None and epoch > drw)
+
+
+def train_one_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generator | None) -> torch.Tensor:
+    """Train one epoch; return the mean training loss as a 0-d device tensor (the caller syncs once)."""
+    cfg, method, model = engine.cfg, engine.method, engine.model
+    engine._epoch = epoch
+    method.on_epoch_start(epoch)
+    probs = method.epoch_sampling(epoch)
+    fcc_on = fcc_active(cfg.fcc, epoch)
+    model.train()
+    if engine.mode == "graphs":
+        tau = engine.forward_module.tau_by_class
+        for x, y in loader.batches(probs, gen):
+            x = engine.prepare_images(x)
+            scale = tau[y] if fcc_on else torch.ones(y.shape[0], device=y.device)
+            try:
+                engine.captured(x, y, scale, phase=_phase(cfg, epoch, fcc_on))
+            except Exception as exc:  # capture unsupported for this model/method: finish eagerly
+                if engine.captured.graphs:
+                    raise
+                engine._fallback(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); training eagerly")
+                return _eager_epoch(engine, loader, epoch, gen, fcc_on, probs, first=(x, y))
+            after_step(model, cfg)
+        return engine.captured.pop_loss()
+    return _eager_epoch(engine, loader, epoch, gen, fcc_on, probs)
+
+
+def _eager_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generator | None, fcc_on: bool, probs: Any,
+                 first: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    cfg, method, model, opt = engine.cfg, engine.method, engine.model, engine.optimizer
+    total = torch.zeros((), device=engine.device)
+    steps = 0
+
+    def batches():
+        if first is not None:
+            yield first
+        yield from loader.batches(probs, gen)
+
+    for x, y in batches():
+        batch = Batch(engine.prepare_images(x), y)
+        with engine.autocast():
+            batch = method.mix_inputs(batch, gen)
+            fwd = engine.compiled if engine.compiled is not None else engine.forward_module
+            try:
+                logits, batch = fwd(batch, gen, fcc_on)
+            except Exception as exc:
+                if engine.compiled is None:
+                    raise
+                engine._fallback(f"torch.compile failed ({type(exc).__name__}); training eagerly")
+                logits, batch = engine.forward_module(batch, gen, fcc_on)
+            loss = method.loss(logits, batch, epoch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        after_step(model, cfg)
+        total += loss.detach().float()
+        steps += 1
+    return total / max(steps, 1)
+
+
+@torch.no_grad()
+def evaluate(engine: Engine, loader: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions and labels on the test set (unscaled features, the method's eval head), gathered across ranks."""
+    net = eval_head(engine.model, engine.cfg)
+    was_training = net.training
+    net.eval()
+    preds, labels = [], []
+    for x, y in loader.eval_batches():
+        with engine.autocast():
+            logits = net(engine.prepare_images(x))
+        preds.append(logits.argmax(1))
+        labels.append(y)
+    if was_training:
+        net.train()
+    p = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long, device=engine.device)
+    t = torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long, device=engine.device)
+    return all_gather_cat(p), all_gather_cat(t)

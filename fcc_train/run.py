@@ -1,0 +1,279 @@
+"""The run loop behind ``fcc train``: build, resume, train, evaluate, checkpoint, log.
+
+Re-running the same command resumes from the newest complete checkpoint in
+``<out>/checkpoints``; a finished run (``summary.json`` with ``done: true``)
+prints its summary and exits 0 at once. The resolved config is written to
+``<out>/config.yaml`` and stored in every checkpoint; resuming with a config
+that differs in anything but the cosmetic keys (:data:`COSMETIC_KEYS`) is
+refused with one line. A non-finite epoch loss stops the run (exit 3) and
+leaves the last good checkpoint in place.
+
+Test hook (used by tests/train/test_run.py only): with the environment
+variable ``FCC_TEST_KILL_AFTER_EPOCH=k`` the process SIGKILLs itself right
+after the checkpoint of epoch k is written, to test resume-after-kill.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from fcc_theory.errors import UserError
+from fcc_train.checkpoint import FORMAT_VERSION, capture_rng, find_resume, restore_rng, save_checkpoint
+from fcc_train.config import Config, config_from_dict, config_to_dict
+from fcc_train.metrics import compute_metrics
+from fcc_train.runlog import RunLog, format_results
+
+__all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training"]
+
+# keys that may change between a run and its resumption (they do not change what is trained)
+COSMETIC_KEYS = {"train.device", "train.progress", "train.tensorboard", "train.threads", "train.eval_batch_size",
+                 "train.compile", "train.checkpoint_every", "data.root", "data.store"}
+EXIT_NAN = 3
+
+
+def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
+    """``auto`` → the local CUDA device when there is one, else CPU; ``cuda`` / ``cuda:N`` / ``cpu`` as given."""
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"device '{spec}' asked for but CUDA is not available here; use --device cpu")
+        return torch.device(f"cuda:{local_rank}") if spec == "cuda" else torch.device(spec)
+    if spec != "cpu":
+        raise UserError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")
+    return torch.device("cpu")
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Non-cosmetic keys whose values differ between two resolved configs."""
+    a, b = _flatten(old), _flatten(new)
+    return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and a.get(k) != b.get(k))
+
+
+def _dump_yaml(d: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(d, sort_keys=False)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _summary(cfg_dict: dict[str, Any], counts: list[int], best: dict[str, Any] | None, last: dict[str, Any] | None,
+             seconds: float, done: bool) -> dict[str, Any]:
+    def shots(m: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: (m or {}).get(k) for k in ("many", "medium", "few")}
+
+    return {
+        "best_top1_error": (best or {}).get("top1_error"),
+        "best_epoch": (best or {}).get("epoch"),
+        "last_top1_error": (last or {}).get("top1_error"),
+        "last_epoch": (last or {}).get("epoch"),
+        "many": {"best": (best or {}).get("many"), "last": (last or {}).get("many")},
+        "medium": {"best": (best or {}).get("medium"), "last": (last or {}).get("medium")},
+        "few": {"best": (best or {}).get("few"), "last": (last or {}).get("few")},
+        "best": shots(best),
+        "last": shots(last),
+        "class_counts": counts,
+        "config": cfg_dict,
+        "seconds": round(seconds, 3),
+        "done": done,
+    }
+
+
+def _check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return
+    import yaml
+
+    try:
+        old = yaml.safe_load(path.read_text()) or {}
+        old = config_to_dict(config_from_dict(old))  # fill defaults so older files compare fairly
+    except Exception:
+        return  # an unreadable config.yaml is rewritten; the checkpoint's own config is checked below
+    _refuse_if_different(run_dir, old, cfg_dict)
+
+
+def _refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    diff = config_differences(old, new)
+    if diff:
+        a, b = _flatten(old), _flatten(new)
+        shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
+        raise UserError(f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder")
+
+
+def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None] | None = None, stream: Any = None) -> int:
+    """Train ``cfg`` into ``out_dir`` (resuming if possible); return the exit code (0, or 3 on a NaN loss)."""
+    from fcc_train import distributed
+    from fcc_train.data import build_datasets, make_loader
+    from fcc_train.engine import Engine, evaluate, lr_at, train_one_epoch
+    from fcc_train.fcc import tau_by_class
+    from fcc_train.methods import DataInfo, build_method, prepare_stage
+    from fcc_train.models import build_model
+
+    t_start = time.perf_counter()
+    dist = distributed.setup(cfg.train.device)
+    main = dist.is_main
+    run_dir = Path(out_dir)
+    cfg_dict = config_to_dict(cfg)
+    if cfg.optim.epochs < 1:
+        raise UserError(f"optim.epochs must be >= 1, got {cfg.optim.epochs}")
+    if cfg.train.eval_every < 1:
+        raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
+
+    _check_stored_config(run_dir, cfg_dict)
+    rlog = RunLog(run_dir, enabled=main, progress=cfg.train.progress, tensorboard=cfg.train.tensorboard, stream=stream)
+    say = log or rlog.note
+
+    summary_path = run_dir / "summary.json"
+    if summary_path.is_file():
+        import json
+
+        try:
+            done = json.loads(summary_path.read_text())
+        except ValueError:
+            done = {}
+        if done.get("done") and done.get("config") is not None:
+            _refuse_if_different(run_dir, done["config"], cfg_dict)
+            say(f"run '{run_dir}' is already finished (delete the folder to train again)")
+            say(format_results(done))
+            return 0
+
+    device = resolve_device(cfg.train.device, dist.local_rank)
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, cfg.train.threads))
+    else:
+        torch.backends.cudnn.benchmark = True
+    _seed_everything(cfg.train.seed)
+
+    data = build_datasets(cfg)
+    model = build_model(cfg, data.num_classes, data.in_channels).to(device)
+    info = DataInfo(class_counts=list(data.class_counts), epochs=cfg.optim.epochs)
+    method = build_method(cfg, info, device)
+    params = list(prepare_stage(model, cfg, device))
+    notes: list[str] = []
+    engine = Engine(cfg, model, method, params, device, tau_by_class(cfg.fcc, data.class_counts, device), notes)
+    if dist.distributed:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        engine.forward_module = DDP(engine.forward_module, device_ids=[device.index] if device.type == "cuda" else None)
+    loader = make_loader(data, cfg, device, rank=dist.rank, world_size=dist.world_size)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.train.seed + 1000 * dist.rank)
+    generators = {"loader": gen}
+
+    start_epoch, best, last_eval, seconds = 0, None, None, 0.0
+    found = find_resume(run_dir / "checkpoints", map_location=device)
+    if found is not None:
+        path, state = found
+        _refuse_if_different(run_dir, config_to_dict(config_from_dict(state["config"])), cfg_dict)
+        model.load_state_dict(state["model"])
+        engine.load_optimizer_state(state["optimizer"])
+        start_epoch, best, seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
+        last_eval = state.get("last_eval")
+        rng = state["rng"]
+        if dist.distributed and "per_rank" in rng:
+            rng = rng["per_rank"][dist.rank]
+        restore_rng(rng, generators)
+        say(f"resuming '{run_dir}' from {path.name} (epoch {start_epoch}/{cfg.optim.epochs})")
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(_dump_yaml(cfg_dict))
+    rlog.load_existing(start_epoch)
+    for n in notes:
+        say(n)
+
+    last = {k: v for k, v in last_eval.items() if k != "per_class_recall"} if last_eval else None
+    last_recall = last_eval.get("per_class_recall") if last_eval else None
+    kill_after = int(os.environ.get("FCC_TEST_KILL_AFTER_EPOCH", "0") or 0)
+    ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
+    epochs = cfg.optim.epochs
+    t_epoch = time.perf_counter()
+    for epoch in range(start_epoch + 1, epochs + 1):
+        lr = lr_at(cfg.optim, epoch)
+        engine.set_lr(lr)
+        loss_t = train_one_epoch(engine, loader, epoch, gen)
+        loss = float(loss_t)  # the one host sync of the epoch
+        if not np.isfinite(loss):
+            say(f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {run_dir / 'checkpoints'}; lower optim.lr or check the data")
+            rlog.close()
+            return EXIT_NAN
+        record: dict[str, Any] | None = None
+        if epoch % cfg.train.eval_every == 0 or epoch == epochs:
+            preds, labels = evaluate(engine, loader)
+            m = compute_metrics(preds, labels, data.class_counts)
+            now = time.perf_counter()
+            record = {"epoch": epoch, "lr": lr, "train_loss": loss, "top1_error": m["top1_error"], "many": m["many"],
+                      "medium": m["medium"], "few": m["few"], "seconds": round(seconds + now - t_start, 3)}
+            rlog.log_epoch(record)
+            last, last_recall = record, m["per_class_recall"]
+            last_eval = dict(record, per_class_recall=last_recall)
+            if best is None or m["top1_error"] < best["top1_error"]:
+                best = dict(record, per_class_recall=m["per_class_recall"])
+        now = time.perf_counter()
+        rlog.progress(epoch, epochs, loss, record["top1_error"] if record else None, now - t_epoch)
+        t_epoch = now
+        if epoch % ckpt_every == 0 or epoch == epochs or record is not None and best is not None and best["epoch"] == epoch:
+            state = {
+                "model": model.state_dict(),
+                "optimizer": engine.optimizer_state(),
+                "epoch": epoch,
+                "config": cfg_dict,
+                "rng": capture_rng(generators),
+                "best": best,
+                "last_eval": last_eval,
+                "class_counts": list(data.class_counts),
+                "format_version": FORMAT_VERSION,
+                "seconds": seconds + time.perf_counter() - t_start,
+            }
+            if dist.distributed:
+                state["rng"] = {"per_rank": _gather_objects(state["rng"])}
+            if main:
+                if best is not None and best["epoch"] == epoch:
+                    save_checkpoint(state, run_dir / "checkpoints" / "best.pt")
+                if epoch % ckpt_every == 0 or epoch == epochs:
+                    save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
+            distributed.barrier()
+            if kill_after and epoch == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    seconds_total = seconds + time.perf_counter() - t_start
+    summary = _summary(cfg_dict, list(data.class_counts), best, last, seconds_total, done=True)
+    rlog.write_per_class(data.class_counts, best.get("per_class_recall") if best else None, last_recall)
+    rlog.write_summary(summary)
+    rlog.close()
+    if main:
+        say(f"{cfg.name}: finished {epochs} epochs in {seconds_total:.1f} s ({run_dir})")
+        say(format_results(summary))
+    distributed.cleanup()
+    return 0
+
+
+def _gather_objects(obj: Any) -> list[Any]:
+    import torch.distributed as tdist
+
+    out: list[Any] = [None] * tdist.get_world_size()
+    tdist.all_gather_object(out, obj)
+    return out
