@@ -1,0 +1,470 @@
+"""The theory applied to a trained linear head (theory.md §1.5(c) and §1.6).
+
+FCC trains with the pooled feature of a sample of class y multiplied by τ_y
+(paper Eq. 1) and tests with the plain feature. For a linear head with logits
+``ℓ = Wf + b`` the theory predicts, exactly:
+
+* **bias-rescaling identity**: argmax(τWf + b) = argmax(Wf + b/τ);
+* **pairwise slabs**: for classes i, j with ``s = (w_i - w_j)·f`` and
+  ``B = b_i - b_j`` the pair changes order between scale τ and scale 1 exactly
+  when s lies in the closed slab between -B and -B/τ (``fcc_theory.margins.slab``);
+* **flip monotonicity**: if the scaled prediction is c and the unscaled one
+  c′ ≠ c (both strict), then b_{c′} > b_c for τ > 1; with a bias-free head no
+  point changes class at all.
+
+Everything decisive here is exact: float32 features, weights and biases are
+dyadic rationals (``Fraction(float)`` is exact), so they are turned into
+integers over a common power of two and compared in Python integers. The
+same flips are also measured in the model's own float32 arithmetic (supplied
+by the caller as logits); any disagreement between the two is reported with
+the exact margin and a rounding-error bound that explains it.
+
+>>> import numpy as np
+>>> W = np.array([[1, 0], [0, 0]], np.float32); b = np.array([0, 1], np.float32)
+>>> f = np.array([[0.75, 0], [2, 0], [0.25, 0]], np.float32)
+>>> rep = analyze_head(f, np.array([0, 0, 0]), W, b, [Fraction(2), Fraction(2)], [500, 5])
+>>> [p.flip_predicted for p in rep.modes["true"].points], rep.modes["true"].mismatches
+([True, False, False], [])
+>>> rep.modes["true"].points[0].class_scaled, rep.modes["true"].points[0].class_unscaled
+(0, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Sequence
+
+import numpy as np
+
+from fcc_theory import margins
+from fcc_theory.errors import UserError
+from fcc_theory.rational import format_rational
+from fcc_train.metrics import FEW_THRESHOLD, MANY_THRESHOLD
+
+__all__ = [
+    "AnalysisError",
+    "SHOT_SPLITS",
+    "shot_split",
+    "dyadic",
+    "ExactHead",
+    "PointResult",
+    "ModeReport",
+    "HeadReport",
+    "analyze_head",
+    "float_argmax",
+]
+
+SHOT_SPLITS = ("many", "medium", "few")
+_U32 = 2.0**-24  # unit roundoff of float32
+
+
+class AnalysisError(UserError):
+    """Input the analysis cannot use (one line)."""
+
+
+def shot_split(count: int) -> str:
+    """many-shot (> 100 training images), medium (20-100), few (< 20): ``fcc_train.metrics``' thresholds."""
+    return "many" if count > MANY_THRESHOLD else ("few" if count < FEW_THRESHOLD else "medium")
+
+
+def dyadic(values: Any) -> tuple[np.ndarray, int]:
+    """Exact integers ``M`` (object array) and ``K >= 0`` with ``values == M / 2**K`` entrywise.
+
+    Every finite float32/float64 is a dyadic rational, so this is exact
+    (``Fraction(float(v)) == M / 2**K``).
+    """
+    a = np.asarray(values, dtype=np.float64)  # float32 -> float64 is exact
+    if not np.all(np.isfinite(a)):
+        raise AnalysisError("features or head parameters contain NaN/inf; the checkpoint is broken, retrain or pick another")
+    m, e = np.frexp(a)  # a = m * 2**e with 0.5 <= |m| < 1: m * 2**53 is an integer
+    mant = (m * 2.0**53).astype(np.int64)
+    expo = e.astype(np.int64) - 53
+    nz = mant != 0
+    # strip trailing zero bits so the integers stay small
+    low = np.where(nz, mant & -mant, 1)
+    tz = np.round(np.log2(low.astype(np.float64))).astype(np.int64)
+    mant = mant >> tz
+    expo = expo + tz
+    K = max(0, int(-expo[nz].min())) if nz.any() else 0
+    out = np.zeros(a.shape, dtype=object)
+    flat_out = out.reshape(-1)
+    for idx in np.flatnonzero(nz):
+        flat_out[idx] = int(mant.flat[idx]) << int(expo.flat[idx] + K)
+    return out, K
+
+
+@dataclass(frozen=True)
+class ExactHead:
+    """Exact ``Wf`` and ``b`` of a linear head on N features, as integers over ``2**K``."""
+
+    S: np.ndarray  # object (N, C): (W f_n)_c * 2**K
+    Bv: np.ndarray  # object (C,): b_c * 2**K
+    K: int
+    weight: np.ndarray  # float64 copy of W (for widths and error bounds only)
+    bias_free: bool
+
+    @classmethod
+    def build(cls, features: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> ExactHead:
+        F, kf = dyadic(features)
+        Wi, kw = dyadic(weight)
+        S = F.dot(Wi.T)  # exact: Python integers
+        ks = kf + kw
+        if bias is None:
+            Bv, kb = np.zeros(Wi.shape[0], dtype=object), 0
+        else:
+            Bv, kb = dyadic(bias)
+        K = max(ks, kb)
+        S = S * (1 << (K - ks))
+        Bv = Bv * (1 << (K - kb))
+        return cls(S, Bv, K, np.asarray(weight, np.float64), bias is None)
+
+    @property
+    def denom(self) -> int:
+        return 1 << self.K
+
+    def numerators(self, taus: Sequence[Fraction]) -> np.ndarray:
+        """Row n holds ``τ_n W f_n + b`` times the positive constant ``q_n 2**K`` (τ_n = p_n/q_n)."""
+        p = np.array([t.numerator for t in taus], dtype=object)[:, None]
+        q = np.array([t.denominator for t in taus], dtype=object)[:, None]
+        return p * self.S + q * self.Bv[None, :]
+
+    def s(self, n: int, i: int, j: int) -> Fraction:
+        """s_ij = (w_i - w_j)·f_n exactly."""
+        return Fraction(self.S[n, i] - self.S[n, j], self.denom)
+
+    def B(self, i: int, j: int) -> Fraction:
+        """B_ij = b_i - b_j exactly (the margin at f = 0)."""
+        return Fraction(self.Bv[i] - self.Bv[j], self.denom)
+
+
+def _row_argmax(rows: np.ndarray) -> list[int | None]:
+    """``margins.argmax_or_none`` on each row (exact; None on a tie for the maximum)."""
+    return [margins.argmax_or_none(list(r)) for r in rows]
+
+
+def float_argmax(logits: np.ndarray) -> list[int | None]:
+    """Argmax of float logits with the same tie convention (None when the maximum is shared)."""
+    lg = np.asarray(logits)
+    top = lg.max(axis=1, keepdims=True)
+    shared = (lg == top).sum(axis=1) > 1
+    am = lg.argmax(axis=1)
+    return [None if sh else int(a) for a, sh in zip(am, shared)]
+
+
+@dataclass
+class PointResult:
+    """One test point in one scaling mode."""
+
+    index: int
+    label: int
+    tau: Fraction
+    class_unscaled: int | None  # exact argmax of Wf + b
+    class_scaled: int | None  # exact argmax of τWf + b
+    flip_predicted: bool | None  # from the slabs of the unscaled winner's pairs (None: unscaled tie)
+    overtakers: tuple[int, ...]  # classes j whose pair (c′, j) puts s in the slab: the possible scaled winners
+    in_any_slab: bool  # some pair (i, j) changes order (or ties) between scale τ and 1
+    float_unscaled: int | None = None
+    float_scaled: int | None = None
+
+    @property
+    def flip_measured(self) -> bool:
+        return self.class_scaled != self.class_unscaled
+
+    @property
+    def flip_float(self) -> bool | None:
+        if self.float_unscaled is None and self.float_scaled is None:
+            return None
+        return self.float_scaled != self.float_unscaled
+
+
+@dataclass
+class ModeReport:
+    """Flips between scaled and unscaled evaluation for one choice of τ per point."""
+
+    mode: str  # "true" (τ of the label) or "pred" (τ of the unscaled prediction)
+    points: list[PointResult]
+    mismatches: list[dict[str, Any]]  # exact prediction vs exact measurement (must stay empty)
+    float_mismatches: list[dict[str, Any]]  # float measurement vs exact measurement
+    direction: dict[str, int]  # flips with b_{c′} > b_c, violations, toward more frequent class
+    transitions: dict[str, int]  # "c->c′" (scaled -> unscaled) counts
+    by_split: dict[str, dict[str, Any]]
+    error_scaled: float
+    error_unscaled: float
+
+    def to_json(self) -> dict[str, Any]:
+        pts = self.points
+        return {
+            "mode": self.mode,
+            "points": len(pts),
+            "flips_measured_exact": sum(p.flip_measured for p in pts),
+            "flips_predicted": sum(bool(p.flip_predicted) for p in pts),
+            "flips_measured_float": None if pts and pts[0].flip_float is None else sum(bool(p.flip_float) for p in pts),
+            "agree_exact": len(pts) - len(self.mismatches),
+            "mismatches": self.mismatches,
+            "float_mismatches": self.float_mismatches,
+            "in_any_slab": sum(p.in_any_slab for p in pts),
+            "unscaled_ties": sum(p.flip_predicted is None for p in pts),
+            "direction": self.direction,
+            "transitions": self.transitions,
+            "by_split": self.by_split,
+            "top1_error_scaled": self.error_scaled,
+            "top1_error_unscaled": self.error_unscaled,
+            "flipped_indices": [p.index for p in pts if p.flip_measured],
+        }
+
+
+@dataclass
+class HeadReport:
+    """Everything ``fcc analyze`` decides about one head on one set of features."""
+
+    num_points: int
+    num_classes: int
+    bias_free: bool
+    taus: list[Fraction]
+    class_counts: list[int]
+    bias: list[float]
+    identity_exact: int  # points where argmax(τWf + b) == argmax(Wf + b/τ) exactly
+    identity_float: int | None  # ... in float32
+    modes: dict[str, ModeReport]
+    slab_width: dict[str, Any]
+    bias_vs_frequency: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Theory and exact measurement agree everywhere (identity and flips)."""
+        return self.identity_exact == self.num_points and all(not m.mismatches for m in self.modes.values()) and all(
+            m.direction["violations"] == 0 for m in self.modes.values()
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "num_points": self.num_points,
+            "num_classes": self.num_classes,
+            "bias_free": self.bias_free,
+            "tau": [format_rational(t) for t in self.taus],
+            "class_counts": self.class_counts,
+            "bias": self.bias,
+            "identity": {"exact_holds": self.identity_exact, "float_holds": self.identity_float, "points": self.num_points},
+            "modes": {k: m.to_json() for k, m in self.modes.items()},
+            "slab_width": self.slab_width,
+            "bias_vs_frequency": self.bias_vs_frequency,
+            "notes": self.notes,
+        }
+
+
+def _predict(head: ExactHead, n: int, tau: Fraction, winner: int | None) -> tuple[bool | None, tuple[int, ...]]:
+    """Slab prediction for point n: the unscaled winner c′ keeps its class at scale τ unless some
+    pair (c′, j) has s_{c′j} inside ``margins.slab(B_{c′j}, τ)`` (theory.md §1.2, §1.5(c))."""
+    if winner is None:
+        return None, ()
+    over = []
+    for j in range(head.S.shape[1]):
+        if j == winner:
+            continue
+        lo, hi = margins.slab(head.B(winner, j), tau)
+        if lo <= head.s(n, winner, j) <= hi:
+            over.append(j)
+    return bool(over), tuple(over)
+
+
+def _any_slab(num_tau: np.ndarray, num_one: np.ndarray) -> list[bool]:
+    """Does some pair (i, j) lie in its closed slab, i.e. η_ij(τ)·η_ij(1) <= 0?  Sorting by the
+    unscaled logits, no pair does iff those are distinct and the scaled ones increase strictly."""
+    out = []
+    for rt, r1 in zip(num_tau, num_one):
+        order = sorted(range(len(r1)), key=lambda c: r1[c])
+        inc1 = all(r1[a] < r1[b] for a, b in zip(order, order[1:]))
+        inct = all(rt[a] < rt[b] for a, b in zip(order, order[1:]))
+        out.append(not (inc1 and inct))
+    return out
+
+
+def _pair_bound(head: ExactHead, absf: np.ndarray, tau: float, i: int, j: int) -> float:
+    """Worst-case float32 error of logit_i - logit_j at scale τ: γ_{d+3}(τ Σ|w||f| + |b|) for each
+    (d products and sums, the bias, the rounded τ and the product τ f), summed over i and j."""
+    d = head.weight.shape[1]
+    g = (d + 3) * _U32 / (1 - (d + 3) * _U32)
+    w = np.abs(head.weight)
+    bi = abs(float(Fraction(head.Bv[i], head.denom)))
+    bj = abs(float(Fraction(head.Bv[j], head.denom)))
+    return g * (tau * float(w[i] @ absf) + bi + tau * float(w[j] @ absf) + bj)
+
+
+def _margin(row: Sequence[int], a: int, b: int, scale: int) -> float:
+    return float(Fraction(int(row[a]) - int(row[b]), scale))
+
+
+def _mode(head: ExactHead, feats: np.ndarray, labels: np.ndarray, counts: Sequence[int], mode: str, taus_pp: list[Fraction],
+          num_one: np.ndarray, cls_one: list[int | None], float_logits: tuple[np.ndarray, np.ndarray] | None) -> ModeReport:
+    num_tau = head.numerators(taus_pp)
+    cls_tau = _row_argmax(num_tau)
+    anyslab = _any_slab(num_tau, num_one)
+    f_one = f_tau = None
+    if float_logits is not None:
+        f_tau, f_one = float_argmax(float_logits[0]), float_argmax(float_logits[1])
+    points, mism, fmism = [], [], []
+    direction = {"flips": 0, "bias_larger_unscaled": 0, "violations": 0, "toward_more_frequent": 0, "ties": 0}
+    trans: dict[str, int] = {}
+    for n in range(len(labels)):
+        tau = taus_pp[n]
+        pred, over = _predict(head, n, tau, cls_one[n])
+        p = PointResult(n, int(labels[n]), tau, cls_one[n], cls_tau[n], pred, over, anyslab[n],
+                        None if f_one is None else f_one[n], None if f_tau is None else f_tau[n])
+        points.append(p)
+        scale_t = tau.denominator * head.denom
+        # prediction vs exact measurement: the flip itself, and the scaled winner among the overtakers
+        if pred is not None and (pred != p.flip_measured or (p.class_scaled is not None and pred and p.class_scaled not in over)):
+            mism.append({"index": n, "label": p.label, "tau": format_rational(tau), "predicted_flip": pred, "overtakers": list(over),
+                         "class_unscaled": p.class_unscaled, "class_scaled": p.class_scaled,
+                         "margins_unscaled": [_margin(num_one[n], p.class_unscaled, j, head.denom) for j in over],
+                         "margins_scaled": [_margin(num_tau[n], p.class_unscaled, j, scale_t) for j in over]})
+        if p.flip_measured:
+            c, c2 = p.class_scaled, p.class_unscaled
+            direction["flips"] += 1
+            if c is None or c2 is None:
+                direction["ties"] += 1
+            else:
+                trans[f"{c}->{c2}"] = trans.get(f"{c}->{c2}", 0) + 1
+                if head.Bv[c2] > head.Bv[c]:
+                    direction["bias_larger_unscaled"] += 1
+                elif tau > 1:
+                    direction["violations"] += 1  # monotonicity (theory.md §1.5(c)) refuted
+                direction["toward_more_frequent"] += int(counts[c2] > counts[c])
+        if float_logits is not None and (p.float_scaled != p.class_scaled or p.float_unscaled != p.class_unscaled):
+            fmism.append(_float_mismatch(head, feats, num_tau, num_one, p, scale_t, float_logits, n))
+    by_split: dict[str, dict[str, Any]] = {}
+    for sp in SHOT_SPLITS:
+        sel = [p for p in points if shot_split(counts[p.label]) == sp]
+        by_split[sp] = {
+            "points": len(sel),
+            "flips_exact": sum(p.flip_measured for p in sel),
+            "flips_float": sum(bool(p.flip_float) for p in sel),
+            "in_any_slab": sum(p.in_any_slab for p in sel),
+            "correct_unscaled": sum(p.class_unscaled == p.label for p in sel),
+            "correct_scaled": sum(p.class_scaled == p.label for p in sel),
+            "flips_fixing": sum(p.flip_measured and p.class_unscaled == p.label for p in sel),
+            "flips_breaking": sum(p.flip_measured and p.class_scaled == p.label for p in sel),
+        }
+    N = max(1, len(points))
+    err_s = 100.0 * sum(p.class_scaled != p.label for p in points) / N
+    err_u = 100.0 * sum(p.class_unscaled != p.label for p in points) / N
+    return ModeReport(mode, points, mism, fmism, direction, dict(sorted(trans.items())), by_split, err_s, err_u)
+
+
+def _float_mismatch(head: ExactHead, feats: np.ndarray, num_tau: np.ndarray, num_one: np.ndarray, p: PointResult, scale_t: int,
+                    float_logits: tuple[np.ndarray, np.ndarray], n: int) -> dict[str, Any]:
+    """Why float32 and exact arithmetic disagree at point n: the exact margin between the exact and
+    the float winner, next to the worst-case float32 rounding error of that margin."""
+    absf = np.abs(feats[n].astype(np.float64))
+    out: dict[str, Any] = {"index": n, "label": p.label, "tau": format_rational(p.tau),
+                           "exact": [p.class_scaled, p.class_unscaled], "float": [p.float_scaled, p.float_unscaled]}
+    explained = True
+    for name, ex, fl, row, scale, tau in (("scaled", p.class_scaled, p.float_scaled, num_tau[n], scale_t, float(p.tau)),
+                                          ("unscaled", p.class_unscaled, p.float_unscaled, num_one[n], head.denom, 1.0)):
+        if ex == fl:
+            continue
+        if ex is None or fl is None:  # an exact or float tie: margin 0 against the runner-up
+            a = ex if ex is not None else fl
+            others = [c for c in range(len(row)) if c != a]
+            b = max(others, key=lambda c: row[c])
+        else:
+            a, b = ex, fl
+        m = _margin(row, a, b, scale)
+        bound = _pair_bound(head, absf, tau, a, b)
+        out[f"{name}_exact_margin"] = m
+        out[f"{name}_float_error_bound"] = bound
+        explained = explained and abs(m) <= bound
+    out["explained_by_rounding"] = explained
+    return out
+
+
+def _slab_widths(head: ExactHead, taus: list[Fraction]) -> dict[str, Any]:
+    """Width of the pair (i, j) slab at τ_i: |B_ij|(1 - 1/τ_i) in s units and that over ||w_i - w_j|| in
+    feature space (theory.md §1.6). Per class: min / median / max over j."""
+    C = head.S.shape[1]
+    per_class = []
+    matrix = []
+    for i in range(C):
+        row = []
+        t = taus[i]
+        for j in range(C):
+            if i == j:
+                row.append(0.0)
+                continue
+            sw = abs(head.B(i, j)) * abs(1 - 1 / t)
+            norm = float(np.linalg.norm(head.weight[i] - head.weight[j]))
+            row.append(float(sw) / norm if norm > 0 else math.inf)
+        matrix.append(row)
+        vals = sorted(v for j, v in enumerate(row) if j != i)
+        per_class.append({"class": i, "tau": format_rational(t), "min": vals[0] if vals else 0.0,
+                          "median": vals[len(vals) // 2] if vals else 0.0, "max": vals[-1] if vals else 0.0})
+    return {"per_class": per_class, "matrix": matrix, "units": "feature space, |B_ij|(1-1/tau_i)/||w_i-w_j||"}
+
+
+def _bias_vs_frequency(bias: list[float], counts: Sequence[int]) -> dict[str, Any]:
+    """Is the trained bias larger for head classes?  (An empirical question, theory.md §1.5(c).)"""
+    pairs = agree = 0
+    C = len(counts)
+    for i in range(C):
+        for j in range(i + 1, C):
+            if counts[i] == counts[j] or bias[i] == bias[j]:
+                continue
+            pairs += 1
+            agree += (counts[i] > counts[j]) == (bias[i] > bias[j])
+    rc = np.argsort(np.argsort(-np.asarray(counts), kind="stable"), kind="stable")
+    rb = np.argsort(np.argsort(-np.asarray(bias), kind="stable"), kind="stable")
+    rho = float(np.corrcoef(rc, rb)[0, 1]) if C > 2 and np.std(rb) > 0 and np.std(rc) > 0 else None
+    return {"pairs_compared": pairs, "pairs_more_frequent_has_larger_bias": agree, "spearman_rank_corr": rho}
+
+
+def analyze_head(features: np.ndarray, labels: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, taus: Sequence[Fraction],
+                 class_counts: Sequence[int], float_logits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                 float_identity: np.ndarray | None = None) -> HeadReport:
+    """Check the identity, predict and measure the flips of a linear head ``Wf + b`` on ``features``.
+
+    ``taus`` are the exact τ per label id. ``float_logits[mode] = (scaled, unscaled)`` are the model's own
+    float32 logits for the two τ modes ('true': τ of the label; 'pred': τ of the exact unscaled prediction);
+    ``float_identity`` the float logits ``Wf + b/τ_label``, for the float side of the identity check.
+    """
+    feats = np.asarray(features)
+    labels = np.asarray(labels)
+    W = np.asarray(weight)
+    if feats.ndim != 2 or W.ndim != 2 or feats.shape[1] != W.shape[1]:
+        raise AnalysisError(f"features {feats.shape} and head weight {W.shape} do not fit; the head must be (C, d) for (N, d) features")
+    C = W.shape[0]
+    if len(taus) != C or len(class_counts) != C:
+        raise AnalysisError(f"need one tau and one class count per class ({C}), got {len(taus)} and {len(class_counts)}")
+    if any(t <= 0 for t in taus):
+        raise AnalysisError("every tau must be > 0")
+    head = ExactHead.build(feats, W, None if bias is None else np.asarray(bias))
+    taus = [Fraction(t) for t in taus]
+    num_one = head.numerators([Fraction(1)] * len(labels))
+    cls_one = _row_argmax(num_one)
+    tau_true = [taus[int(y)] for y in labels]
+    # the identity, on a separate path: Fractions Wf + b/τ against the integer numerators of τWf + b
+    cls_true = _row_argmax(head.numerators(tau_true))
+    ident = 0
+    for n, t in enumerate(tau_true):
+        alt = [Fraction(head.S[n, c], head.denom) + Fraction(head.Bv[c], head.denom) / t for c in range(C)]
+        ident += margins.argmax_or_none(alt) == cls_true[n]
+    ident_f = None
+    fl = float_logits or {}
+    if float_identity is not None and "true" in fl:
+        ident_f = int(sum(a == b for a, b in zip(float_argmax(fl["true"][0]), float_argmax(float_identity))))
+    notes = []
+    tau_pred = [taus[c] if c is not None else taus[int(y)] for c, y in zip(cls_one, labels)]
+    if any(c is None for c in cls_one):
+        notes.append("some unscaled predictions are exact ties; 'pred' mode uses the label's tau there")
+    if head.bias_free:
+        notes.append("bias-free head: every B_ij = 0, so the slabs are the hyperplanes s = 0 and no strict winner can change")
+    modes = {
+        "true": _mode(head, feats, labels, class_counts, "true", tau_true, num_one, cls_one, fl.get("true")),
+        "pred": _mode(head, feats, labels, class_counts, "pred", tau_pred, num_one, cls_one, fl.get("pred")),
+    }
+    bias_f = [0.0] * C if bias is None else [float(v) for v in np.asarray(bias, np.float64)]
+    return HeadReport(len(labels), C, head.bias_free, taus, list(map(int, class_counts)), bias_f, ident, ident_f, modes,
+                      _slab_widths(head, taus), _bias_vs_frequency(bias_f, class_counts), notes)
