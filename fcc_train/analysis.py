@@ -235,8 +235,10 @@ class HeadReport:
     @property
     def ok(self) -> bool:
         """Theory and exact measurement agree everywhere (identity and flips)."""
-        return self.identity_exact == self.num_points and all(not m.mismatches for m in self.modes.values()) and all(
-            m.direction["violations"] == 0 for m in self.modes.values()
+        return (
+            self.identity_exact == self.num_points
+            and all(not m.mismatches for m in self.modes.values())
+            and all(m.direction["violations"] == 0 for m in self.modes.values())
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -298,8 +300,17 @@ def _margin(row: Sequence[int], a: int, b: int, scale: int) -> float:
     return float(Fraction(int(row[a]) - int(row[b]), scale))
 
 
-def _mode(head: ExactHead, feats: np.ndarray, labels: np.ndarray, counts: Sequence[int], mode: str, taus_pp: list[Fraction],
-          num_one: np.ndarray, cls_one: list[int | None], float_logits: tuple[np.ndarray, np.ndarray] | None) -> ModeReport:
+def _mode(
+    head: ExactHead,
+    feats: np.ndarray,
+    labels: np.ndarray,
+    counts: Sequence[int],
+    mode: str,
+    taus_pp: list[Fraction],
+    num_one: np.ndarray,
+    cls_one: list[int | None],
+    float_logits: tuple[np.ndarray, np.ndarray] | None,
+) -> ModeReport:
     num_tau = head.numerators(taus_pp)
     cls_tau = _row_argmax(num_tau)
     anyslab = _any_slab(num_tau, num_one)
@@ -312,16 +323,35 @@ def _mode(head: ExactHead, feats: np.ndarray, labels: np.ndarray, counts: Sequen
     for n in range(len(labels)):
         tau = taus_pp[n]
         pred, over = _predict(head, n, tau, cls_one[n])
-        p = PointResult(n, int(labels[n]), tau, cls_one[n], cls_tau[n], pred, over, anyslab[n],
-                        None if f_one is None else f_one[n], None if f_tau is None else f_tau[n])
+        p = PointResult(
+            n,
+            int(labels[n]),
+            tau,
+            cls_one[n],
+            cls_tau[n],
+            pred,
+            over,
+            anyslab[n],
+            None if f_one is None else f_one[n],
+            None if f_tau is None else f_tau[n],
+        )
         points.append(p)
         scale_t = tau.denominator * head.denom
         # prediction vs exact measurement: the flip itself, and the scaled winner among the overtakers
         if pred is not None and (pred != p.flip_measured or (p.class_scaled is not None and pred and p.class_scaled not in over)):
-            mism.append({"index": n, "label": p.label, "tau": format_rational(tau), "predicted_flip": pred, "overtakers": list(over),
-                         "class_unscaled": p.class_unscaled, "class_scaled": p.class_scaled,
-                         "margins_unscaled": [_margin(num_one[n], p.class_unscaled, j, head.denom) for j in over],
-                         "margins_scaled": [_margin(num_tau[n], p.class_unscaled, j, scale_t) for j in over]})
+            mism.append(
+                {
+                    "index": n,
+                    "label": p.label,
+                    "tau": format_rational(tau),
+                    "predicted_flip": pred,
+                    "overtakers": list(over),
+                    "class_unscaled": p.class_unscaled,
+                    "class_scaled": p.class_scaled,
+                    "margins_unscaled": [_margin(num_one[n], p.class_unscaled, j, head.denom) for j in over],
+                    "margins_scaled": [_margin(num_tau[n], p.class_unscaled, j, scale_t) for j in over],
+                }
+            )
         if p.flip_measured:
             c, c2 = p.class_scaled, p.class_unscaled
             direction["flips"] += 1
@@ -355,16 +385,31 @@ def _mode(head: ExactHead, feats: np.ndarray, labels: np.ndarray, counts: Sequen
     return ModeReport(mode, points, mism, fmism, direction, dict(sorted(trans.items())), by_split, err_s, err_u)
 
 
-def _float_mismatch(head: ExactHead, feats: np.ndarray, num_tau: np.ndarray, num_one: np.ndarray, p: PointResult, scale_t: int,
-                    float_logits: tuple[np.ndarray, np.ndarray], n: int) -> dict[str, Any]:
+def _float_mismatch(
+    head: ExactHead,
+    feats: np.ndarray,
+    num_tau: np.ndarray,
+    num_one: np.ndarray,
+    p: PointResult,
+    scale_t: int,
+    float_logits: tuple[np.ndarray, np.ndarray],
+    n: int,
+) -> dict[str, Any]:
     """Why float32 and exact arithmetic disagree at point n: the exact margin between the exact and
     the float winner, next to the worst-case float32 rounding error of that margin."""
     absf = np.abs(feats[n].astype(np.float64))
-    out: dict[str, Any] = {"index": n, "label": p.label, "tau": format_rational(p.tau),
-                           "exact": [p.class_scaled, p.class_unscaled], "float": [p.float_scaled, p.float_unscaled]}
+    out: dict[str, Any] = {
+        "index": n,
+        "label": p.label,
+        "tau": format_rational(p.tau),
+        "exact": [p.class_scaled, p.class_unscaled],
+        "float": [p.float_scaled, p.float_unscaled],
+    }
     explained = True
-    for name, ex, fl, row, scale, tau in (("scaled", p.class_scaled, p.float_scaled, num_tau[n], scale_t, float(p.tau)),
-                                          ("unscaled", p.class_unscaled, p.float_unscaled, num_one[n], head.denom, 1.0)):
+    for name, ex, fl, row, scale, tau in (
+        ("scaled", p.class_scaled, p.float_scaled, num_tau[n], scale_t, float(p.tau)),
+        ("unscaled", p.class_unscaled, p.float_unscaled, num_one[n], head.denom, 1.0),
+    ):
         if ex == fl:
             continue
         if ex is None or fl is None:  # an exact or float tie: margin 0 against the runner-up
@@ -400,8 +445,15 @@ def _slab_widths(head: ExactHead, taus: list[Fraction]) -> dict[str, Any]:
             row.append(float(sw) / norm if norm > 0 else math.inf)
         matrix.append(row)
         vals = sorted(v for j, v in enumerate(row) if j != i)
-        per_class.append({"class": i, "tau": format_rational(t), "min": vals[0] if vals else 0.0,
-                          "median": vals[len(vals) // 2] if vals else 0.0, "max": vals[-1] if vals else 0.0})
+        per_class.append(
+            {
+                "class": i,
+                "tau": format_rational(t),
+                "min": vals[0] if vals else 0.0,
+                "median": vals[len(vals) // 2] if vals else 0.0,
+                "max": vals[-1] if vals else 0.0,
+            }
+        )
     return {"per_class": per_class, "matrix": matrix, "units": "feature space, |B_ij|(1-1/tau_i)/||w_i-w_j||"}
 
 
@@ -421,9 +473,16 @@ def _bias_vs_frequency(bias: list[float], counts: Sequence[int]) -> dict[str, An
     return {"pairs_compared": pairs, "pairs_more_frequent_has_larger_bias": agree, "spearman_rank_corr": rho}
 
 
-def analyze_head(features: np.ndarray, labels: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, taus: Sequence[Fraction],
-                 class_counts: Sequence[int], float_logits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                 float_identity: np.ndarray | None = None) -> HeadReport:
+def analyze_head(
+    features: np.ndarray,
+    labels: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    taus: Sequence[Fraction],
+    class_counts: Sequence[int],
+    float_logits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    float_identity: np.ndarray | None = None,
+) -> HeadReport:
     """Check the identity, predict and measure the flips of a linear head ``Wf + b`` on ``features``.
 
     ``taus`` are the exact τ per label id. ``float_logits[mode] = (scaled, unscaled)`` are the model's own
@@ -434,7 +493,9 @@ def analyze_head(features: np.ndarray, labels: np.ndarray, weight: np.ndarray, b
     labels = np.asarray(labels)
     W = np.asarray(weight)
     if feats.ndim != 2 or W.ndim != 2 or feats.shape[1] != W.shape[1]:
-        raise AnalysisError(f"features {feats.shape} and head weight {W.shape} do not fit; the head must be (C, d) for (N, d) features")
+        raise AnalysisError(
+            f"features {feats.shape} and head weight {W.shape} do not fit; the head must be (C, d) for (N, d) features"
+        )
     C = W.shape[0]
     if len(taus) != C or len(class_counts) != C:
         raise AnalysisError(f"need one tau and one class count per class ({C}), got {len(taus)} and {len(class_counts)}")
@@ -466,5 +527,17 @@ def analyze_head(features: np.ndarray, labels: np.ndarray, weight: np.ndarray, b
         "pred": _mode(head, feats, labels, class_counts, "pred", tau_pred, num_one, cls_one, fl.get("pred")),
     }
     bias_f = [0.0] * C if bias is None else [float(v) for v in np.asarray(bias, np.float64)]
-    return HeadReport(len(labels), C, head.bias_free, taus, list(map(int, class_counts)), bias_f, ident, ident_f, modes,
-                      _slab_widths(head, taus), _bias_vs_frequency(bias_f, class_counts), notes)
+    return HeadReport(
+        len(labels),
+        C,
+        head.bias_free,
+        taus,
+        list(map(int, class_counts)),
+        bias_f,
+        ident,
+        ident_f,
+        modes,
+        _slab_widths(head, taus),
+        _bias_vs_frequency(bias_f, class_counts),
+        notes,
+    )

@@ -25,7 +25,9 @@ def _argmax(values: list[Fraction]) -> int | None:
     return idx[0] if len(idx) == 1 else None
 
 
-def _independent_flips(f: np.ndarray, W: np.ndarray, b: np.ndarray | None, tau_pp: list[Fraction]) -> list[tuple[int | None, int | None]]:
+def _independent_flips(
+    f: np.ndarray, W: np.ndarray, b: np.ndarray | None, tau_pp: list[Fraction]
+) -> list[tuple[int | None, int | None]]:
     """(scaled class, unscaled class) per point from exact logits built here, entry by entry."""
     out = []
     for n in range(f.shape[0]):
@@ -118,7 +120,9 @@ def test_mutated_slab_rule_is_caught(monkeypatch: pytest.MonkeyPatch, mutant) ->
 
 def test_dyadic_is_exact() -> None:
     rng = np.random.default_rng(1)
-    x = np.concatenate([rng.normal(size=50) * 10.0 ** rng.integers(-30, 30, 50), [0.0, -0.0, 1e-45, 3.4e38, 0.1]]).astype(np.float32)
+    x = np.concatenate([rng.normal(size=50) * 10.0 ** rng.integers(-30, 30, 50), [0.0, -0.0, 1e-45, 3.4e38, 0.1]]).astype(
+        np.float32
+    )
     M, K = dyadic(x)
     assert all(Fraction(int(m), 2**K) == Fraction(float(v)) for m, v in zip(M, x))
     with pytest.raises(ValueError):
