@@ -1,0 +1,169 @@
+"""The training step's hook order, the LR schedule, host-sync freedom and the eager fallbacks."""
+
+import pytest
+import torch
+import torch.nn as nn
+
+from fcc_train.config import load_config
+from fcc_train.engine import Engine, evaluate, lr_at, train_one_epoch
+from fcc_train.fcc import tau_by_class
+from fcc_train.methods import DataInfo, Method
+
+
+class TinyNet(nn.Module):
+    def __init__(self, C=3, d=5, log=None):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Flatten(), nn.Linear(8, d), nn.ReLU())
+        self.stages = nn.ModuleList()
+        self.lin = nn.Linear(d, C)
+        self.feature_dim = d
+        self.log = log if log is not None else []
+
+    def head(self, f):
+        self.log.append("head")
+        return self.lin(f)
+
+    def features(self, x):
+        self.log.append("features")
+        return self.stem(x)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class Loader:
+    def __init__(self, log, n_batches=2):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(n_batches, 6, 2, 2, 2, generator=g)
+        self.y = torch.randint(0, 3, (n_batches, 6), generator=g)
+        self.log = log
+
+    def batches(self, probs, gen):
+        self.log.append(f"batches({probs})")
+        yield from zip(self.x, self.y)
+
+    def eval_batches(self):
+        yield from zip(self.x, self.y)
+
+
+class Recording(Method):
+    def __init__(self, cfg, info, log):
+        super().__init__(cfg, info)
+        self.log = log
+
+    def on_epoch_start(self, epoch):
+        self.log.append("on_epoch_start")
+
+    def epoch_sampling(self, epoch):
+        self.log.append("epoch_sampling")
+        return None
+
+    def mix_inputs(self, batch, gen):
+        self.log.append("mix_inputs")
+        return batch
+
+    def mix_features(self, feats, batch, gen):
+        self.log.append("mix_features")
+        return feats, batch
+
+    def fcc_tau(self, tau_by_class, batch):
+        self.log.append("fcc_tau")
+        return super().fcc_tau(tau_by_class, batch)
+
+    def loss(self, logits, batch, epoch):
+        self.log.append("loss")
+        return super().loss(logits, batch, epoch)
+
+
+def _engine(overrides, log):
+    cfg = load_config(None, overrides)
+    counts = [30, 10, 3]
+    model = TinyNet(log=log)
+    method = Recording(cfg, DataInfo(counts, cfg.optim.epochs), log)
+    return Engine(cfg, model, method, model.parameters(), torch.device("cpu"), tau_by_class(cfg.fcc, counts)), cfg
+
+
+def test_hook_order_with_and_without_fcc(monkeypatch):
+    import fcc_train.engine as engine_mod
+
+    log = []
+    monkeypatch.setattr(engine_mod, "after_step", lambda model, cfg: log.append("after_step"))
+    eng, _ = _engine(["fcc.enabled=true", "fcc.start_epoch=1"], log)
+    loader = Loader(log, n_batches=1)
+    train_one_epoch(eng, loader, 1, None)  # epoch 1: FCC not yet active
+    step = ["mix_inputs", "features", "mix_features", "head", "loss", "after_step"]
+    assert log == ["on_epoch_start", "epoch_sampling", "batches(None)", *step]
+    log.clear()
+    train_one_epoch(eng, loader, 2, None)
+    assert log == ["on_epoch_start", "epoch_sampling", "batches(None)", "mix_inputs", "features", "mix_features", "fcc_tau", "head", "loss", "after_step"]
+    log.clear()
+    evaluate(eng, loader)  # evaluation: no mixing, no τ, no loss
+    assert set(log) == {"features", "head"}
+
+
+def test_epoch_has_no_host_sync_and_trains(monkeypatch):
+    log = []
+    eng, _ = _engine(["fcc.enabled=true", "fcc.start_epoch=0"], log)
+    loader = Loader(log, n_batches=3)
+    before = [p.detach().clone() for p in eng.model.parameters()]
+
+    def forbidden(*a, **k):
+        raise AssertionError("host synchronisation inside the epoch")
+
+    monkeypatch.setattr(torch.Tensor, "item", forbidden)
+    monkeypatch.setattr(torch.Tensor, "tolist", forbidden)
+    monkeypatch.setattr(torch.Tensor, "cpu", forbidden)
+    loss = train_one_epoch(eng, loader, 1, None)
+    monkeypatch.undo()
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    assert any(not torch.equal(a, b) for a, b in zip(before, eng.model.parameters()))
+
+
+def test_lr_schedule_matches_bot():
+    o = load_config(None).optim
+    assert lr_at(o, 1) == pytest.approx(0.1 * (1 / 3 * 0.8 + 0.2))  # ≈ 0.0467: BoT's scheduler steps before epoch 1
+    assert lr_at(o, 1) == pytest.approx(0.04667, abs=1e-5)
+    assert [lr_at(o, e) for e in (4, 5, 6, 159)] == pytest.approx([0.1 * (1 / 3 * 0.2 + 0.8), 0.1, 0.1, 0.1])
+    assert [lr_at(o, e) for e in (160, 179, 180, 200)] == pytest.approx([1e-3, 1e-3, 1e-5, 1e-5])
+    c = load_config(None, ["optim.schedule=cosine"]).optim
+    lrs = [lr_at(c, e) for e in range(1, 201)]
+    assert lrs[4] == pytest.approx(0.1) and all(a >= b for a, b in zip(lrs[4:], lrs[5:])) and 0 < lrs[-1] < 1e-4
+    with pytest.raises(ValueError):
+        lr_at(load_config(None, ["optim.schedule=linear"]).optim, 1)
+
+
+def test_graphs_on_cpu_and_failing_compile_fall_back_to_eager(monkeypatch):
+    log = []
+    eng, _ = _engine(["train.compile=graphs"], log)
+    assert eng.mode == "eager" and any("graphs" in n for n in eng.notes)
+
+    def broken(*a, **k):
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.warns(UserWarning, match="torch.compile"):
+        eng, _ = _engine(["train.compile=compile"], log)
+    assert eng.mode == "eager"
+    assert torch.isfinite(train_one_epoch(eng, Loader(log), 1, None))
+
+
+def test_compiled_forward_failing_at_first_call_falls_back(monkeypatch):
+    log = []
+    monkeypatch.setattr(torch, "compile", lambda m: (lambda *a, **k: (_ for _ in ()).throw(RuntimeError("inductor missing"))))
+    eng, _ = _engine(["train.compile=compile"], log)
+    assert eng.mode == "compile"
+    with pytest.warns(UserWarning, match="torch.compile failed"):
+        loss = train_one_epoch(eng, Loader(log), 1, None)
+    assert eng.mode == "eager" and torch.isfinite(loss)
+
+
+def test_optimizer_state_roundtrip():
+    log = []
+    eng, _ = _engine([], log)
+    assert all(b is None for b in eng.optimizer_state()["momentum_buffer"])
+    train_one_epoch(eng, Loader(log), 1, None)
+    st = eng.optimizer_state()
+    eng2, _ = _engine([], log)
+    eng2.load_optimizer_state(st)
+    for a, b in zip(st["momentum_buffer"], eng2.optimizer_state()["momentum_buffer"]):
+        assert torch.equal(a, b)
