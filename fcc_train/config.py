@@ -85,6 +85,7 @@ class MethodConfig:
     celas_tail: float = 0.1
     ldam_max_m: float = 0.5
     ldam_s: float = 30.0
+    ldam_linear_s: float = 1.0  # LDAM with a linear head (model.head: linear): logit scale (official code: s either way)
     cdt_gamma: float = 0.2
     drw_start_epoch: int | None = None  # DRW: plain CE until this epoch, the method's reweighting after
     drw_beta: float = 0.9999  # LDAM-DRW: CB weights after the DRW start
@@ -95,6 +96,7 @@ class MethodConfig:
     manifold_layer: str = "pool"
     remix_kappa: float = 3.0
     remix_tau: float = 0.5
+    remix_weighting: str = "per_sample"  # per_sample (paper) | batch_mean (BoT quirk: batch-mean λ_y times a mean CE)
     teacher: str | None = None  # DiVe: teacher checkpoint (a run folder or .pt)
     distill_temperature: float = 2.0
     distill_alpha: float = 0.5
@@ -112,6 +114,7 @@ class StageConfig:
     head_transform: str = "none"  # none | tau_norm (test-time w_j / ||w_j||^p)
     tau_norm_p: float = 1.0
     max_norm: float | None = None  # LTR-WB: per-class weight norm bound (PGD)
+    depends_on: str | None = None  # `fcc sweep`: config (same folder) whose run is stage 1 / the teacher; sets init_from/teacher
 
 
 @dataclass

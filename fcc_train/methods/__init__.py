@@ -13,6 +13,7 @@ hooks (see ``base.py``):
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Iterable
 
 import torch
@@ -22,20 +23,50 @@ from fcc_train.methods.base import Batch, DataInfo, Method
 if TYPE_CHECKING:
     from fcc_train.config import Config
 
-__all__ = ["Batch", "DataInfo", "Method", "build_method", "prepare_stage", "after_step", "eval_head"]
+__all__ = ["FCC_COSINE_WARNING", "Batch", "DataInfo", "Method", "build_method", "prepare_stage", "after_step", "eval_head"]
+
+
+FCC_COSINE_WARNING = ("FCC has no effect with a cosine (normalised) head: the head normalises the features, so the "
+                      "per-sample factor tau cancels in the logits and the gradients (recipes.md section 6.4). "
+                      "Use model.head: linear (e.g. the ldam_linear configs) for an FCC that acts.")
 
 
 def build_method(cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> Method:
-    return Method(cfg, info, device)
+    """The method named by ``cfg.method`` (DiVe when ``method.teacher`` is set, else a configured loss/sampler/mixup)."""
+    from fcc_train.methods.configured import ConfiguredMethod
+
+    if cfg.fcc.enabled and cfg.model.head == "cosine":
+        warnings.warn(FCC_COSINE_WARNING, stacklevel=2)
+    if cfg.method.teacher or cfg.method.loss == "dive":
+        from fcc_train.methods.distill import DiVeMethod
+
+        return DiVeMethod(cfg, info, device)
+    return ConfiguredMethod(cfg, info, device)
 
 
 def prepare_stage(model: torch.nn.Module, cfg: Config, device: torch.device | str = "cpu") -> Iterable[torch.nn.Parameter]:
-    return [p for p in model.parameters() if p.requires_grad]
+    """Two-stage set-up (cRT, LWS, LTR-WB stage 2) and the manifold-mixup hook; returns the parameters the optimiser trains."""
+    from fcc_train.methods.mixup import install_manifold_hook
+    from fcc_train.methods.two_stage import prepare_two_stage
+
+    params = prepare_two_stage(model, cfg, device)
+    if cfg.method.mixup == "manifold":
+        install_manifold_hook(model, cfg.method.manifold_layer)
+    return params
 
 
 def after_step(model: torch.nn.Module, cfg: Config) -> None:
-    return None
+    """Projections after each optimiser step (LTR-WB's MaxNorm, ``stage.max_norm``)."""
+    if cfg.stage.max_norm is not None:
+        from fcc_train.methods.two_stage import apply_after_step
+
+        apply_after_step(model, cfg)
 
 
 def eval_head(model: torch.nn.Module, cfg: Config) -> torch.nn.Module:
-    return model
+    """The model used for evaluation (τ-norm: the head with w_j / ||w_j||^p)."""
+    if cfg.stage.head_transform == "none":
+        return model
+    from fcc_train.methods.two_stage import build_eval_model
+
+    return build_eval_model(model, cfg)

@@ -1,0 +1,130 @@
+"""The mixup family: Input Mixup, Manifold Mixup and Remix (recipes.md §1).
+
+* Input Mixup (Zhang et al., ICLR 2018): one λ ~ Beta(α, α) per batch (as
+  BoT), a random permutation pairs each image a with an image b;
+  x = λ·x_a + (1−λ)·x_b, loss = λ·L(y_a) + (1−λ)·L(y_b).
+* Manifold Mixup (Verma et al., ICML 2019): the same mixing applied to a
+  hidden representation. ``method.manifold_layer``: ``pool`` (default, the
+  pooled feature, as BoT's configs), ``stem`` (output of ``model.stem``) or
+  ``stageK`` (output of ``model.stages[K-1]``, K from 1). Non-``pool`` layers
+  mix inside ``model.features`` through a forward hook that
+  :func:`install_manifold_hook` registers (called by ``prepare_stage``).
+* Remix (Chou et al., ECCV-W 2020): the image is mixed with λ; the label
+  weight of y_a becomes λ_y = 0 if n_a/n_b ≥ κ and λ < τ, λ_y = 1 if
+  n_a·κ/n_b ≤ 1 and 1−λ < τ, else λ. **Each sample's loss is weighted by its
+  own λ_y** (``method.remix_weighting: per_sample``). BoT multiplies the
+  per-sample λ_y vector into a batch-*mean* CE, which equals using the
+  batch-average λ_y for every sample (recipes.md §6.5); that quirk is
+  ``remix_weighting: batch_mean``.
+
+λ is drawn on the host from a NumPy generator seeded by (train seed, epoch,
+step), so no device→host synchronisation is needed and a resumed run (which
+restarts at an epoch boundary) draws the same λ sequence. The pairing
+permutation uses the loader's device generator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from fcc_train.methods.base import Batch
+
+__all__ = ["MIXUPS", "LambdaSource", "mix_pair", "remix_label_weights", "ManifoldSlot", "MANIFOLD_SLOT", "install_manifold_hook",
+           "manifold_target"]
+
+MIXUPS = ("none", "input", "manifold", "remix")
+
+
+class LambdaSource:
+    """λ ~ Beta(α, α), one per step, reproducible per (seed, epoch)."""
+
+    def __init__(self, alpha: float, seed: int) -> None:
+        self.alpha, self.seed = float(alpha), int(seed)
+        self.rng = np.random.default_rng([self.seed, 0])
+
+    def start_epoch(self, epoch: int) -> None:
+        self.rng = np.random.default_rng([self.seed, int(epoch)])
+
+    def draw(self) -> float:
+        return float(self.rng.beta(self.alpha, self.alpha)) if self.alpha > 0 else 1.0
+
+
+def _perm(n: int, device: torch.device, gen: torch.Generator | None) -> torch.Tensor:
+    if gen is not None and gen.device.type == device.type:
+        return torch.randperm(n, device=device, generator=gen)
+    return torch.randperm(n, device=device)
+
+
+def mix_pair(x: torch.Tensor, lam: float, perm: torch.Tensor) -> torch.Tensor:
+    """λ·x + (1−λ)·x[perm] (the mixed input or hidden representation)."""
+    return lam * x + (1.0 - lam) * x[perm]
+
+
+def remix_label_weights(lam: float | torch.Tensor, counts: torch.Tensor, labels_a: torch.Tensor, labels_b: torch.Tensor, kappa: float,
+                        tau: float) -> torch.Tensor:
+    """Remix's per-sample weight λ_y of label a (Chou et al. 2020, Eq. 5)."""
+    n_a = counts[labels_a].float()
+    n_b = counts[labels_b].float()
+    lam_t = torch.as_tensor(lam, dtype=torch.float32, device=n_a.device).expand_as(n_a)
+    out = lam_t.clone()
+    out = torch.where((n_a / n_b >= kappa) & (lam_t < tau), torch.zeros_like(out), out)
+    out = torch.where((n_a * kappa / n_b <= 1) & (1 - lam_t < tau), torch.ones_like(out), out)
+    return out
+
+
+def mixed_batch(batch: Batch, lam: float, perm: torch.Tensor, label_lam: torch.Tensor | None = None) -> Batch:
+    """The batch's labels after mixing (images unchanged here): labels_b, the loss weight lam and the mixing image_lam."""
+    n = batch.labels.shape[0]
+    lam_vec = torch.full((n,), float(lam), device=batch.labels.device)
+    return batch.with_(labels_b=batch.labels[perm], lam=lam_vec if label_lam is None else label_lam, image_lam=lam_vec)
+
+
+class ManifoldSlot:
+    """A pending hidden-layer mix: set by ``mix_inputs``, consumed by the forward hook inside ``model.features``."""
+
+    def __init__(self) -> None:
+        self.pending: tuple[float, torch.Tensor] | None = None
+        self.consumed = False
+
+    def arm(self, lam: float, perm: torch.Tensor) -> None:
+        self.pending, self.consumed = (lam, perm), False
+
+    def hook(self, module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor | None:
+        if self.pending is None or not module.training:
+            return None
+        lam, perm = self.pending
+        self.pending, self.consumed = None, True
+        return mix_pair(output, lam, perm)
+
+
+# one slot per process: the trainer runs one model at a time (the hook and the method share it)
+MANIFOLD_SLOT = ManifoldSlot()
+
+
+def manifold_target(model: torch.nn.Module, layer: str) -> torch.nn.Module | None:
+    """The module whose output a non-``pool`` manifold mixup mixes (None for ``pool``)."""
+    if layer == "pool":
+        return None
+    if layer == "stem":
+        return model.stem
+    if layer.startswith("stage") and layer[5:].isdigit():
+        k = int(layer[5:])
+        if 1 <= k <= len(model.stages):
+            return model.stages[k - 1]
+        raise ValueError(f"method.manifold_layer '{layer}' is out of range: the model has stages 1..{len(model.stages)}")
+    raise ValueError(f"unknown method.manifold_layer '{layer}'; use pool, stem or stageK (K from 1)")
+
+
+def install_manifold_hook(model: torch.nn.Module, layer: str) -> Any:
+    """Register the mixing hook on the chosen layer (once per model); returns the handle or None for ``pool``."""
+    target = manifold_target(model, layer)
+    if target is None:
+        return None
+    if getattr(model, "_fcc_manifold_hook", None) is not None:
+        return model._fcc_manifold_hook
+    handle = target.register_forward_hook(MANIFOLD_SLOT.hook)
+    model._fcc_manifold_hook = handle
+    return handle
