@@ -1,4 +1,4 @@
-"""``python -m fcc_train ARGS`` = ``fcc ARGS`` (``fcc train ARGS`` when ARGS starts with an option).
+"""``python -m fcc_train ARGS`` = ``fcc ARGS`` when ARGS starts with a subcommand, else ``fcc train ARGS``.
 
 torchrun needs a module to launch: ``torchrun --standalone --nproc_per_node=N -m fcc_train train --config ...``.
 """
@@ -8,6 +8,6 @@ import sys
 from fcc.cli import COMMANDS, main
 
 argv = sys.argv[1:]
-if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+if not argv or argv[0] not in COMMANDS:
     argv = ["train", *argv]
 sys.exit(main(argv))

@@ -77,9 +77,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         # our own files hold numpy RNG states and plain dicts, so the full unpickler is needed
         state = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as exc:  # truncated zip, bad pickle, ...: all mean "not a complete checkpoint"
-        raise CheckpointError(f"checkpoint '{path}' is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); delete it or train again") from None
+        raise CheckpointError(
+            f"checkpoint '{path}' is unreadable ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:100]}); delete it or train again"
+        ) from None
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION or "model" not in state:
-        raise CheckpointError(f"'{path}' is not an fcc checkpoint (format_version {FORMAT_VERSION} with a model); pass a file written by fcc train")
+        raise CheckpointError(
+            f"'{path}' is not an fcc checkpoint (format_version {FORMAT_VERSION} with a model); pass a file written by fcc train"
+        )
     return state
 
 

@@ -90,8 +90,16 @@ class TrainForward(nn.Module):
 class Engine:
     """The model, method, optimiser and numerics of one run (built once, reused every epoch)."""
 
-    def __init__(self, cfg: Config, model: nn.Module, method: Method, params: Iterable[nn.Parameter], device: torch.device,
-                 tau_by_class: torch.Tensor, notes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        method: Method,
+        params: Iterable[nn.Parameter],
+        device: torch.device,
+        tau_by_class: torch.Tensor,
+        notes: list[str] | None = None,
+    ) -> None:
         self.cfg, self.model, self.method, self.device = cfg, model, method, device
         self.notes = notes if notes is not None else []
         on_gpu = device.type == "cuda"
@@ -108,10 +116,14 @@ class Engine:
         if self.mode == "graphs":
             from fcc_train.graphed import CapturedStep, ForeachSGD
 
-            self.optimizer: Any = ForeachSGD(self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
+            self.optimizer: Any = ForeachSGD(
+                self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
+            )
             self.captured = CapturedStep(self._graph_loss, self.optimizer, [model])
         else:
-            self.optimizer = torch.optim.SGD(self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
+            self.optimizer = torch.optim.SGD(
+                self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
+            )
         self.compiled = None
         if self.mode == "compile":
             try:
@@ -142,7 +154,9 @@ class Engine:
         if self.mode == "graphs":  # carry the momentum over to a torch optimiser
             bufs = self.optimizer_state()
             o = self.cfg.optim
-            self.optimizer = torch.optim.SGD(self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
+            self.optimizer = torch.optim.SGD(
+                self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
+            )
             self.load_optimizer_state(bufs)
             self.captured = None
         self.mode, self.compiled = "eager", None
@@ -160,7 +174,10 @@ class Engine:
         if self.mode == "graphs":
             return {"momentum_buffer": [b.detach().clone() for b in self.optimizer.bufs], "lr": float(self.optimizer.lr)}
         bufs = [self.optimizer.state.get(p, {}).get("momentum_buffer") for p in self.params]
-        return {"momentum_buffer": [None if b is None else b.detach().clone() for b in bufs], "lr": self.optimizer.param_groups[0]["lr"]}
+        return {
+            "momentum_buffer": [None if b is None else b.detach().clone() for b in bufs],
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
 
     def load_optimizer_state(self, state: dict[str, Any]) -> None:
         bufs = state["momentum_buffer"]
@@ -222,8 +239,15 @@ def train_one_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generato
     return _eager_epoch(engine, loader, epoch, gen, fcc_on, probs)
 
 
-def _eager_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generator | None, fcc_on: bool, probs: Any,
-                 first: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+def _eager_epoch(
+    engine: Engine,
+    loader: Any,
+    epoch: int,
+    gen: torch.Generator | None,
+    fcc_on: bool,
+    probs: Any,
+    first: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
     cfg, method, model, opt = engine.cfg, engine.method, engine.model, engine.optimizer
     total = torch.zeros((), device=engine.device)
     steps = 0

@@ -77,7 +77,9 @@ def class_ranks(class_counts: Sequence[int], order: str = "frequency") -> list[i
 def tau_fractions(cfg: FCCConfig, class_counts: Sequence[int]) -> list[Fraction]:
     """Exact τ per label id (Eqs. 2-4 on the chosen order)."""
     # str(gamma) so that 0.1 is 1/10, not the binary float's 3602879701896397/36028797018963968
-    exact = tau_values(cfg.strategy, Fraction(str(cfg.gamma)), len(class_counts), beta=cfg.beta, round_decimals=cfg.round_decimals)
+    exact = tau_values(
+        cfg.strategy, Fraction(str(cfg.gamma)), len(class_counts), beta=cfg.beta, round_decimals=cfg.round_decimals
+    )
     return [exact[r] for r in class_ranks(class_counts, cfg.order)]
 
 

@@ -34,8 +34,17 @@ from fcc_train.runlog import RunLog, format_results
 __all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training"]
 
 # keys that may change between a run and its resumption (they do not change what is trained)
-COSMETIC_KEYS = {"train.device", "train.progress", "train.tensorboard", "train.threads", "train.eval_batch_size",
-                 "train.compile", "train.checkpoint_every", "data.root", "data.store"}
+COSMETIC_KEYS = {
+    "train.device",
+    "train.progress",
+    "train.tensorboard",
+    "train.threads",
+    "train.eval_batch_size",
+    "train.compile",
+    "train.checkpoint_every",
+    "data.root",
+    "data.store",
+}
 EXIT_NAN = 3
 
 
@@ -80,8 +89,14 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _summary(cfg_dict: dict[str, Any], counts: list[int], best: dict[str, Any] | None, last: dict[str, Any] | None,
-             seconds: float, done: bool) -> dict[str, Any]:
+def _summary(
+    cfg_dict: dict[str, Any],
+    counts: list[int],
+    best: dict[str, Any] | None,
+    last: dict[str, Any] | None,
+    seconds: float,
+    done: bool,
+) -> dict[str, Any]:
     def shots(m: dict[str, Any] | None) -> dict[str, Any]:
         return {k: (m or {}).get(k) for k in ("many", "medium", "few")}
 
@@ -121,7 +136,9 @@ def _refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]
     if diff:
         a, b = _flatten(old), _flatten(new)
         shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
-        raise UserError(f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder")
+        raise UserError(
+            f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder"
+        )
 
 
 def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None] | None = None, stream: Any = None) -> int:
@@ -198,6 +215,8 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
             rng = rng["per_rank"][dist.rank]
         restore_rng(rng, generators)
         say(f"resuming '{run_dir}' from {path.name} (epoch {start_epoch}/{cfg.optim.epochs})")
+        if main and path.name != "last.pt":  # last.pt was unreadable: replace it by the checkpoint we resume from
+            save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(_dump_yaml(cfg_dict))
@@ -217,7 +236,9 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
         loss_t = train_one_epoch(engine, loader, epoch, gen)
         loss = float(loss_t)  # the one host sync of the epoch
         if not np.isfinite(loss):
-            say(f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {run_dir / 'checkpoints'}; lower optim.lr or check the data")
+            say(
+                f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {run_dir / 'checkpoints'}; lower optim.lr or check the data"
+            )
             rlog.close()
             return EXIT_NAN
         record: dict[str, Any] | None = None
@@ -225,8 +246,16 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
             preds, labels = evaluate(engine, loader)
             m = compute_metrics(preds, labels, data.class_counts)
             now = time.perf_counter()
-            record = {"epoch": epoch, "lr": lr, "train_loss": loss, "top1_error": m["top1_error"], "many": m["many"],
-                      "medium": m["medium"], "few": m["few"], "seconds": round(seconds + now - t_start, 3)}
+            record = {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": loss,
+                "top1_error": m["top1_error"],
+                "many": m["many"],
+                "medium": m["medium"],
+                "few": m["few"],
+                "seconds": round(seconds + now - t_start, 3),
+            }
             rlog.log_epoch(record)
             last, last_recall = record, m["per_class_recall"]
             last_eval = dict(record, per_class_recall=last_recall)

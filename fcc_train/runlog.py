@@ -46,19 +46,30 @@ def _fmt(v: Any) -> str:
 
 def format_results(summary: dict[str, Any]) -> str:
     """The end-of-run table: best and last top-1 error and many/medium/few accuracy (percent)."""
-    rows = [("best", summary.get("best_epoch"), summary.get("best_top1_error"), summary.get("best", {})),
-            ("last", summary.get("last_epoch"), summary.get("last_top1_error"), summary.get("last", {}))]
+    rows = [
+        ("best", summary.get("best_epoch"), summary.get("best_top1_error"), summary.get("best", {})),
+        ("last", summary.get("last_epoch"), summary.get("last_top1_error"), summary.get("last", {})),
+    ]
     lines = [f"{'':5} {'epoch':>5} {'top-1 err %':>11} {'many %':>7} {'medium %':>8} {'few %':>6}"]
     for name, ep, err, m in rows:
-        lines.append(f"{name:5} {ep if ep is not None else '-':>5} {_fmt(err):>11} {_fmt(m.get('many')):>7} {_fmt(m.get('medium')):>8} {_fmt(m.get('few')):>6}")
+        lines.append(
+            f"{name:5} {ep if ep is not None else '-':>5} {_fmt(err):>11} {_fmt(m.get('many')):>7} {_fmt(m.get('medium')):>8} {_fmt(m.get('few')):>6}"
+        )
     return "\n".join(lines)
 
 
 class RunLog:
     """Writes a run folder's logs; silent and file-free when ``enabled`` is False (ranks > 0)."""
 
-    def __init__(self, run_dir: str | Path, *, enabled: bool = True, progress: str = "auto", tensorboard: bool = False,
-                 stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        enabled: bool = True,
+        progress: str = "auto",
+        tensorboard: bool = False,
+        stream: TextIO | None = None,
+    ) -> None:
         self.dir = Path(run_dir)
         self.enabled = enabled
         self.stream = stream or sys.stdout
@@ -150,7 +161,9 @@ class RunLog:
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in RECORD_FIELDS})
         _atomic_write_text(self.dir / "metrics.csv", buf.getvalue())
 
-    def write_per_class(self, class_counts: Sequence[int], best: Sequence[float | None] | None, last: Sequence[float | None] | None) -> None:
+    def write_per_class(
+        self, class_counts: Sequence[int], best: Sequence[float | None] | None, last: Sequence[float | None] | None
+    ) -> None:
         if not self.enabled:
             return
         from io import StringIO

@@ -12,8 +12,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="experiment YAML (see configs/)")
     parser.add_argument("--data-root", default=None, help="folder holding the data set (sets data.root)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<config name>)")
-    parser.add_argument("--set", dest="overrides", action="append", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="override config keys, e.g. --set optim.epochs=10 train.seed=1")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. --set optim.epochs=10 train.seed=1",
+    )
     parser.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (sets train.device)")
 
 

@@ -95,7 +95,18 @@ def test_hook_order_with_and_without_fcc(monkeypatch):
     assert log == ["on_epoch_start", "epoch_sampling", "batches(None)", *step]
     log.clear()
     train_one_epoch(eng, loader, 2, None)
-    assert log == ["on_epoch_start", "epoch_sampling", "batches(None)", "mix_inputs", "features", "mix_features", "fcc_tau", "head", "loss", "after_step"]
+    assert log == [
+        "on_epoch_start",
+        "epoch_sampling",
+        "batches(None)",
+        "mix_inputs",
+        "features",
+        "mix_features",
+        "fcc_tau",
+        "head",
+        "loss",
+        "after_step",
+    ]
     log.clear()
     evaluate(eng, loader)  # evaluation: no mixing, no τ, no loss
     assert set(log) == {"features", "head"}
@@ -149,7 +160,7 @@ def test_graphs_on_cpu_and_failing_compile_fall_back_to_eager(monkeypatch):
 
 def test_compiled_forward_failing_at_first_call_falls_back(monkeypatch):
     log = []
-    monkeypatch.setattr(torch, "compile", lambda m: (lambda *a, **k: (_ for _ in ()).throw(RuntimeError("inductor missing"))))
+    monkeypatch.setattr(torch, "compile", lambda m: lambda *a, **k: (_ for _ in ()).throw(RuntimeError("inductor missing")))
     eng, _ = _engine(["train.compile=compile"], log)
     assert eng.mode == "compile"
     with pytest.warns(UserWarning, match="torch.compile failed"):

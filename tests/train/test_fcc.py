@@ -57,7 +57,9 @@ def test_official_switch_label_order_and_rounding():
     assert got[0] == pytest.approx(2.0) and got[-1] == pytest.approx(1.01)
     # γ = 1/3 at C = 7 is not a two-decimal number: rounding changes it
     odd = FCCConfig(enabled=True, strategy="edc", gamma=1 / 3, order="label")
-    assert tau_by_class(odd, [7] * 7).tolist() != tau_by_class(FCCConfig(**{**odd.__dict__, "round_decimals": 2}), [7] * 7).tolist()
+    assert (
+        tau_by_class(odd, [7] * 7).tolist() != tau_by_class(FCCConfig(**{**odd.__dict__, "round_decimals": 2}), [7] * 7).tolist()
+    )
 
 
 def test_mutated_formula_is_caught():

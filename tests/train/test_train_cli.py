@@ -1,0 +1,79 @@
+"""``fcc train`` bad inputs: one line on stderr, exit 2; and the ``python -m fcc_train`` entry point."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from fcc.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+DIGITS = str(REPO / "configs/digits/ce.yaml")
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("fcc train: error:")
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+def test_unknown_key_override(capsys, tmp_path):
+    assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--set", "optim.epoch=2"]) == 2
+    _one_line_error(capsys, "optim.epoch", "optim.epochs")
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_key_in_file(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optim:\n  learning_rate: 0.1\n")
+    assert main(["train", "--config", str(bad), "--out", str(tmp_path / "r")]) == 2
+    _one_line_error(capsys, "optim.learning_rate")
+
+
+def test_missing_config_file(capsys, tmp_path):
+    assert main(["train", "--config", str(tmp_path / "nope.yaml")]) == 2
+    _one_line_error(capsys, "does not exist")
+
+
+def test_missing_dataset_folder(capsys, tmp_path):
+    rc = main(
+        [
+            "train",
+            "--config",
+            str(REPO / "configs/cifar10_lt100/ce.yaml"),
+            "--data-root",
+            str(tmp_path / "no_data"),
+            "--out",
+            str(tmp_path / "r"),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 2
+    _one_line_error(capsys, "cifar-10-batches-py")
+
+
+def test_changed_config_is_refused(capsys, tmp_path):
+    out = str(tmp_path / "r")
+    common = ["train", "--config", DIGITS, "--out", out, "--device", "cpu", "--set", "optim.epochs=1", "train.progress=none"]
+    assert main(common) == 0
+    capsys.readouterr()
+    assert main(common + ["optim.lr=0.05"]) == 2
+    _one_line_error(capsys, "different config", "optim.lr")
+    assert main(common + ["train.progress=lines"]) == 0  # cosmetic keys may change
+
+
+def test_unavailable_device(capsys, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--device", "cuda"]) == 2
+    _one_line_error(capsys, "CUDA is not available")
+
+
+def test_module_entry_point_help():
+    r = subprocess.run([sys.executable, "-m", "fcc_train", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "--config" in r.stdout
