@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -480,14 +480,16 @@ def analyze_head(
     bias: np.ndarray | None,
     taus: Sequence[Fraction],
     class_counts: Sequence[int],
-    float_logits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-    float_identity: np.ndarray | None = None,
+    float_head: Callable[[np.ndarray], np.ndarray] | None = None,
+    float_taus: Sequence[float] | None = None,
 ) -> HeadReport:
     """Check the identity, predict and measure the flips of a linear head ``Wf + b`` on ``features``.
 
-    ``taus`` are the exact τ per label id. ``float_logits[mode] = (scaled, unscaled)`` are the model's own
-    float32 logits for the two τ modes ('true': τ of the label; 'pred': τ of the exact unscaled prediction);
-    ``float_identity`` the float logits ``Wf + b/τ_label``, for the float side of the identity check.
+    ``taus`` are the exact τ per label id. Two τ modes: 'true' scales each point by τ of its label (as
+    training does), 'pred' by τ of its exact unscaled prediction. ``float_head`` maps float32 features
+    (N, d) to the model's own float32 logits (the trained head); the scaled features it gets are
+    ``features * float_taus[class]`` in float32, as the engine multiplies them (``float_taus`` defaults
+    to float32(τ)).
     """
     feats = np.asarray(features)
     labels = np.asarray(labels)
@@ -512,12 +514,21 @@ def analyze_head(
     for n, t in enumerate(tau_true):
         alt = [Fraction(head.S[n, c], head.denom) + Fraction(head.Bv[c], head.denom) / t for c in range(C)]
         ident += margins.argmax_or_none(alt) == cls_true[n]
-    ident_f = None
-    fl = float_logits or {}
-    if float_identity is not None and "true" in fl:
-        ident_f = int(sum(a == b for a, b in zip(float_argmax(fl["true"][0]), float_argmax(float_identity))))
     notes = []
-    tau_pred = [taus[c] if c is not None else taus[int(y)] for c, y in zip(cls_one, labels)]
+    pred_cls = [c if c is not None else int(y) for c, y in zip(cls_one, labels)]
+    tau_pred = [taus[c] for c in pred_cls]
+    fl: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    ident_f = None
+    if float_head is not None:
+        t32 = np.asarray([float(t) for t in taus] if float_taus is None else float_taus, dtype=np.float32)
+        f32 = feats.astype(np.float32)
+        unscaled = np.asarray(float_head(f32))
+        for name, idx in (("true", labels.astype(np.int64)), ("pred", np.asarray(pred_cls, np.int64))):
+            fl[name] = (np.asarray(float_head(f32 * t32[idx][:, None])), unscaled)
+        # float side of the identity: Wf + b/τ in float32 against the head on τf
+        b32 = np.zeros(C, np.float32) if bias is None else np.asarray(bias, np.float32)
+        rhs = f32 @ W.astype(np.float32).T + b32[None, :] / t32[labels.astype(np.int64)][:, None]
+        ident_f = int(sum(a == b for a, b in zip(float_argmax(fl["true"][0]), float_argmax(rhs))))
     if any(c is None for c in cls_one):
         notes.append("some unscaled predictions are exact ties; 'pred' mode uses the label's tau there")
     if head.bias_free:

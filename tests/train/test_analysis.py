@@ -146,11 +146,10 @@ def test_float_rounding_mismatch_is_reported_and_explained() -> None:
     b = np.array([0.0, t32], np.float32)
     f = np.array([[1.0]], np.float32)
     taus = [Fraction(29, 20), Fraction(1)]
-    scaled = (f * t32) @ W.T + b
-    unscaled = f @ W.T + b
-    rep = analyze_head(f, np.array([0]), W, b, taus, [100, 10], {"true": (scaled, unscaled)}, float_identity=f @ W.T + b / t32)
+    rep = analyze_head(f, np.array([0]), W, b, taus, [100, 10], float_head=lambda x: x @ W.T + b)
     mode = rep.modes["true"]
     assert mode.mismatches == []  # the exact prediction is still right
+    assert rep.identity_exact == 1 and rep.identity_float == 1
     assert mode.points[0].class_scaled == 1 and mode.points[0].float_scaled is None
     (fm,) = mode.float_mismatches
     assert fm["explained_by_rounding"] and 0 < fm["scaled_exact_margin"] <= fm["scaled_float_error_bound"]
