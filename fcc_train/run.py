@@ -187,6 +187,8 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
 
     data = build_datasets(cfg)
     model = build_model(cfg, data.num_classes, data.in_channels).to(device)
+    if dist.distributed and cfg.train.sync_bn:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     info = DataInfo(class_counts=list(data.class_counts), epochs=cfg.optim.epochs)
     method = build_method(cfg, info, device)
     params = list(prepare_stage(model, cfg, device))
@@ -195,7 +197,8 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
     if dist.distributed:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        engine.forward_module = DDP(engine.forward_module, device_ids=[device.index] if device.type == "cuda" else None)
+        # device_ids=None: the batch is already on this rank's device, and DDP must not try to move a Batch dataclass
+        engine.forward_module = DDP(engine.forward_module, device_ids=None)
     loader = make_loader(data, cfg, device, rank=dist.rank, world_size=dist.world_size)
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.train.seed + 1000 * dist.rank)
@@ -211,8 +214,9 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
         start_epoch, best, seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
         last_eval = state.get("last_eval")
         rng = state["rng"]
-        if dist.distributed and "per_rank" in rng:
-            rng = rng["per_rank"][dist.rank]
+        if "per_rank" in rng:  # written by a torchrun run: each rank gets its own states back (rank 0's if fewer)
+            per_rank = rng["per_rank"]
+            rng = per_rank[dist.rank] if dist.rank < len(per_rank) else per_rank[0]
         restore_rng(rng, generators)
         say(f"resuming '{run_dir}' from {path.name} (epoch {start_epoch}/{cfg.optim.epochs})")
         if main and path.name != "last.pt":  # last.pt was unreadable: replace it by the checkpoint we resume from
