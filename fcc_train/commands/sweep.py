@@ -1,0 +1,248 @@
+"""``fcc sweep``: run a table's configs raw and +FCC as ``fcc train`` subprocesses, K at once, and collect the results.
+
+    fcc sweep --table 1 --benchmark cifar10_lt100 [--methods bsce,remix] [--seeds 0,1,2] [--parallel K] [--dry-run]
+              [--data-root DIR] [--out DIR] [--configs DIR] [--set KEY=VALUE ...] [--device D]
+
+Each run trains ``configs/<benchmark>/<method>[_fcc].yaml`` with ``train.seed``
+set to the seed into ``<out>/<benchmark>/<method>[_fcc]/seed<k>``. Runs whose
+``summary.json`` says ``done`` are skipped (and still collected). Two-stage
+configs (``stage.depends_on``: cRT, LWS, LTR-WB, DiVe) wait for their stage-1
+run of the same seed and variant and get ``stage.init_from`` (or
+``method.teacher`` for DiVe) pointing at its folder; the stage-1 run is added
+to the sweep if it was not asked for. A failed run is reported and its
+dependants are skipped. Several runs share one GPU when ``--parallel`` > 1
+(the engine is launch-bound at batch 128, so 3-4 processes fill an H100).
+
+Results: ``<out>/<benchmark>/sweep_results.json`` and ``.csv`` — one row per
+run (method, variant raw/fcc, seed, best/last top-1 error, many/medium/few,
+status) — read by ``fcc table``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_arguments", "run", "Job", "plan_jobs", "collect"]
+
+TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50", "digits")}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table", type=int, default=1, help="which table's methods to run (1: the CIFAR-LT single-model methods)")
+    parser.add_argument("--benchmark", required=True, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits")
+    parser.add_argument("--methods", default=None, help="comma-separated config stems (default: every Table 1 row); see fcc methods")
+    parser.add_argument("--variants", default="raw,fcc", help="raw,fcc (default both)")
+    parser.add_argument("--seeds", default="42", help="comma-separated train.seed values (default 42, the official seed)")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at once (default 1)")
+    parser.add_argument("--dry-run", action="store_true", help="print the runs and their commands; train nothing")
+    parser.add_argument("--data-root", default=None, help="folder holding the data set (passed to fcc train)")
+    parser.add_argument("--out", default="runs/sweep", help="sweep folder (default runs/sweep)")
+    parser.add_argument("--configs", default="configs", help="configs folder (default configs)")
+    parser.add_argument("--device", default=None, help="passed to fcc train")
+    parser.add_argument("--set", dest="overrides", action="append", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="extra overrides for every run (e.g. optim.epochs=2 for a smoke test)")
+
+
+@dataclass
+class Job:
+    key: str  # config stem
+    fcc: bool
+    seed: int
+    config: Path
+    out: Path
+    depends: Job | None = None
+    extra: list[str] = field(default_factory=list)
+    status: str = "pending"  # pending | done | skipped-done | failed | blocked | running
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.key}{'_fcc' if self.fcc else ''}/seed{self.seed}"
+
+    def command(self, args: argparse.Namespace) -> list[str]:
+        cmd = [sys.executable, "-m", "fcc", "train", "--config", str(self.config), "--out", str(self.out)]
+        if args.data_root:
+            cmd += ["--data-root", args.data_root]
+        if args.device:
+            cmd += ["--device", args.device]
+        sets = [f"train.seed={self.seed}"] + self.extra + [item for group in args.overrides for item in group]
+        return cmd + ["--set", *sets]
+
+
+def _is_done(out: Path) -> bool:
+    try:
+        return bool(json.loads((out / "summary.json").read_text()).get("done"))
+    except (OSError, ValueError):
+        return False
+
+
+def _parse_ints(text: str, what: str) -> list[int]:
+    from fcc_theory.errors import UserError
+
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"{what} '{text}' is not a comma-separated list of integers; write e.g. --seeds 0,1,2") from None
+    if not vals:
+        raise UserError(f"{what} is empty; write e.g. --seeds 0,1,2")
+    return vals
+
+
+def plan_jobs(args: argparse.Namespace) -> list[Job]:
+    """The runs to do, stage-1 runs before their stage-2 runs."""
+    import yaml
+
+    from fcc_theory.errors import UserError
+    from fcc_train.methods.catalog import METHODS
+
+    if args.table not in TABLES:
+        raise UserError(f"unknown --table {args.table}; fcc sweep runs table 1 (single-model methods on CIFAR-LT)")
+    if args.benchmark not in TABLES[args.table]:
+        raise UserError(f"unknown --benchmark '{args.benchmark}' for table {args.table}; use one of {', '.join(TABLES[args.table])}")
+    if args.parallel < 1:
+        raise UserError(f"--parallel must be >= 1, got {args.parallel}")
+    known = [m.key for m in METHODS]
+    if args.methods:
+        keys = [k.strip() for k in args.methods.split(",") if k.strip()]
+        bad = [k for k in keys if k not in known]
+        if bad:
+            raise UserError(f"unknown method '{bad[0]}' in --methods; choose from {', '.join(known)} (fcc methods lists them)")
+    else:
+        keys = [m.key for m in METHODS if m.table_row]
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if not variants or any(v not in ("raw", "fcc") for v in variants):
+        raise UserError(f"--variants '{args.variants}' must list raw and/or fcc")
+    seeds = _parse_ints(args.seeds, "--seeds")
+    cfg_dir = Path(args.configs) / args.benchmark
+    out_dir = Path(args.out) / args.benchmark
+    jobs: dict[tuple[str, bool, int], Job] = {}
+
+    def add(key: str, fcc: bool, seed: int) -> Job:
+        if (key, fcc, seed) in jobs:
+            return jobs[(key, fcc, seed)]
+        stem = key + ("_fcc" if fcc else "")
+        path = cfg_dir / f"{stem}.yaml"
+        if not path.is_file():
+            raise UserError(f"config '{path}' does not exist; regenerate with python -m fcc_train.methods.catalog or drop {key} from --methods")
+        data = yaml.safe_load(path.read_text()) or {}
+        dep_stem = (data.get("stage") or {}).get("depends_on")
+        dep = None
+        extra: list[str] = []
+        if dep_stem:
+            dep_key, dep_fcc = (dep_stem[:-4], True) if dep_stem.endswith("_fcc") else (dep_stem, False)
+            dep = add(dep_key, dep_fcc, seed)
+            target = "method.teacher" if (data.get("method") or {}).get("loss") == "dive" else "stage.init_from"
+            extra.append(f"{target}={dep.out}")
+        job = Job(key, fcc, seed, path, out_dir / stem / f"seed{seed}", dep, extra)
+        jobs[(key, fcc, seed)] = job
+        return job
+
+    for seed in seeds:
+        for key in keys:
+            for v in variants:
+                add(key, v == "fcc", seed)
+    return list(jobs.values())  # insertion order puts every dependency before its dependant
+
+
+def _run_all(jobs: list[Job], args: argparse.Namespace) -> None:
+    pending = [j for j in jobs]
+    for j in pending:
+        if _is_done(j.out):
+            j.status = "skipped-done"
+    running: list[tuple[Job, subprocess.Popen, Any, float]] = []
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    while True:
+        for j in jobs:  # a failed stage 1 blocks its stage 2
+            if j.status == "pending" and j.depends is not None and j.depends.status in ("failed", "blocked"):
+                j.status = "blocked"
+                print(f"[sweep] {j.name}: blocked ({j.depends.name} {j.depends.status})", flush=True)
+        ready = [j for j in jobs if j.status == "pending" and (j.depends is None or j.depends.status in ("done", "skipped-done"))]
+        while ready and len(running) < args.parallel:
+            j = ready.pop(0)
+            j.out.mkdir(parents=True, exist_ok=True)
+            log = open(j.out / "sweep.log", "a")
+            cmd = j.command(args)
+            print(f"[sweep] start {j.name}: {' '.join(cmd[1:])}", flush=True)
+            running.append((j, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, time.perf_counter()))
+            j.status = "running"
+        if not running:
+            break
+        time.sleep(0.2)
+        still = []
+        for j, proc, log, t0 in running:
+            rc = proc.poll()
+            if rc is None:
+                still.append((j, proc, log, t0))
+                continue
+            log.close()
+            j.seconds = time.perf_counter() - t0
+            j.status = "done" if rc == 0 and _is_done(j.out) else "failed"
+            print(f"[sweep] {j.status} {j.name} (exit {rc}, {j.seconds:.1f} s){'' if j.status == 'done' else '; see ' + str(j.out / 'sweep.log')}",
+                  flush=True)
+        running = still
+
+
+def collect(jobs: list[Job], benchmark: str) -> list[dict[str, Any]]:
+    """One row per run: its summary.json's numbers (None where the run did not finish)."""
+    from fcc_train.methods.catalog import method_entry
+
+    rows = []
+    for j in jobs:
+        s: dict[str, Any] = {}
+        try:
+            s = json.loads((j.out / "summary.json").read_text())
+        except (OSError, ValueError):
+            pass
+        entry = method_entry(j.key)
+        best, last = s.get("best") or {}, s.get("last") or {}
+        rows.append({"benchmark": benchmark, "method": j.key, "title": entry.title, "table_row": entry.table_row,
+                     "variant": "fcc" if j.fcc else "raw", "seed": j.seed, "config": str(j.config), "run_dir": str(j.out),
+                     "status": j.status, "done": bool(s.get("done")), "best_top1_error": s.get("best_top1_error"),
+                     "best_epoch": s.get("best_epoch"), "last_top1_error": s.get("last_top1_error"),
+                     "many": best.get("many"), "medium": best.get("medium"), "few": best.get("few"),
+                     "last_many": last.get("many"), "last_medium": last.get("medium"), "last_few": last.get("few"),
+                     "seconds": s.get("seconds")})
+    return rows
+
+
+def _write_results(rows: list[dict[str, Any]], folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    pj, pc = folder / "sweep_results.json", folder / "sweep_results.csv"
+    pj.write_text(json.dumps(rows, indent=2))
+    with pc.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()) if rows else ["benchmark"])
+        w.writeheader()
+        w.writerows(rows)
+    return pj, pc
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    jobs = plan_jobs(args)
+    if args.dry_run:
+        for j in jobs:
+            state = "done, skip" if _is_done(j.out) else ("after " + j.depends.name if j.depends else "ready")
+            print(f"{j.name:<28} [{state}]  {' '.join(j.command(args)[1:])}")
+        print(f"{len(jobs)} runs ({sum(_is_done(j.out) for j in jobs)} already done); nothing trained (--dry-run)")
+        return 0
+    _run_all(jobs, args)
+    rows = collect(jobs, args.benchmark)
+    pj, pc = _write_results(rows, Path(args.out) / args.benchmark)
+    print(f"{'run':<28} {'status':<13} {'best err':>8} {'last err':>8}")
+    for r, j in zip(rows, jobs):
+        print(f"{j.name:<28} {r['status']:<13} {_fmt(r['best_top1_error']):>8} {_fmt(r['last_top1_error']):>8}")
+    print(f"results: {pj} and {pc}")
+    return 0 if all(j.status in ("done", "skipped-done") for j in jobs) else 1
