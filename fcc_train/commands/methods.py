@@ -29,8 +29,11 @@ def method_records(split: str | None = None) -> list[dict[str, Any]]:
             "config_keys": dict(m.keys),
             "per_split": {s: dict(v) for s, v in m.per_split.items()},
             "depends_on": m.depends_on,
-            "fcc": {"gamma": {s: fcc_gamma(m.key, s) for s in SPLITS}, "start_epoch": m.fcc_start_epoch if m.fcc_start_epoch is not None else 50,
-                    "on_student": m.fcc_on_student},
+            "fcc": {
+                "gamma": {s: fcc_gamma(m.key, s) for s in SPLITS},
+                "start_epoch": m.fcc_start_epoch if m.fcc_start_epoch is not None else 50,
+                "on_student": m.fcc_on_student,
+            },
             "configs": [str(config_path("configs", "<split>", m.key, f)) for f in (False, True)],
             "notes": m.notes,
         }

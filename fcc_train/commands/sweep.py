@@ -37,9 +37,15 @@ TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--table", type=int, default=1, help="which table's methods to run (1: the CIFAR-LT single-model methods)")
-    parser.add_argument("--benchmark", required=True, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits")
-    parser.add_argument("--methods", default=None, help="comma-separated config stems (default: every Table 1 row); see fcc methods")
+    parser.add_argument(
+        "--table", type=int, default=1, help="which table's methods to run (1: the CIFAR-LT single-model methods)"
+    )
+    parser.add_argument(
+        "--benchmark", required=True, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits"
+    )
+    parser.add_argument(
+        "--methods", default=None, help="comma-separated config stems (default: every Table 1 row); see fcc methods"
+    )
     parser.add_argument("--variants", default="raw,fcc", help="raw,fcc (default both)")
     parser.add_argument("--seeds", default="42", help="comma-separated train.seed values (default 42, the official seed)")
     parser.add_argument("--parallel", type=int, default=1, help="runs at once (default 1)")
@@ -48,8 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/sweep", help="sweep folder (default runs/sweep)")
     parser.add_argument("--configs", default="configs", help="configs folder (default configs)")
     parser.add_argument("--device", default=None, help="passed to fcc train")
-    parser.add_argument("--set", dest="overrides", action="append", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="extra overrides for every run (e.g. optim.epochs=2 for a smoke test)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra overrides for every run (e.g. optim.epochs=2 for a smoke test)",
+    )
 
 
 @dataclass
@@ -107,7 +120,9 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
     if args.table not in TABLES:
         raise UserError(f"unknown --table {args.table}; fcc sweep runs table 1 (single-model methods on CIFAR-LT)")
     if args.benchmark not in TABLES[args.table]:
-        raise UserError(f"unknown --benchmark '{args.benchmark}' for table {args.table}; use one of {', '.join(TABLES[args.table])}")
+        raise UserError(
+            f"unknown --benchmark '{args.benchmark}' for table {args.table}; use one of {', '.join(TABLES[args.table])}"
+        )
     if args.parallel < 1:
         raise UserError(f"--parallel must be >= 1, got {args.parallel}")
     known = [m.key for m in METHODS]
@@ -132,7 +147,9 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
         stem = key + ("_fcc" if fcc else "")
         path = cfg_dir / f"{stem}.yaml"
         if not path.is_file():
-            raise UserError(f"config '{path}' does not exist; regenerate with python -m fcc_train.methods.catalog or drop {key} from --methods")
+            raise UserError(
+                f"config '{path}' does not exist; regenerate with python -m fcc_train.methods.catalog or drop {key} from --methods"
+            )
         data = yaml.safe_load(path.read_text()) or {}
         dep_stem = (data.get("stage") or {}).get("depends_on")
         dep = None
@@ -187,8 +204,10 @@ def _run_all(jobs: list[Job], args: argparse.Namespace) -> None:
             log.close()
             j.seconds = time.perf_counter() - t0
             j.status = "done" if rc == 0 and _is_done(j.out) else "failed"
-            print(f"[sweep] {j.status} {j.name} (exit {rc}, {j.seconds:.1f} s){'' if j.status == 'done' else '; see ' + str(j.out / 'sweep.log')}",
-                  flush=True)
+            print(
+                f"[sweep] {j.status} {j.name} (exit {rc}, {j.seconds:.1f} s){'' if j.status == 'done' else '; see ' + str(j.out / 'sweep.log')}",
+                flush=True,
+            )
         running = still
 
 
@@ -205,13 +224,30 @@ def collect(jobs: list[Job], benchmark: str) -> list[dict[str, Any]]:
             pass
         entry = method_entry(j.key)
         best, last = s.get("best") or {}, s.get("last") or {}
-        rows.append({"benchmark": benchmark, "method": j.key, "title": entry.title, "table_row": entry.table_row,
-                     "variant": "fcc" if j.fcc else "raw", "seed": j.seed, "config": str(j.config), "run_dir": str(j.out),
-                     "status": j.status, "done": bool(s.get("done")), "best_top1_error": s.get("best_top1_error"),
-                     "best_epoch": s.get("best_epoch"), "last_top1_error": s.get("last_top1_error"),
-                     "many": best.get("many"), "medium": best.get("medium"), "few": best.get("few"),
-                     "last_many": last.get("many"), "last_medium": last.get("medium"), "last_few": last.get("few"),
-                     "seconds": s.get("seconds")})
+        rows.append(
+            {
+                "benchmark": benchmark,
+                "method": j.key,
+                "title": entry.title,
+                "table_row": entry.table_row,
+                "variant": "fcc" if j.fcc else "raw",
+                "seed": j.seed,
+                "config": str(j.config),
+                "run_dir": str(j.out),
+                "status": j.status,
+                "done": bool(s.get("done")),
+                "best_top1_error": s.get("best_top1_error"),
+                "best_epoch": s.get("best_epoch"),
+                "last_top1_error": s.get("last_top1_error"),
+                "many": best.get("many"),
+                "medium": best.get("medium"),
+                "few": best.get("few"),
+                "last_many": last.get("many"),
+                "last_medium": last.get("medium"),
+                "last_few": last.get("few"),
+                "seconds": s.get("seconds"),
+            }
+        )
     return rows
 
 

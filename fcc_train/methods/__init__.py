@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 __all__ = ["FCC_COSINE_WARNING", "Batch", "DataInfo", "Method", "build_method", "prepare_stage", "after_step", "eval_head"]
 
 
-FCC_COSINE_WARNING = ("FCC has no effect with a cosine (normalised) head: the head normalises the features, so the "
-                      "per-sample factor tau cancels in the logits and the gradients (recipes.md section 6.4). "
-                      "Use model.head: linear (e.g. the ldam_linear configs) for an FCC that acts.")
+FCC_COSINE_WARNING = (
+    "FCC has no effect with a cosine (normalised) head: the head normalises the features, so the "
+    "per-sample factor tau cancels in the logits and the gradients (recipes.md section 6.4). "
+    "Use model.head: linear (e.g. the ldam_linear configs) for an FCC that acts."
+)
 
 
 def build_method(cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> Method:

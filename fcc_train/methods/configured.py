@@ -83,8 +83,11 @@ class ConfiguredMethod(Method):
         self.lam_source = LambdaSource(m.mixup_alpha, cfg.train.seed)
         self._probs_cache: dict[Any, torch.Tensor | None] = {}
         if m.loss == "ldam" and self.cosine and abs(cfg.model.cosine_scale - m.ldam_s) > 1e-9:
-            warnings.warn(f"LDAM: model.cosine_scale {cfg.model.cosine_scale} differs from method.ldam_s {m.ldam_s}; "
-                          "the loss rescales the cosine logits to s = method.ldam_s", stacklevel=2)
+            warnings.warn(
+                f"LDAM: model.cosine_scale {cfg.model.cosine_scale} differs from method.ldam_s {m.ldam_s}; "
+                "the loss rescales the cosine logits to s = method.ldam_s",
+                stacklevel=2,
+            )
 
     # -- sampling -------------------------------------------------------------------
     def epoch_sampling(self, epoch: int) -> torch.Tensor | None:
@@ -130,8 +133,10 @@ class ConfiguredMethod(Method):
             return mix_pair(feats, lam, perm), mixed_batch(batch.with_(extra=None), lam, perm)
         if extra.get("manifold_hook"):
             if not MANIFOLD_SLOT.consumed:
-                raise RuntimeError(f"manifold mixup at '{self.m.manifold_layer}' needs the hook that prepare_stage installs; "
-                                   "call fcc_train.methods.prepare_stage(model, cfg) before training")
+                raise RuntimeError(
+                    f"manifold mixup at '{self.m.manifold_layer}' needs the hook that prepare_stage installs; "
+                    "call fcc_train.methods.prepare_stage(model, cfg) before training"
+                )
             MANIFOLD_SLOT.consumed = False
         return feats, batch
 
@@ -197,5 +202,11 @@ class ConfiguredMethod(Method):
 
     def describe(self) -> dict[str, Any]:
         m = self.m
-        return {"name": self.name, "loss": m.loss, "sampler": m.sampler, "drs_start_epoch": m.drs_start_epoch,
-                "drw_start_epoch": m.drw_start_epoch, "mixup": m.mixup}
+        return {
+            "name": self.name,
+            "loss": m.loss,
+            "sampler": m.sampler,
+            "drs_start_epoch": m.drs_start_epoch,
+            "drw_start_epoch": m.drw_start_epoch,
+            "mixup": m.mixup,
+        }

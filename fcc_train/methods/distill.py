@@ -38,8 +38,15 @@ if TYPE_CHECKING:
 __all__ = ["dive_loss", "DiVeMethod", "load_teacher"]
 
 
-def dive_loss(z_s: torch.Tensor, z_t: torch.Tensor, labels: torch.Tensor, log_counts: torch.Tensor, temperature: float, alpha: float,
-              power: float) -> torch.Tensor:
+def dive_loss(
+    z_s: torch.Tensor,
+    z_t: torch.Tensor,
+    labels: torch.Tensor,
+    log_counts: torch.Tensor,
+    temperature: float,
+    alpha: float,
+    power: float,
+) -> torch.Tensor:
     """The DiVe student loss (scalar) for student logits ``z_s`` and teacher logits ``z_t``."""
     T = float(temperature)
     p_t = F.softmax(z_t.float() / T, dim=1).pow(power)
@@ -63,7 +70,9 @@ def load_teacher(spec: str, num_classes: int, device: torch.device) -> torch.nn.
     try:
         teacher.load_state_dict(weights)
     except RuntimeError as exc:
-        raise UserError(f"teacher checkpoint '{path}' does not fit its own config ({str(exc).splitlines()[0]}); train the teacher again") from None
+        raise UserError(
+            f"teacher checkpoint '{path}' does not fit its own config ({str(exc).splitlines()[0]}); train the teacher again"
+        ) from None
     teacher.to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -75,11 +84,15 @@ class DiVeMethod(Method):
 
     name = "dive"
 
-    def __init__(self, cfg: Config, info: DataInfo, device: torch.device | str = "cpu", teacher: torch.nn.Module | None = None) -> None:
+    def __init__(
+        self, cfg: Config, info: DataInfo, device: torch.device | str = "cpu", teacher: torch.nn.Module | None = None
+    ) -> None:
         super().__init__(cfg, info, device)
         if teacher is None:
             if not cfg.method.teacher:
-                raise UserError("DiVe needs a teacher: set method.teacher to the BSCE teacher's run folder (e.g. runs/<split>/dive_teacher)")
+                raise UserError(
+                    "DiVe needs a teacher: set method.teacher to the BSCE teacher's run folder (e.g. runs/<split>/dive_teacher)"
+                )
             teacher = load_teacher(cfg.method.teacher, info.num_classes, self.device)
         self.teacher = teacher
         self.log_counts = torch.log(self.counts)

@@ -32,8 +32,16 @@ import torch
 
 from fcc_train.methods.base import Batch
 
-__all__ = ["MIXUPS", "LambdaSource", "mix_pair", "remix_label_weights", "ManifoldSlot", "MANIFOLD_SLOT", "install_manifold_hook",
-           "manifold_target"]
+__all__ = [
+    "MIXUPS",
+    "LambdaSource",
+    "mix_pair",
+    "remix_label_weights",
+    "ManifoldSlot",
+    "MANIFOLD_SLOT",
+    "install_manifold_hook",
+    "manifold_target",
+]
 
 MIXUPS = ("none", "input", "manifold", "remix")
 
@@ -63,8 +71,9 @@ def mix_pair(x: torch.Tensor, lam: float, perm: torch.Tensor) -> torch.Tensor:
     return lam * x + (1.0 - lam) * x[perm]
 
 
-def remix_label_weights(lam: float | torch.Tensor, counts: torch.Tensor, labels_a: torch.Tensor, labels_b: torch.Tensor, kappa: float,
-                        tau: float) -> torch.Tensor:
+def remix_label_weights(
+    lam: float | torch.Tensor, counts: torch.Tensor, labels_a: torch.Tensor, labels_b: torch.Tensor, kappa: float, tau: float
+) -> torch.Tensor:
     """Remix's per-sample weight λ_y of label a (Chou et al. 2020, Eq. 5)."""
     n_a = counts[labels_a].float()
     n_b = counts[labels_b].float()

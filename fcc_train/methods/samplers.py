@@ -25,7 +25,9 @@ __all__ = ["SAMPLERS", "class_probabilities", "sampler_active"]
 SAMPLERS = ("instance", "cb", "sr", "pb")
 
 
-def class_probabilities(kind: str, counts: Sequence[float] | torch.Tensor, epoch: int = 0, total_epochs: int = 1) -> torch.Tensor | None:
+def class_probabilities(
+    kind: str, counts: Sequence[float] | torch.Tensor, epoch: int = 0, total_epochs: int = 1
+) -> torch.Tensor | None:
     """Per-class draw probabilities (C,) summing to 1, or None for instance sampling."""
     n = torch.as_tensor(counts, dtype=torch.float64)
     C = len(n)

@@ -33,8 +33,17 @@ from fcc_theory.errors import UserError
 if TYPE_CHECKING:
     from fcc_train.config import Config
 
-__all__ = ["resolve_checkpoint", "load_state_from", "LWSHead", "TauNormModel", "tau_normalise", "max_norm_",
-           "prepare_two_stage", "apply_after_step", "build_eval_model"]
+__all__ = [
+    "resolve_checkpoint",
+    "load_state_from",
+    "LWSHead",
+    "TauNormModel",
+    "tau_normalise",
+    "max_norm_",
+    "prepare_two_stage",
+    "apply_after_step",
+    "build_eval_model",
+]
 
 
 def resolve_checkpoint(spec: str, what: str = "stage.init_from") -> Path:
@@ -44,7 +53,9 @@ def resolve_checkpoint(spec: str, what: str = "stage.init_from") -> Path:
         cand = p / "checkpoints" / "last.pt"
         if cand.is_file():
             return cand
-        raise UserError(f"{what} '{spec}' is a folder without checkpoints/last.pt; train the stage-1 run first (fcc sweep chains it)")
+        raise UserError(
+            f"{what} '{spec}' is a folder without checkpoints/last.pt; train the stage-1 run first (fcc sweep chains it)"
+        )
     if p.is_file():
         return p
     raise UserError(f"{what} '{spec}' does not exist; give a finished run folder or a .pt checkpoint")
@@ -118,7 +129,7 @@ def _reset_head(head: nn.Module) -> None:
             mod.reset_parameters()
     w = getattr(head, "weight", None)
     if isinstance(w, nn.Parameter):  # a bare-parameter head: nn.Linear's default initialisation
-        nn.init.kaiming_uniform_(w, a=5 ** 0.5)
+        nn.init.kaiming_uniform_(w, a=5**0.5)
         b = getattr(head, "bias", None)
         if isinstance(b, nn.Parameter):
             bound = 1 / w.shape[1] ** 0.5
@@ -137,8 +148,10 @@ def prepare_two_stage(model: nn.Module, cfg: Config, device: torch.device | str 
         try:
             model.load_state_dict(state["model"])
         except RuntimeError as exc:
-            raise UserError(f"stage-1 checkpoint '{path}' does not fit this model ({str(exc).splitlines()[0]}); "
-                            "use the same data set and model.arch as stage 1") from None
+            raise UserError(
+                f"stage-1 checkpoint '{path}' does not fit this model ({str(exc).splitlines()[0]}); "
+                "use the same data set and model.arch as stage 1"
+            ) from None
         model.to(device)
     if st.reset_head:
         _reset_head(model.head)

@@ -194,8 +194,12 @@ def test_mixed_loss_weights_each_sample_by_its_own_lambda():
     lam = torch.linspace(0, 1, len(y))
     m = _method([])
     got = float(m.loss(z, Batch(z, y, labels_b=yb, lam=lam), 1))
-    want = np.mean([float(lam[i]) * _ce(z[i].double().numpy(), int(y[i])) + (1 - float(lam[i])) * _ce(z[i].double().numpy(), int(yb[i]))
-                    for i in range(len(y))])
+    want = np.mean(
+        [
+            float(lam[i]) * _ce(z[i].double().numpy(), int(y[i])) + (1 - float(lam[i])) * _ce(z[i].double().numpy(), int(yb[i]))
+            for i in range(len(y))
+        ]
+    )
     assert got == pytest.approx(want, rel=1e-5)
 
 

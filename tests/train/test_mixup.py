@@ -119,8 +119,13 @@ def test_manifold_hidden_layer_through_hook():
 def test_fcc_tau_for_mixed_samples(mix_tau):
     m = build_method(load_config(None, ["method.mixup=remix", f"fcc.mix_tau={mix_tau}"]), DataInfo(COUNTS, 10))
     tau = torch.tensor([1.5, 1.4, 1.2, 1.1])
-    b = Batch(torch.zeros(3, 1), torch.tensor([0, 1, 3]), labels_b=torch.tensor([3, 3, 0]), lam=torch.tensor([0.0, 1.0, 1.0]),
-              image_lam=torch.tensor([0.25, 0.5, 0.75]))
+    b = Batch(
+        torch.zeros(3, 1),
+        torch.tensor([0, 1, 3]),
+        labels_b=torch.tensor([3, 3, 0]),
+        lam=torch.tensor([0.0, 1.0, 1.0]),
+        image_lam=torch.tensor([0.25, 0.5, 0.75]),
+    )
     got = m.fcc_tau(tau, b).tolist()
     if mix_tau == "first":
         assert got == pytest.approx([1.5, 1.4, 1.1])

@@ -1,0 +1,182 @@
+"""Every method config loads, says what the catalogue says, and (per distinct method) trains two short epochs on digits-LT."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fcc_train.config import config_to_dict, load_config
+from fcc_train.methods.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, method_entry
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = REPO / "configs"
+OWN = [(s, m.key, f) for s in ALL_SPLITS for m in METHODS if m.writes_config for f in (False, True)]
+
+
+def _get(d, dotted):
+    for k in dotted.split("."):
+        d = d[k]
+    return d
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@pytest.mark.parametrize("split,key,fcc", OWN, ids=[f"{s}/{k}{'_fcc' if f else ''}" for s, k, f in OWN])
+def test_config_loads_and_matches_catalogue(split, key, fcc):
+    path = config_path(CONFIGS, split, key, fcc)
+    cfg = config_to_dict(load_config(path))
+    for k, v in config_overrides(method_entry(key), split, fcc).items():
+        assert _get(cfg, k) == pytest.approx(v) if isinstance(v, float) else _get(cfg, k) == v, (path, k)
+    assert cfg["name"] == f"{split}_{key}{'_fcc' if fcc else ''}"
+    # the recipe is the split's baseline: the method config differs from ce.yaml only in the catalogue's keys (and fcc.*)
+    base = _flat(config_to_dict(load_config(CONFIGS / split / "ce.yaml")))
+    mine = _flat(cfg)
+    changed = {k for k in mine if mine[k] != base.get(k) and not k.startswith("fcc.") and k != "name"}
+    assert changed <= set(config_overrides(method_entry(key), split, fcc)), (path, changed)
+
+
+def test_raw_and_fcc_configs_pair():
+    for split in ALL_SPLITS:
+        for m in METHODS:
+            if not m.writes_config:
+                continue
+            raw = _flat(config_to_dict(load_config(config_path(CONFIGS, split, m.key, False))))
+            fcc = _flat(config_to_dict(load_config(config_path(CONFIGS, split, m.key, True))))
+            diff = {k for k in raw if raw[k] != fcc[k]} - {"name", "stage.depends_on"}
+            if m.fcc_on_student:
+                assert raw["fcc.enabled"] is False and fcc["fcc.enabled"] is True
+                assert {k for k in diff if not k.startswith("fcc.")} == set(), (split, m.key, diff)
+                if split in SPLITS:
+                    assert fcc["fcc.gamma"] == fcc_gamma(m.key, split)
+            else:  # DiVe: only the teacher differs
+                assert diff == set() and fcc["stage.depends_on"].endswith("_fcc")
+
+
+def test_official_fcc_gammas_and_paper_stars():
+    assert fcc_gamma("ce", "cifar10_lt100") == 0.5 and fcc_gamma("ce", "cifar100_lt50") == 1.0
+    assert fcc_gamma("sr_drs", "cifar100_lt100") == 0.5  # the official config's exception
+    stars = {("BSCE", "cifar100_lt50"), ("CDT", "cifar100_lt100"), ("PB sampling", "cifar10_lt100")}
+    rows = {(r["method"], r["benchmark"]): r for r in csv.DictReader((REPO / "fcc_train/resources/paper-tables.csv").open())}
+    for name, split in stars:
+        assert rows[(name, split)]["fcc_gamma_note"] == "gamma=0.1"
+        key = next(m.key for m in METHODS if m.table_row == name)
+        assert fcc_gamma(key, split) == 0.1
+
+
+def test_catalogue_covers_table1_except_multi_expert():
+    rows = {r["method"] for r in csv.DictReader((REPO / "fcc_train/resources/paper-tables.csv").open()) if r["table"] == "1"}
+    covered = {m.table_row for m in METHODS if m.table_row}
+    assert rows - covered == {"SADE", "NCL"}
+
+
+def test_hyperparameters_of_the_recipes():
+    c = load_config(CONFIGS / "cifar100_lt50/cb_focal.yaml")
+    assert (c.method.cb_beta, c.method.focal_gamma) == (0.99, 1.0)
+    c = load_config(CONFIGS / "cifar10_lt50/cb_focal.yaml")
+    assert (c.method.cb_beta, c.method.focal_gamma) == (0.9999, 2.0)
+    c = load_config(CONFIGS / "cifar10_lt100/remix.yaml")
+    assert (c.optim.epochs, c.optim.milestones, c.method.remix_kappa, c.method.remix_tau) == (400, [320, 360], 3.0, 0.5)
+    c = load_config(CONFIGS / "cifar100_lt100/crt.yaml")
+    assert (c.optim.epochs, c.optim.lr, c.optim.weight_decay, c.optim.milestones, c.optim.lr_decay, c.optim.batch_size) == (
+        30,
+        0.1,
+        5e-4,
+        [10, 20],
+        0.1,
+        128,
+    )
+    assert c.stage.freeze_backbone and c.stage.reset_head and c.method.sampler == "cb"
+    c = load_config(CONFIGS / "cifar10_lt100/ldam_drw.yaml")
+    assert (c.model.head, c.method.ldam_max_m, c.method.ldam_s, c.method.drw_start_epoch, c.method.drw_beta) == (
+        "cosine",
+        0.5,
+        30.0,
+        160,
+        0.9999,
+    )
+    c = load_config(CONFIGS / "cifar10_lt100/dive.yaml")
+    assert (c.method.distill_temperature, c.method.distill_alpha, c.method.distill_power, c.optim.milestones) == (
+        2.0,
+        0.5,
+        0.5,
+        [120, 160],
+    )
+
+
+# --------------------------------------------------------------------------- one short run per distinct method
+
+
+def _models_landed() -> bool:
+    try:
+        from fcc_train.models import build_model  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+FAST = ["train.progress=none", "train.device=cpu", "train.threads=1", "optim.epochs=2", "train.eval_every=2"]
+
+
+def _short(key: str, fcc: bool, extra=()) -> list[str]:
+    """Two epochs on digits-LT; every deferred switch (FCC, DRS, DRW) flips at epoch 1 so both phases run."""
+    data = yaml.safe_load(config_path(CONFIGS, "digits", key, fcc).read_text())
+    over = list(FAST)
+    m = data.get("method") or {}
+    if "drs_start_epoch" in m:
+        over.append("method.drs_start_epoch=1")
+    if "drw_start_epoch" in m:
+        over.append("method.drw_start_epoch=1")
+    if (data.get("fcc") or {}).get("enabled"):
+        over.append("fcc.start_epoch=1")
+    return over + list(extra)
+
+
+@pytest.fixture(scope="module")
+def stage1_runs(tmp_path_factory):
+    from fcc_train.run import run_training
+
+    root = tmp_path_factory.mktemp("stage1")
+    done: dict[str, Path] = {}
+
+    def get(stem: str) -> Path:
+        if stem not in done:
+            key, fcc = (stem[:-4], True) if stem.endswith("_fcc") else (stem, False)
+            cfg = load_config(config_path(CONFIGS, "digits", key, fcc), _short(key, fcc))
+            assert run_training(cfg, root / stem) == 0
+            done[stem] = root / stem
+        return done[stem]
+
+    return get
+
+
+KEYS = [m.key for m in METHODS]
+
+
+@pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
+@pytest.mark.parametrize("key", KEYS)
+def test_each_method_trains_two_short_epochs(key, tmp_path, stage1_runs):
+    from fcc_train.run import run_training
+
+    entry = method_entry(key)
+    fcc = entry.fcc_on_student  # the +FCC config exercises the most code (DiVe's FCC lives in its teacher)
+    extra = []
+    if entry.depends_on:
+        dep = stage1_runs(entry.depends_on + ("_fcc" if fcc or not entry.fcc_on_student else ""))
+        extra.append(f"{'method.teacher' if key == 'dive' else 'stage.init_from'}={dep}")
+    cfg = load_config(config_path(CONFIGS, "digits", key, fcc), _short(key, fcc, extra))
+    out = tmp_path / key
+    assert run_training(cfg, out) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["done"] and 0.0 <= summary["best_top1_error"] <= 100.0

@@ -1,0 +1,129 @@
+"""``fcc methods`` and ``fcc sweep`` from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fcc.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_methods_lists_every_catalogue_entry(capsys):
+    from fcc_train.methods.catalog import METHODS
+
+    assert main(["methods"]) == 0
+    text = capsys.readouterr().out
+    for m in METHODS:
+        assert m.key in text and m.source in text
+    assert "ICCV 2017" in text and "NeurIPS 2020" in text and "ICLR 2020" in text
+
+
+def test_methods_json_has_hyperparameters(capsys):
+    assert main(["methods", "--json"]) == 0
+    recs = {r["key"]: r for r in json.loads(capsys.readouterr().out)}
+    assert recs["cb_focal"]["per_split"]["cifar100_lt50"] == {"method.cb_beta": 0.99, "method.focal_gamma": 1.0}
+    assert recs["remix"]["config_keys"]["method.remix_kappa"] == 3.0
+    assert recs["crt"]["depends_on"] == "ce"
+    assert recs["cdt"]["fcc"]["gamma"]["cifar100_lt100"] == 0.1
+
+
+def test_methods_bad_split_one_line(capsys):
+    assert main(["methods", "--split", "cifar10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown --split 'cifar10'" in err[0]
+
+
+def test_sweep_dry_run_chains_stage1(capsys, tmp_path):
+    assert (
+        main(
+            [
+                "sweep",
+                "--benchmark",
+                "cifar10_lt100",
+                "--methods",
+                "crt,dive",
+                "--seeds",
+                "0,1",
+                "--dry-run",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    names = [ln.split()[0] for ln in lines[:-1]]
+    assert names.index("ce/seed0") < names.index("crt/seed0") and names.index("ce_fcc/seed1") < names.index("crt_fcc/seed1")
+    crt = next(ln for ln in lines if ln.startswith("crt_fcc/seed1"))
+    assert f"stage.init_from={tmp_path}/cifar10_lt100/ce_fcc/seed1" in crt and "train.seed=1" in crt
+    dive = next(ln for ln in lines if ln.startswith("dive_fcc/seed0"))
+    assert f"method.teacher={tmp_path}/cifar10_lt100/dive_teacher_fcc/seed0" in dive
+    assert lines[-1].startswith("16 runs")
+
+
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["--benchmark", "cifar10"], "unknown --benchmark"),
+        (["--benchmark", "digits", "--methods", "bcse"], "unknown method 'bcse'"),
+        (["--benchmark", "digits", "--seeds", "a"], "--seeds 'a'"),
+        (["--benchmark", "digits", "--parallel", "0"], "--parallel"),
+    ],
+)
+def test_sweep_bad_input(argv, msg, capsys):
+    assert main(["sweep", "--dry-run", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and msg in err[0]
+
+
+def _models_landed() -> bool:
+    try:
+        from fcc_train.models import build_model  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
+def test_sweep_runs_chains_skips_and_collects(tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "fcc",
+        "sweep",
+        "--benchmark",
+        "digits",
+        "--methods",
+        "crt",
+        "--variants",
+        "raw",
+        "--parallel",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "optim.epochs=1",
+        "train.progress=none",
+        "train.device=cpu",
+        "train.threads=1",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
+    assert [(x["method"], x["status"]) for x in rows] == [("ce", "done"), ("crt", "done")]
+    assert all(x["best_top1_error"] is not None for x in rows)
+    cfg = (tmp_path / "digits" / "crt" / "seed42" / "config.yaml").read_text()
+    assert str(tmp_path / "digits" / "ce" / "seed42") in cfg
+    r2 = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert r2.returncode == 0 and "start" not in r2.stdout  # both finished: nothing re-trained
+    rows2 = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
+    assert [x["status"] for x in rows2] == ["skipped-done", "skipped-done"]
+    assert (tmp_path / "digits" / "sweep_results.csv").read_text().startswith("benchmark,method")
