@@ -372,7 +372,7 @@ def _mode(
         by_split[sp] = {
             "points": len(sel),
             "flips_exact": sum(p.flip_measured for p in sel),
-            "flips_float": sum(bool(p.flip_float) for p in sel),
+            "flips_float": None if any(p.flip_float is None for p in sel) else sum(bool(p.flip_float) for p in sel),
             "in_any_slab": sum(p.in_any_slab for p in sel),
             "correct_unscaled": sum(p.class_unscaled == p.label for p in sel),
             "correct_scaled": sum(p.class_scaled == p.label for p in sel),

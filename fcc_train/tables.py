@@ -42,6 +42,7 @@ __all__ = [
     "find_runs",
     "benchmark_name",
     "method_label",
+    "method_identity",
     "TableRow",
     "build_rows",
     "render",
@@ -104,7 +105,7 @@ def paper_rows() -> tuple[PaperRow, ...]:
 
 def paper_row(label: str, benchmark: str) -> PaperRow | None:
     """The paper's row for our method label on a benchmark (aliases in :data:`PAPER_ALIASES`), or None."""
-    names = PAPER_ALIASES.get(label, (label,))
+    names = PAPER_ALIASES.get(label, (label,)) + (("ResNet10/32",) if label == "Baseline (Vanilla ResNet32)" else ())
     for name in names:
         for r in paper_rows():
             if r.method == name and r.benchmark == benchmark:
@@ -238,11 +239,42 @@ _LOSS_LABELS = {
     "celas": "CELAS",
     "ldam": "LDAM",
     "cdt": "CDT",
+    "dive": "DiVe",
 }
+# keys of a catalogue entry that say how a run is chained or compressed, not which method it is
+_CATALOG_SKIP = ("fcc.", "stage.depends_on", "stage.init_from", "method.teacher")
 
 
-def method_label(cfg: dict[str, Any]) -> str:
-    """A human label in the paper's naming for the method a config trains (FCC not included)."""
+def _catalog_entry(cfg: dict[str, Any]) -> Any:
+    """The method catalogue's entry (``fcc_train.methods.catalog``) whose config keys this run has (and no
+    other method/stage key off its default), the most specific one when several match; None if none does."""
+    try:
+        from fcc_train.methods.catalog import METHODS, SPLITS, config_overrides
+    except ImportError:  # the catalogue is optional for reading tables
+        return None
+    from fcc_train.config import Config, config_to_dict
+
+    flat = _flatten(cfg)
+    defaults = _flatten(config_to_dict(Config()))
+    bench = benchmark_name(cfg)
+    split = "digits" if cfg.get("data", {}).get("dataset") == "digits" else (bench if bench in SPLITS else SPLITS[0])
+    best, best_n = None, -1
+    for entry in METHODS:
+        over = {k: v for k, v in config_overrides(entry, split, False).items() if not k.startswith(_CATALOG_SKIP)}
+        # specificity: how many of the entry's keys move away from the defaults (method.loss=ce does not)
+        n = sum(defaults.get(k) != v for k, v in over.items())
+        # the run must have all the entry's keys, and no other method/stage key away from the defaults
+        same = all(k in flat and flat[k] == v for k, v in over.items()) and all(
+            flat[k] == over.get(k, defaults.get(k))
+            for k in flat
+            if k.startswith(("method.", "stage.")) and not k.startswith(_CATALOG_SKIP)
+        )
+        if same and n > best_n:
+            best, best_n = entry, n
+    return best
+
+
+def _heuristic_label(cfg: dict[str, Any]) -> str:
     m, st = cfg.get("method", {}), cfg.get("stage", {})
     parts = []
     loss = m.get("loss", "ce")
@@ -257,12 +289,9 @@ def method_label(cfg: dict[str, Any]) -> str:
     mix = m.get("mixup", "none")
     if mix != "none":
         parts.append({"input": "Input Mixup", "manifold": "Manifold Mixup", "remix": "Remix"}.get(mix, mix))
-    if m.get("teacher"):
-        parts.append("DiVe")
-    if st.get("reset_head"):
-        parts.append("cRT")
-    if st.get("lws"):
-        parts.append("LWS")
+    for flag, name in (("reset_head", "cRT"), ("lws", "LWS")):
+        if st.get(flag):
+            parts.append(name)
     if st.get("head_transform") == "tau_norm":
         parts.append("tau-norm")
     if st.get("max_norm") is not None:
@@ -271,6 +300,27 @@ def method_label(cfg: dict[str, Any]) -> str:
     if cfg.get("model", {}).get("head") == "cosine":
         label += " (cosine head)"
     return label
+
+
+def method_identity(cfg: dict[str, Any]) -> tuple[str, str | None]:
+    """(label, the paper's row name or None) for the method a config trains, FCC not included.
+
+    The method catalogue decides when the run's keys match one of its entries (label = the paper's row
+    name where the entry is a Table 1 row, else the entry's title); otherwise a label is built from the keys.
+    """
+    entry = _catalog_entry(cfg)
+    if entry is not None:
+        label = entry.table_row or entry.title
+        if entry.key == "ce":
+            label = "Baseline"
+        return label, entry.table_row
+    label = _heuristic_label(cfg)
+    return label, label
+
+
+def method_label(cfg: dict[str, Any]) -> str:
+    """A human label in the paper's naming for the method a config trains (FCC not included)."""
+    return method_identity(cfg)[0]
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -367,7 +417,7 @@ def build_rows(runs: Sequence[RunResult], metric: str = "best", paper_benchmark:
         bench = benchmark_name(cfg)
         pb = bench if bench in PAPER_BENCHMARKS else paper_benchmark
         label = labelled[key]
-        base_label = method_label(cfg)
+        paper_name = method_identity(cfg)[1]
         raw = variants.get("raw", [])
         fcc_names = sorted(v for v in variants if v != "raw") or [None]
         for v in fcc_names:
@@ -382,7 +432,7 @@ def build_rows(runs: Sequence[RunResult], metric: str = "best", paper_benchmark:
                     fcc_stats=Stats.of(r.error(metric) for r in fr),
                     delta=d,
                     delta_kind=kind,
-                    paper=paper_row(base_label, pb) if pb else None,
+                    paper=paper_row(paper_name, pb) if pb and paper_name else None,
                     paper_benchmark=pb,
                     raw_shots={s: Stats.of(r.shot(s, metric) for r in raw) for s in SHOTS},
                     fcc_shots={s: Stats.of(r.shot(s, metric) for r in fr) for s in SHOTS},

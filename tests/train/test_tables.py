@@ -13,7 +13,7 @@ import pytest
 
 from fcc.cli import main
 from fcc_train.config import config_to_dict, load_config
-from fcc_train.tables import build_rows, find_runs, method_label, paper_row, paper_rows, render
+from fcc_train.tables import build_rows, find_runs, method_identity, method_label, paper_row, paper_rows, render
 
 REF = Path(__file__).resolve().parents[3] / "shared" / "reference" / "paper-tables.csv"
 
@@ -154,3 +154,22 @@ def test_cli_prints_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["table", str(tmp_path), "--paper-benchmark", "cifar10_lt100", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "-1.50" in text and "24.08" in text and out.read_text() == text
+
+
+def test_every_catalogue_config_maps_to_its_paper_row() -> None:
+    """The configs fcc sweep trains are labelled with the paper's row names (raw and +FCC, every split)."""
+    catalog = pytest.importorskip("fcc_train.methods.catalog")
+    root = Path(__file__).resolve().parents[2] / "configs"
+    checked = 0
+    for entry in catalog.METHODS:
+        for split in catalog.SPLITS:
+            for fcc in (False, True):
+                path = catalog.config_path(root, split, entry.key, fcc)
+                if not path.is_file():
+                    continue
+                label, paper_name = method_identity(config_to_dict(load_config(path)))
+                assert paper_name == entry.table_row, (path, label)
+                if entry.table_row:
+                    assert paper_row(paper_name, split).method == entry.table_row
+                checked += 1
+    assert checked > 100
