@@ -1,0 +1,127 @@
+"""``fcc verify [--claims ID,...] [--json] [--cross-check] [--timeout S]``: decide every claim of the slides' proof exactly.
+
+Exit status: 0 when every selected claim was decided (proved, refuted or vacuous), 1 if any is unknown,
+2 on bad input. Refuted claims carry a witness (a network in the JSON file format, plus ``x`` and ``tau``)
+that ``fcc check`` replays; ``--witness-dir DIR`` writes them as files and prints the replay commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from fcc_theory.errors import UserError
+from fcc_theory.rational import RationalError, parse_rational
+
+DECIDED = ("proved", "refuted", "vacuous")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--claims", default=None, help="comma-separated claim ids (default: all); see the table for the ids")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {id, verdict, method, seconds, witness, ...}")
+    p.add_argument("--cross-check", action="store_true", help="also decide the pair claims on the full 24-unknown network (slow, with --timeout)")
+    p.add_argument("--timeout", default="30", help="seconds per monolithic cross-check query (a rational, default 30)")
+    p.add_argument("--witness-dir", default=None, help="write each refuted claim's witness network to DIR/<id>.json")
+    p.add_argument("--equations", action="store_true", help="print the quantities derived from the symbolic network first")
+
+
+def _parse_ids(text: str | None) -> list[str]:
+    from fcc_theory.claims import CLAIM_IDS
+
+    if text is None:
+        return list(CLAIM_IDS)
+    ids = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in ids if t not in CLAIM_IDS]
+    if not ids or bad:
+        raise UserError(f"unknown claim id(s) {', '.join(bad) or repr(text)}; valid ids: {', '.join(CLAIM_IDS)}")
+    return list(dict.fromkeys(ids))
+
+
+def _parse_timeout(text: str) -> int:
+    try:
+        t = parse_rational(text, what="--timeout")
+    except RationalError as exc:
+        raise UserError(str(exc)) from None
+    if t <= 0:
+        raise UserError(f"--timeout must be > 0 seconds, got {text}; give e.g. --timeout 30")
+    return max(1, int(t * 1000))
+
+
+def _print_equations() -> None:
+    from fcc_theory.symbolic import PaperNetwork
+
+    net = PaperNetwork()
+    print("Derived from the symbolic 3-3-2 network (hidden a = W(τx) + b, linear; y = N a + z):")
+    for j, X in enumerate(net.X(), 1):
+        print(f"  X_{j} = {X}")
+    for j, k in enumerate(net.k(), 1):
+        print(f"  k_{j} = {k}")
+    print(f"  B = {net.B()}")
+    print(f"  d_j = -k_j / B,  η = y_1 - y_2 at τx,  η' = y_1' - y_2' at x  ({len(net.symbols)} unknowns)")
+    print()
+
+
+def _witness_line(w: dict) -> str:
+    layers = w["layers"]
+    shape = "-".join([str(len(layers[0]["weight"][0]))] + [str(len(la["weight"])) for la in layers])
+    p = w["check"]["pairs"][0]
+    margins = f"η = {p['eta']}, η′ = {p['eta_prime']}"
+    if p.get("s") is not None:
+        margins += f", s = {p['s']}, B = {p['B']}"
+    if "eta_interval" in p:
+        margins = f"η ∈ [{float(_f(p['eta_interval'][0])):.6g}, {float(_f(p['eta_interval'][1])):.6g}], " \
+                  f"η′ ∈ [{float(_f(p['eta_prime_interval'][0])):.6g}, {float(_f(p['eta_prime_interval'][1])):.6g}]"
+    return f"{w['activation']} {shape}, x = ({', '.join(w['x'])}), τ = {w['tau']}: {margins}"
+
+
+def _f(s: str):  # noqa: ANN202
+    return parse_rational(s)
+
+
+def run(args: argparse.Namespace) -> int:
+    ids = _parse_ids(args.claims)
+    cross_ms = _parse_timeout(args.timeout)
+    from fcc_theory.claims import CLAIMS, run_claim
+
+    if args.equations and not args.json:
+        _print_equations()
+    t0 = time.perf_counter()
+    results = [run_claim(CLAIMS[i], cross_check=args.cross_check, cross_timeout_ms=cross_ms) for i in ids]
+    total = time.perf_counter() - t0
+    rows = [r.to_json() for r in results]
+    if args.witness_dir:
+        out = Path(args.witness_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for row in rows:
+            if row["witness"] is not None:
+                w = row["witness"]
+                net = {k: w[k] for k in ("activation", "layers", "leaky_slope") if k in w}
+                (out / f"{row['id']}.json").write_text(json.dumps(net, indent=1) + "\n")
+    if args.json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+    else:
+        print(f"{'id':<26} {'verdict':<8} {'seconds':>8}  method")
+        for row in rows:
+            print(f"{row['id']:<26} {row['verdict']:<8} {row['seconds']:>8.3f}  {row['method']}")
+            print(f"    paper: {row['paper']}")
+            print(f"    claim: {row['premise']}  ⇒  {row['conclusion']}")
+            print(f"    how:   {row['detail']}")
+            if row["witness"] is not None:
+                print(f"    witness: {_witness_line(row['witness'])}")
+                if args.witness_dir:
+                    print(f"    replay: fcc check {Path(args.witness_dir) / (row['id'] + '.json')} --x {','.join(row['witness']['x'])} "
+                          f"--tau {row['witness']['tau']}")
+            if "extra" in row and "realizability" in row["extra"]:
+                for fig, r in row["extra"]["realizability"].items():
+                    print(f"    Fig. 3{fig}: τ > 1 {r['tau>1']}, 0 < τ < 1 {r['0<tau<1']}")
+                for fig, inst in row["extra"]["instances"].items():
+                    print(f"    Fig. 3{fig} instance (0 < τ < 1): x = ({', '.join(inst['x'])}), τ = {inst['tau']}, "
+                          f"B = {inst['check']['pairs'][0]['B']}, s = {inst['check']['pairs'][0]['s']}, replayed: {inst['replayed']}")
+            if "cross_check" in row:
+                cc = row["cross_check"]
+                print(f"    cross-check (monolithic): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")
+        counts = {v: sum(r["verdict"] == v for r in rows) for v in ("proved", "refuted", "vacuous", "unknown")}
+        print(f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    return 0 if all(r["verdict"] in DECIDED for r in rows) else 1
