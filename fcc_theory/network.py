@@ -196,7 +196,7 @@ class Network:
         return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Network":
+    def from_dict(cls, data: Any) -> Network:
         if not isinstance(data, dict):
             raise NetworkError("network file must hold a JSON object with \"activation\" and \"layers\"")
         unknown = set(data) - {"activation", "layers", "leaky_slope"}
@@ -218,7 +218,7 @@ class Network:
         return cls(activation=activation, layers=tuple(layers), leaky_slope=slope)
 
     @classmethod
-    def from_matrices(cls, weights: Sequence[Sequence[Sequence[Any]]], biases: Sequence[Sequence[Any]] | None = None, activation: str = "linear") -> "Network":
+    def from_matrices(cls, weights: Sequence[Sequence[Sequence[Any]]], biases: Sequence[Sequence[Any]] | None = None, activation: str = "linear") -> Network:
         """Build from nested lists of numbers (ints, Fractions or "p/q" strings)."""
         layers = []
         for k, w in enumerate(weights):
@@ -257,8 +257,9 @@ def load_network(path: str | Path) -> Network:
     if not p.is_file():
         raise NetworkError(f"network file {str(p)!r} does not exist; give the path of a JSON network file")
     try:
-        # parse_float=str keeps decimals such as 0.25 exact instead of rounding through float
-        data = json.loads(p.read_text(), parse_float=str)
+        # JSON float literals (0.1) are refused by parse_rational with a one-line "write it as "1/10"" message:
+        # the format's numbers are integers or exact strings, and a float in the file is a likely mistake
+        data = json.loads(p.read_text(), parse_float=float)
     except json.JSONDecodeError as exc:
         raise NetworkError(f"network file {str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno}); fix the syntax") from None
     except UnicodeDecodeError:

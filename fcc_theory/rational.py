@@ -58,6 +58,8 @@ def parse_rational(value: object, what: str = "number") -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise RationalError(f"{what} {value!r} is not a finite number; use an integer or \"p/q\"")
         raise RationalError(
             f"{what} {value!r} is a float; write it as an exact string such as "
             f"\"{Fraction(value).limit_denominator(1000)}\""
