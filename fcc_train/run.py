@@ -233,12 +233,16 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
     kill_after = int(os.environ.get("FCC_TEST_KILL_AFTER_EPOCH", "0") or 0)
     ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
     epochs = cfg.optim.epochs
+    # where the time goes (this process only): setup, training epochs, evaluation, checkpoint writing
+    timing = {"setup": time.perf_counter() - t_start, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
     t_epoch = time.perf_counter()
     for epoch in range(start_epoch + 1, epochs + 1):
+        t0 = time.perf_counter()
         lr = lr_at(cfg.optim, epoch)
         engine.set_lr(lr)
         loss_t = train_one_epoch(engine, loader, epoch, gen)
         loss = float(loss_t)  # the one host sync of the epoch
+        timing["train"] += time.perf_counter() - t0
         if not np.isfinite(loss):
             say(
                 f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {run_dir / 'checkpoints'}; lower optim.lr or check the data"
@@ -247,9 +251,11 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
             return EXIT_NAN
         record: dict[str, Any] | None = None
         if epoch % cfg.train.eval_every == 0 or epoch == epochs:
+            t0 = time.perf_counter()
             preds, labels = evaluate(engine, loader)
             m = compute_metrics(preds, labels, data.class_counts)
             now = time.perf_counter()
+            timing["eval"] += now - t0
             record = {
                 "epoch": epoch,
                 "lr": lr,
@@ -269,6 +275,7 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
         rlog.progress(epoch, epochs, loss, record["top1_error"] if record else None, now - t_epoch)
         t_epoch = now
         if epoch % ckpt_every == 0 or epoch == epochs or record is not None and best is not None and best["epoch"] == epoch:
+            t0 = time.perf_counter()
             state = {
                 "model": model.state_dict(),
                 "optimizer": engine.optimizer_state(),
@@ -289,11 +296,13 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
                 if epoch % ckpt_every == 0 or epoch == epochs:
                     save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
             distributed.barrier()
+            timing["checkpoint"] += time.perf_counter() - t0
             if kill_after and epoch == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     seconds_total = seconds + time.perf_counter() - t_start
     summary = _summary(cfg_dict, list(data.class_counts), best, last, seconds_total, done=True)
+    summary["timing_last_session"] = {k: round(v, 3) for k, v in timing.items()}
     rlog.write_per_class(data.class_counts, best.get("per_class_recall") if best else None, last_recall)
     rlog.write_summary(summary)
     rlog.close()
