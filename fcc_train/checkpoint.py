@@ -28,7 +28,16 @@ import torch
 
 from fcc_theory.errors import UserError
 
-__all__ = ["FORMAT_VERSION", "CheckpointError", "save_checkpoint", "load_checkpoint", "find_resume", "capture_rng", "restore_rng"]
+__all__ = [
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "save_checkpoint",
+    "publish_copy",
+    "load_checkpoint",
+    "find_resume",
+    "capture_rng",
+    "restore_rng",
+]
 
 FORMAT_VERSION = 1
 
@@ -66,6 +75,31 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
             tmp.unlink()
     _fsync_dir(path.parent)
     return path
+
+
+def publish_copy(src: str | Path, dst: str | Path) -> Path:
+    """Make ``dst`` an independent, complete copy of the checkpoint file ``src``, atomically.
+
+    Used for ``best.pt`` at an epoch that also wrote ``last.pt``: the bytes are
+    copied (no second serialisation of the state), into a temporary file that
+    is fsync'ed and moved onto ``dst``. A copy, not a hard link, so damage to
+    one file never reaches the other.
+    """
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.tmp.{os.getpid()}")
+    try:
+        with open(src, "rb") as fi, open(tmp, "wb") as fo:
+            shutil.copyfileobj(fi, fo, 1 << 20)
+            fo.flush()
+            os.fsync(fo.fileno())
+        os.replace(tmp, dst)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(dst.parent)
+    return dst
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.checkpoint import FORMAT_VERSION, capture_rng, find_resume, restore_rng, save_checkpoint
+from fcc_train.checkpoint import FORMAT_VERSION, capture_rng, find_resume, publish_copy, restore_rng, save_checkpoint
 from fcc_train.config import Config, config_from_dict, config_to_dict
 from fcc_train.metrics import compute_metrics
 from fcc_train.runlog import RunLog, format_results
@@ -291,10 +291,14 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
             if dist.distributed:
                 state["rng"] = {"per_rank": _gather_objects(state["rng"])}
             if main:
-                if best is not None and best["epoch"] == epoch:
-                    save_checkpoint(state, run_dir / "checkpoints" / "best.pt")
+                ckdir = run_dir / "checkpoints"
+                is_best = best is not None and best["epoch"] == epoch
                 if epoch % ckpt_every == 0 or epoch == epochs:
-                    save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
+                    save_checkpoint(state, ckdir / "last.pt")
+                    if is_best:  # the same state: link it instead of serialising it twice
+                        publish_copy(ckdir / "last.pt", ckdir / "best.pt")
+                elif is_best:
+                    save_checkpoint(state, ckdir / "best.pt")
             distributed.barrier()
             timing["checkpoint"] += time.perf_counter() - t0
             if kill_after and epoch == kill_after:

@@ -31,12 +31,14 @@ __all__ = ["RECORD_FIELDS", "RunLog", "format_results"]
 RECORD_FIELDS = ["epoch", "lr", "train_loss", "top1_error", "many", "medium", "few", "seconds"]
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def _atomic_write_text(path: Path, text: str, fsync: bool = False) -> None:
+    # logs are re-derivable, so no fsync by default (it costs ms per epoch on some file systems); the rename is atomic
     tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+        if fsync:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -139,7 +141,14 @@ class RunLog:
             return
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        self._write_csv()
+        csv_path = self.dir / "metrics.csv"
+        if csv_path.is_file():  # append one row; the file is rewritten whole only on resume
+            with open(csv_path, "a", encoding="utf-8", newline="") as f:
+                csv.DictWriter(f, fieldnames=RECORD_FIELDS, extrasaction="ignore").writerow(
+                    {k: ("" if record.get(k) is None else record.get(k)) for k in RECORD_FIELDS}
+                )
+        else:
+            self._write_csv()
         if self.tb is not None:
             for k in ("lr", "train_loss", "top1_error", "many", "medium", "few"):
                 if record.get(k) is not None:
@@ -180,7 +189,7 @@ class RunLog:
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         if self.enabled:
-            _atomic_write_text(self.dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+            _atomic_write_text(self.dir / "summary.json", json.dumps(summary, indent=2) + "\n", fsync=True)
 
     def close(self) -> None:
         self._end_bar()

@@ -69,3 +69,15 @@ def test_rng_roundtrip_reproduces_draws():
     restore_rng(state, {"loader": g})
     b = (random.random(), np.random.rand(), torch.rand(2), torch.rand(2, generator=g))
     assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2]) and torch.equal(a[3], b[3])
+
+
+def test_publish_copy_is_independent(tmp_path):
+    from fcc_train.checkpoint import publish_copy
+
+    last = save_checkpoint(_state(3, 1.0), tmp_path / "last.pt")
+    best = publish_copy(last, tmp_path / "best.pt")
+    assert load_checkpoint(best)["epoch"] == 3
+    last.write_bytes(last.read_bytes()[:100])  # damage to one file ...
+    assert load_checkpoint(best)["epoch"] == 3  # ... never reaches the other
+    save_checkpoint(_state(4, 2.0), last)
+    assert load_checkpoint(best)["epoch"] == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
