@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         return rc
     try:
         import torch  # noqa: F401
-    except ModuleNotFoundError:
+    except ImportError:
         print(f"fcc demo: the training half needs torch (the train extra); install it with: {INSTALL_HINT}")
         return rc
     if args.fresh:

@@ -77,3 +77,12 @@ def test_unavailable_device(capsys, tmp_path):
 def test_module_entry_point_help():
     r = subprocess.run([sys.executable, "-m", "fcc_train", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--config" in r.stdout
+
+
+def test_demo_without_torch_says_how_to_install(monkeypatch, capsys):
+    import sys as _sys
+
+    monkeypatch.setitem(_sys.modules, "torch", None)  # `import torch` now fails as on a machine without the extra
+    assert main(["demo", "--skip-verify"]) == 0
+    out = capsys.readouterr().out
+    assert "pip install torch==2.13.0" in out and "train" in out
