@@ -111,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
             if row["witness"] is not None:
                 print(f"    witness: {_witness_line(row['witness'])}")
                 if args.witness_dir:
-                    print(f"    replay: fcc check {Path(args.witness_dir) / (row['id'] + '.json')} --x {','.join(row['witness']['x'])} "
-                          f"--tau {row['witness']['tau']}")
+                    print(f"    replay: fcc check {Path(args.witness_dir) / (row['id'] + '.json')} --x={','.join(row['witness']['x'])} "
+                          f"--tau={row['witness']['tau']}")  # '=' so that a leading minus is not read as an option
             if "extra" in row and "realizability" in row["extra"]:
                 for fig, r in row["extra"]["realizability"].items():
                     print(f"    Fig. 3{fig}: τ > 1 {r['tau>1']}, 0 < τ < 1 {r['0<tau<1']}")
