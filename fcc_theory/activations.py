@@ -40,11 +40,20 @@ def _leaky(t: Any) -> Any:
 
 def decide_relu_no_bias(timeout_ms: int = 10_000) -> Decision:
     t0 = time.perf_counter()
-    homogeneous = Lemma(("u", "tau"), lambda v: v["tau"] > 0,
-                        lambda v: AND(_relu(v["tau"] * v["u"]) == v["tau"] * _relu(v["u"]),
-                                      _leaky(v["tau"] * v["u"]) == v["tau"] * _leaky(v["u"])), "plane")
-    scaled_margin = Lemma(("eta", "eta_p", "tau"), lambda v: AND(v["tau"] > 0, v["eta"] == v["tau"] * v["eta_p"]),
-                          lambda v: sign_agree(v["eta"], v["eta_p"]), "plane")
+    homogeneous = Lemma(
+        ("u", "tau"),
+        lambda v: v["tau"] > 0,
+        lambda v: AND(
+            _relu(v["tau"] * v["u"]) == v["tau"] * _relu(v["u"]), _leaky(v["tau"] * v["u"]) == v["tau"] * _leaky(v["u"])
+        ),
+        "plane",
+    )
+    scaled_margin = Lemma(
+        ("eta", "eta_p", "tau"),
+        lambda v: AND(v["tau"] > 0, v["eta"] == v["tau"] * v["eta_p"]),
+        lambda v: sign_agree(v["eta"], v["eta_p"]),
+        "plane",
+    )
     d = decide_all([homogeneous, scaled_margin], timeout_ms)
     # the structural step: a bias-free linear layer commutes with τ; with φ(τh) = τφ(h) so does the stack
     tau = sp.Symbol("tau", positive=True)
@@ -56,8 +65,12 @@ def decide_relu_no_bias(timeout_ms: int = 10_000) -> Decision:
     out_ok = sp.expand(N * (tau * h) - tau * (N * h)) == sp.zeros(2, 1)
     secs = time.perf_counter() - t0
     if d.verdict == "proved" and layer_ok and out_ok:
-        return Decision("proved", secs, "relu(τu)=τ·relu(u) and leaky likewise (z3); bias-free layers commute with τ (SymPy); "
-                        "η = τη′, τ > 0 ⇒ same sign (z3)")
+        return Decision(
+            "proved",
+            secs,
+            "relu(τu)=τ·relu(u) and leaky likewise (z3); bias-free layers commute with τ (SymPy); "
+            "η = τη′, τ > 0 ⇒ same sign (z3)",
+        )
     return Decision("unknown" if d.verdict == "proved" else d.verdict, secs, f"homogeneity step failed: {d.detail}")
 
 
@@ -70,13 +83,14 @@ def relu_target_fails(net: Network, x: tuple[Fraction, ...], tau: Fraction) -> b
 
 def decide_relu_hidden_bias(timeout_ms: int = 10_000) -> Decision:
     t0 = time.perf_counter()
-    X = [z3.Real(f"X_{j}") for j in range(3)]
-    b = [z3.Real(f"b_{j}") for j in range(3)]
-    k = [z3.Real(f"k_{j}") for j in range(3)]
-    tau = z3.Real("tau")
+    ctx = z3.Context()  # fresh, so that the model does not depend on earlier queries
+    X = [z3.Real(f"X_{j}", ctx) for j in range(3)]
+    b = [z3.Real(f"b_{j}", ctx) for j in range(3)]
+    k = [z3.Real(f"k_{j}", ctx) for j in range(3)]
+    tau = z3.Real("tau", ctx)
     eta = sum(k[j] * _relu(tau * X[j] + b[j]) for j in range(3))
     eta_p = sum(k[j] * _relu(X[j] + b[j]) for j in range(3))
-    solver = z3.Solver()
+    solver = z3.Solver(ctx=ctx)
     solver.set("timeout", int(timeout_ms))
     solver.add(tau > 1, eta > 0)
     solver.push()
@@ -95,14 +109,21 @@ def decide_relu_hidden_bias(timeout_ms: int = 10_000) -> Decision:
     xs = tuple(Xs)
     if not relu_target_fails(net, xs, t):
         return Decision("unknown", time.perf_counter() - t0, "z3 model did not replay exactly")
-    point = {**{f"X_{j}": Xs[j] for j in range(3)}, **{f"b_{j}": bs[j] for j in range(3)}, **{f"k_{j}": ks[j] for j in range(3)}, "tau": t}
+    point = {
+        **{f"X_{j}": Xs[j] for j in range(3)},
+        **{f"b_{j}": bs[j] for j in range(3)},
+        **{f"k_{j}": ks[j] for j in range(3)},
+        "tau": t,
+    }
     w = Witness(net, xs, t, check_configuration(net, xs, t), point)
     return Decision("refuted", time.perf_counter() - t0, "z3 on the piecewise form; replayed exactly", w)
 
 
 def _tanh_candidates() -> Any:
     # y1 = tanh(τ·p·x1), y2 = a·tanh(τ·q·x1) with x = (1, 0, 0): small rationals, simplest first
-    small = sorted({Fraction(n, d) for n in range(1, 5) for d in (1, 2, 3, 4, 5, 10)}, key=lambda f: (f.numerator + f.denominator, f))
+    small = sorted(
+        {Fraction(n, d) for n in range(1, 5) for d in (1, 2, 3, 4, 5, 10)}, key=lambda f: (f.numerator + f.denominator, f)
+    )
     taus = [Fraction(t) for t in (2, 3, 4, 5, 10)]
     for total in range(2, 40):
         for p, q, a in itertools.product(small, small, small):
@@ -123,8 +144,9 @@ def decide_tanh_no_bias(max_candidates: int = 200_000) -> Decision:
         # float screen only; the decision is the certified interval check below
         if not (math.tanh(ft * fp) - fa * math.tanh(ft * fq) > 1e-3 and math.tanh(fp) - fa * math.tanh(fq) < -1e-3):
             continue
-        net = Network.from_matrices([[[p, 0, 0], [q, 0, 0], [0, 0, 0]], [[1, 0, 0], [0, a, 0]]], [[0, 0, 0], [0, 0]],
-                                    activation="tanh")
+        net = Network.from_matrices(
+            [[[p, 0, 0], [q, 0, 0], [0, 0, 0]], [[1, 0, 0], [0, a, 0]]], [[0, 0, 0], [0, 0]], activation="tanh"
+        )
         x = (Fraction(1), Fraction(0), Fraction(0))
         rep = check_configuration(net, x, tau)
         pair = rep.pair(0, 1)
@@ -132,7 +154,11 @@ def decide_tanh_no_bias(max_candidates: int = 200_000) -> Decision:
         hi_eta_p = pair.eta_prime_interval[1]  # type: ignore[index]
         if rep.certified and lo_eta > 0 and hi_eta_p < 0:
             point: Env = {"p": p, "q": q, "a": a, "tau": tau}
-            return Decision("refuted", time.perf_counter() - t0,
-                            f"grid search ({tries} candidates), certified by interval arithmetic: η ≥ {float(lo_eta):.6g} > 0, "
-                            f"η′ ≤ {float(hi_eta_p):.6g} < 0", Witness(net, x, tau, rep, point))
+            return Decision(
+                "refuted",
+                time.perf_counter() - t0,
+                f"grid search ({tries} candidates), certified by interval arithmetic: η ≥ {float(lo_eta):.6g} > 0, "
+                f"η′ ≤ {float(hi_eta_p):.6g} < 0",
+                Witness(net, x, tau, rep, point),
+            )
     return Decision("unknown", time.perf_counter() - t0, f"no certified witness among {tries} candidates")

@@ -21,8 +21,10 @@ from fcc_theory.network import Network
 
 __all__ = ["Claim", "ClaimResult", "CLAIMS", "CLAIM_IDS", "run_claim", "decide_identity", "network_from_point"]
 
-TARGET = "“If the FC network can normally work, the classification result of the original feature will be equal to that of " \
-         "the multiplied feature, i.e., y1′ > y2′ when y1 > y2.” (τ > 1)"
+TARGET = (
+    "“If the FC network can normally work, the classification result of the original feature will be equal to that of "
+    "the multiplied feature, i.e., y1′ > y2′ when y1 > y2.” (τ > 1)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,15 @@ class ClaimResult:
     def to_json(self) -> dict[str, Any]:
         c, d = self.claim, self.decision
         out: dict[str, Any] = {
-            "id": c.id, "paper": c.paper, "premise": c.premise, "conclusion": c.conclusion,
-            "verdict": d.verdict, "method": c.method, "how": c.how, "detail": d.detail, "seconds": round(d.seconds, 6),
+            "id": c.id,
+            "paper": c.paper,
+            "premise": c.premise,
+            "conclusion": c.conclusion,
+            "verdict": d.verdict,
+            "method": c.method,
+            "how": c.how,
+            "detail": d.detail,
+            "seconds": round(d.seconds, 6),
             "witness": None if d.witness is None else d.witness.to_json(),
         }
         if d.extra:
@@ -89,13 +98,18 @@ def decide_identity(ident: symbolic.Identity) -> Decision:
     subs = {s: sp.Rational(point[str(s)].numerator, point[str(s)].denominator) for s in ident.net.symbols}
     net, x, tau = network_from_point(point)
     rep = check_configuration(net, x, tau)
-    same_net = [sp.Rational(str(v)) for v in rep.logits_scaled] == list(ident.net.y().subs(subs)) and \
-               [sp.Rational(str(v)) for v in rep.logits_original] == list(ident.net.y_prime().subs(subs))
+    same_net = [sp.Rational(str(v)) for v in rep.logits_scaled] == list(ident.net.y().subs(subs)) and [
+        sp.Rational(str(v)) for v in rep.logits_original
+    ] == list(ident.net.y_prime().subs(subs))
     differ = any(sp.simplify(a.subs(subs) - b.subs(subs)) != 0 for a, b in zip(ident.lhs, ident.rhs))
     if not (same_net and differ):
         return Decision("unknown", time.perf_counter() - t0, "residue non-zero but the point did not replay")
-    return Decision("refuted", time.perf_counter() - t0, "a residue is non-zero; the network at the witness point differs from the formula",
-                    Witness(net, x, tau, rep, point))
+    return Decision(
+        "refuted",
+        time.perf_counter() - t0,
+        "a residue is non-zero; the network at the witness point differs from the formula",
+        Witness(net, x, tau, rep, point),
+    )
 
 
 def _si_then(which: str, lemma_key: str | None = None) -> Callable[[int], Decision]:
@@ -104,7 +118,11 @@ def _si_then(which: str, lemma_key: str | None = None) -> Callable[[int], Decisi
         if which in ("eq6", "eq8") and d.verdict == "proved":  # the reduction that every DP claim relies on
             r = decide_identity(symbolic.reduction_identities())
             r.seconds += d.seconds
-            d = r if r.verdict != "proved" else Decision("proved", r.seconds, d.detail + "; reduction η = τs + B, η′ = s + B holds")
+            d = (
+                r
+                if r.verdict != "proved"
+                else Decision("proved", r.seconds, d.detail + "; reduction η = τs + B, η′ = s + B holds")
+            )
         if lemma_key is None or d.verdict != "proved":
             return d
         e = decide_all(lemmas.pair_lemmas()[lemma_key], timeout_ms)
@@ -162,12 +180,21 @@ def _plane_order(timeout_ms: int) -> Decision:
                 p = rep.pair(0, 1)
                 u = -p.s / p.B  # d·X read off the network
                 ok = p.eta > 0 and tau < 1 and ((tau * u > 1) == lemmas.FIG3[fig][1])
-                instances[fig] = {"network": net.to_dict(), "x": [str(v) for v in x], "tau": str(tau), "replayed": ok,
-                                  "d_dot_X": str(u), "offset_eta_times_norm_d": str(1 / tau), "offset_eta_prime_times_norm_d": "1",
-                                  "check": rep.to_json()}
+                instances[fig] = {
+                    "network": net.to_dict(),
+                    "x": [str(v) for v in x],
+                    "tau": str(tau),
+                    "replayed": ok,
+                    "d_dot_X": str(u),
+                    "offset_eta_times_norm_d": str(1 / tau),
+                    "offset_eta_prime_times_norm_d": "1",
+                    "check": rep.to_json(),
+                }
     verdict = p7.verdict
-    detail = (f"offsets along d: η at 1/(τ‖d‖), η′ at 1/‖d‖, η′ farther ⇔ τ > 1 ({off.detail}); "
-              f"Fig. 3a step for τ > 1: {p7.verdict} ({p7.detail})")
+    detail = (
+        f"offsets along d: η at 1/(τ‖d‖), η′ at 1/‖d‖, η′ farther ⇔ τ > 1 ({off.detail}); "
+        f"Fig. 3a step for τ > 1: {p7.verdict} ({p7.detail})"
+    )
     return Decision(verdict, time.perf_counter() - t0, detail, p7.witness, {"realizability": table, "instances": instances})
 
 
@@ -177,50 +204,195 @@ def _claims() -> list[Claim]:
     dp = "DP (SymPy reduction to (s, B, τ) + z3 lemma)"
     C = Claim
     return [
-        C("eq5", "Eq. (5): y_i = n_i1(τw_11x_1 + τw_12x_2 + τw_13x_3) + n_i1 b_1 + … + z_i", "none",
-          "the network's outputs at τx equal Eq. 5 (i = 1, 2)", si, "residue expands to 0", _si_then("eq5")),
-        C("eq6", "Eq. (6): η = τk_1X_1 + τk_2X_2 + τk_3X_3 + B", "none",
-          "η = τΣk_jX_j + B with k_j = n_1j − n_2j and B, X_j as written", si, "residues expand to 0", _si_then("eq6")),
-        C("eq7", "Eq. (7): “y1 > y2, η > 0 … τΣd_jX_j > 1 if B < 0; τΣd_jX_j < 1 if B > 0”", "B ≠ 0 (d = −k/B)",
-          "η = −B(τd·X − 1), hence the case split", si + " + DP", "identity, then the sign split in z3", _si_then("eq7", "eq7")),
-        C("eq8", "Eq. (8): η′ = k_1X_1 + k_2X_2 + k_3X_3 + B", "none", "η′ = Σk_jX_j + B", si, "residue expands to 0", _si_then("eq8")),
-        C("eq9", "Eq. (9): “When η′ = 0, … d_1X_1 + d_2X_2 + d_3X_3 = 1”", "B ≠ 0", "η′ = −B(d·X − 1), so η′ = 0 ⇔ d·X = 1",
-          si + " + DP", "identity, then η′ = 0 ⇔ d·X = 1 in z3", _si_then("eq9", "eq9")),
-        C("key_identity", "(implicit in Eqs. 6 and 8)", "none", "η − τη′ = (1 − τ)B", si, "residue expands to 0", _si_then("key_identity")),
-        C("b_zero", "“B = 0, True”", "B = 0, τ > 0", "sign(η) = sign(η′)", dp, "negation unsat", _dp("b_zero"), tuple(P["b_zero"])),
-        C("target", TARGET, "τ > 1, y1 > y2 (η > 0), any weights", "y1′ > y2′ (η′ > 0)", dp, "negation sat → exact witness",
-          _dp("target"), tuple(P["target"])),
-        C("target_b_nonneg", TARGET + " restricted to B ≥ 0", "τ > 1, B ≥ 0, η > 0", "η′ > 0", dp, "negation unsat",
-          _dp("target_b_nonneg"), tuple(P["target_b_nonneg"])),
-        C("failure_set", "“when it is below plane η′ … the FC will misclassify the point” (Fig. 3b)", "τ > 1",
-          "{η > 0 ∧ η′ ≤ 0} = {B < 0 ∧ −B/τ < s ≤ −B}", dp, "both inclusions unsat", _dp("failure_set"), tuple(P["failure_set"])),
-        C("converse_b_pos", "“B > 0, …” (the slides call it symmetric to B < 0)", "B > 0, τ > 1, η′ > 0",
-          "η > 0 (the converse direction)", dp, "negation sat → exact witness", _dp("converse_b_pos"), tuple(P["converse_b_pos"])),
-        C("characterization", "(the corrected statement) sign agreement for every τ > 0", "τ > 0",
-          "sign(η) = sign(η′) ⇔ s on the same side of −B and −B/τ (division-free)", dp, "negation unsat",
-          _dp("characterization"), tuple(P["characterization"])),
-        C("plane_order", "Fig. 3: “(a) plane η′ is below plane η, or (b) plane η′ is above plane η …”; "
-          "“If plane η′ is below plane η, the point is also above plane η′ (Fig. 3a)”",
-          "τ > 1, B < 0, point above η, η′ below η along d", "point above η′ (η′ > 0)", "DP (z3 on the plane offsets)",
-          "offsets lemma unsat-negation; Fig. 3a premise satisfiability; realizability of (a)-(d) per τ range", _plane_order),
-        C("tau_zero", "(τ outside the slides' τ > 1)", "τ = 0", "η = B; sign(η) = sign(η′) ⇔ sign(B) = sign(s + B)", dp,
-          "negation unsat", _dp("tau_zero"), tuple(P["tau_zero"])),
-        C("tau_negative", "(τ outside the slides' τ > 1)", "τ < 0",
-          "agree ⇔ s strictly between −B and −B/τ, or B = s = 0; B = 0, s ≠ 0 ⇒ opposite signs", dp, "negation unsat",
-          _dp("tau_negative"), tuple(P["tau_negative"])),
-        C("multiclass_bias_rescaling", "(FCC's real setting: nn.Linear with bias, C classes, test without τ)", "τ > 0, any C",
-          "argmax(τWf + b) = argmax(Wf + b/τ) (ties → none)", "SI + DP (pairwise lemma)", "identity; negation unsat", _multiclass),
-        C("flip_toward_larger_bias", "(FCC at test time: unscaled features into the trained head)",
-          "τ > 1, class c wins at τf, class c′ ≠ c at least ties at f", "b_c′ > b_c", "DP (pairwise lemma)", "negation unsat",
-          _dp("flip_toward_larger_bias", "head")),
-        C("relu_no_bias", "(the slides' argument for a ReLU hidden layer)", "ReLU / leaky ReLU, no biases anywhere, τ > 0",
-          "argmax at τx = argmax at x", "SI + DP (homogeneity)", "z3 homogeneity lemma + SymPy composition",
-          activations.decide_relu_no_bias),
-        C("relu_hidden_bias", TARGET + " for a ReLU hidden layer with hidden biases", "ReLU, hidden biases, output bias 0, τ > 1, η > 0",
-          "η′ > 0", "DP (z3 on the piecewise-linear form)", "model lifted to a ReLU network, replayed exactly",
-          activations.decide_relu_hidden_bias),
-        C("tanh_no_bias", TARGET + " for a tanh hidden layer without biases", "tanh, no biases, τ > 1, η > 0", "η′ > 0",
-          "PS + IA (grid search, mpmath intervals)", "certified interval bounds", lambda t: activations.decide_tanh_no_bias()),
+        C(
+            "eq5",
+            "Eq. (5): y_i = n_i1(τw_11x_1 + τw_12x_2 + τw_13x_3) + n_i1 b_1 + … + z_i",
+            "none",
+            "the network's outputs at τx equal Eq. 5 (i = 1, 2)",
+            si,
+            "residue expands to 0",
+            _si_then("eq5"),
+        ),
+        C(
+            "eq6",
+            "Eq. (6): η = τk_1X_1 + τk_2X_2 + τk_3X_3 + B",
+            "none",
+            "η = τΣk_jX_j + B with k_j = n_1j − n_2j and B, X_j as written",
+            si,
+            "residues expand to 0",
+            _si_then("eq6"),
+        ),
+        C(
+            "eq7",
+            "Eq. (7): “y1 > y2, η > 0 … τΣd_jX_j > 1 if B < 0; τΣd_jX_j < 1 if B > 0”",
+            "B ≠ 0 (d = −k/B)",
+            "η = −B(τd·X − 1), hence the case split",
+            si + " + DP",
+            "identity, then the sign split in z3",
+            _si_then("eq7", "eq7"),
+        ),
+        C(
+            "eq8",
+            "Eq. (8): η′ = k_1X_1 + k_2X_2 + k_3X_3 + B",
+            "none",
+            "η′ = Σk_jX_j + B",
+            si,
+            "residue expands to 0",
+            _si_then("eq8"),
+        ),
+        C(
+            "eq9",
+            "Eq. (9): “When η′ = 0, … d_1X_1 + d_2X_2 + d_3X_3 = 1”",
+            "B ≠ 0",
+            "η′ = −B(d·X − 1), so η′ = 0 ⇔ d·X = 1",
+            si + " + DP",
+            "identity, then η′ = 0 ⇔ d·X = 1 in z3",
+            _si_then("eq9", "eq9"),
+        ),
+        C(
+            "key_identity",
+            "(implicit in Eqs. 6 and 8)",
+            "none",
+            "η − τη′ = (1 − τ)B",
+            si,
+            "residue expands to 0",
+            _si_then("key_identity"),
+        ),
+        C(
+            "b_zero",
+            "“B = 0, True”",
+            "B = 0, τ > 0",
+            "sign(η) = sign(η′)",
+            dp,
+            "negation unsat",
+            _dp("b_zero"),
+            tuple(P["b_zero"]),
+        ),
+        C(
+            "target",
+            TARGET,
+            "τ > 1, y1 > y2 (η > 0), any weights",
+            "y1′ > y2′ (η′ > 0)",
+            dp,
+            "negation sat → exact witness",
+            _dp("target"),
+            tuple(P["target"]),
+        ),
+        C(
+            "target_b_nonneg",
+            TARGET + " restricted to B ≥ 0",
+            "τ > 1, B ≥ 0, η > 0",
+            "η′ > 0",
+            dp,
+            "negation unsat",
+            _dp("target_b_nonneg"),
+            tuple(P["target_b_nonneg"]),
+        ),
+        C(
+            "failure_set",
+            "“when it is below plane η′ … the FC will misclassify the point” (Fig. 3b)",
+            "τ > 1",
+            "{η > 0 ∧ η′ ≤ 0} = {B < 0 ∧ −B/τ < s ≤ −B}",
+            dp,
+            "both inclusions unsat",
+            _dp("failure_set"),
+            tuple(P["failure_set"]),
+        ),
+        C(
+            "converse_b_pos",
+            "“B > 0, …” (the slides call it symmetric to B < 0)",
+            "B > 0, τ > 1, η′ > 0",
+            "η > 0 (the converse direction)",
+            dp,
+            "negation sat → exact witness",
+            _dp("converse_b_pos"),
+            tuple(P["converse_b_pos"]),
+        ),
+        C(
+            "characterization",
+            "(the corrected statement) sign agreement for every τ > 0",
+            "τ > 0",
+            "sign(η) = sign(η′) ⇔ s on the same side of −B and −B/τ (division-free)",
+            dp,
+            "negation unsat",
+            _dp("characterization"),
+            tuple(P["characterization"]),
+        ),
+        C(
+            "plane_order",
+            "Fig. 3: “(a) plane η′ is below plane η, or (b) plane η′ is above plane η …”; "
+            "“If plane η′ is below plane η, the point is also above plane η′ (Fig. 3a)”",
+            "τ > 1, B < 0, point above η, η′ below η along d",
+            "point above η′ (η′ > 0)",
+            "DP (z3 on the plane offsets)",
+            "offsets lemma unsat-negation; Fig. 3a premise satisfiability; realizability of (a)-(d) per τ range",
+            _plane_order,
+        ),
+        C(
+            "tau_zero",
+            "(τ outside the slides' τ > 1)",
+            "τ = 0",
+            "η = B; sign(η) = sign(η′) ⇔ sign(B) = sign(s + B)",
+            dp,
+            "negation unsat",
+            _dp("tau_zero"),
+            tuple(P["tau_zero"]),
+        ),
+        C(
+            "tau_negative",
+            "(τ outside the slides' τ > 1)",
+            "τ < 0",
+            "agree ⇔ s strictly between −B and −B/τ, or B = s = 0; B = 0, s ≠ 0 ⇒ opposite signs",
+            dp,
+            "negation unsat",
+            _dp("tau_negative"),
+            tuple(P["tau_negative"]),
+        ),
+        C(
+            "multiclass_bias_rescaling",
+            "(FCC's real setting: nn.Linear with bias, C classes, test without τ)",
+            "τ > 0, any C",
+            "argmax(τWf + b) = argmax(Wf + b/τ) (ties → none)",
+            "SI + DP (pairwise lemma)",
+            "identity; negation unsat",
+            _multiclass,
+        ),
+        C(
+            "flip_toward_larger_bias",
+            "(FCC at test time: unscaled features into the trained head)",
+            "τ > 1, class c wins at τf, class c′ ≠ c at least ties at f",
+            "b_c′ > b_c",
+            "DP (pairwise lemma)",
+            "negation unsat",
+            _dp("flip_toward_larger_bias", "head"),
+        ),
+        C(
+            "relu_no_bias",
+            "(the slides' argument for a ReLU hidden layer)",
+            "ReLU / leaky ReLU, no biases anywhere, τ > 0",
+            "argmax at τx = argmax at x",
+            "SI + DP (homogeneity)",
+            "z3 homogeneity lemma + SymPy composition",
+            activations.decide_relu_no_bias,
+        ),
+        C(
+            "relu_hidden_bias",
+            TARGET + " for a ReLU hidden layer with hidden biases",
+            "ReLU, hidden biases, output bias 0, τ > 1, η > 0",
+            "η′ > 0",
+            "DP (z3 on the piecewise-linear form)",
+            "model lifted to a ReLU network, replayed exactly",
+            activations.decide_relu_hidden_bias,
+        ),
+        C(
+            "tanh_no_bias",
+            TARGET + " for a tanh hidden layer without biases",
+            "tanh, no biases, τ > 1, η > 0",
+            "η′ > 0",
+            "PS + IA (grid search, mpmath intervals)",
+            "certified interval bounds",
+            lambda t: activations.decide_tanh_no_bias(),
+        ),
     ]
 
 

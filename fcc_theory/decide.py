@@ -36,8 +36,20 @@ from fcc_theory.network import Network
 from fcc_theory.rational import format_rational
 
 __all__ = [
-    "AND", "OR", "NOT", "IMPLIES", "IFF", "sign_agree",
-    "Lemma", "Witness", "Decision", "decide_lemma", "decide_all", "lift", "env_from_network", "to_fraction",
+    "AND",
+    "OR",
+    "NOT",
+    "IMPLIES",
+    "IFF",
+    "sign_agree",
+    "Lemma",
+    "Witness",
+    "Decision",
+    "decide_lemma",
+    "decide_all",
+    "lift",
+    "env_from_network",
+    "to_fraction",
 ]
 
 Env = dict[str, Any]
@@ -123,8 +135,8 @@ def to_fraction(val: Any) -> Fraction | None:
     return None
 
 
-def _z3_env(lemma: Lemma) -> tuple[Env, list[Any]]:
-    v: Env = {name: z3.Real(name) for name in lemma.variables}
+def _z3_env(lemma: Lemma, ctx: z3.Context) -> tuple[Env, list[Any]]:
+    v: Env = {name: z3.Real(name, ctx) for name in lemma.variables}
     return _derive(lemma.space, v), [v[n] for n in lemma.variables]
 
 
@@ -145,9 +157,7 @@ def lift(space: str, point: dict[str, Fraction]) -> tuple[Network, tuple[Fractio
     tau = point["tau"]
     if space == "pair":
         s, B = point["s"], point["B"]
-        net = Network.from_matrices(
-            [[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 0, 0]]], [[B, 0, 0], [0, 0]]
-        )
+        net = Network.from_matrices([[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 0, 0]]], [[B, 0, 0], [0, 0]])
         return net, (s, Fraction(0), Fraction(0)), tau
     if space == "head":
         net = Network.from_matrices([[[point["a_i"]], [point["a_j"]]]], [[point["b_i"], point["b_j"]]])
@@ -183,8 +193,9 @@ def replay(lemma: Lemma, point: dict[str, Fraction]) -> Witness | None:
     return None
 
 
-def _solver(timeout_ms: int) -> z3.Solver:
-    s = z3.Solver()
+def _solver(timeout_ms: int, ctx: z3.Context) -> z3.Solver:
+    # a fresh context per query: the answer (and a model) then does not depend on which queries ran before
+    s = z3.Solver(ctx=ctx)
     s.set("timeout", int(timeout_ms))
     return s
 
@@ -192,8 +203,9 @@ def _solver(timeout_ms: int) -> z3.Solver:
 def decide_lemma(lemma: Lemma, timeout_ms: int = 10_000) -> Decision:
     """Decide one lemma; see the module docstring for what each verdict guarantees."""
     t0 = time.perf_counter()
-    v, _ = _z3_env(lemma)
-    solver = _solver(timeout_ms)
+    ctx = z3.Context()
+    v, _ = _z3_env(lemma, ctx)
+    solver = _solver(timeout_ms, ctx)
     solver.add(lemma.premise(v))
     r = solver.check()
     if r == z3.unsat:
@@ -237,11 +249,13 @@ def decide_all(lemmas: list[Lemma], timeout_ms: int = 10_000) -> Decision:
     return Decision("proved", total, f"{len(lemmas)} lemmas, each negation unsat")
 
 
-def satisfiable(variables: tuple[str, ...], constraint: Callable[[Env], Any], space: str = "pair",
-                timeout_ms: int = 10_000) -> tuple[str, dict[str, Fraction] | None]:
+def satisfiable(
+    variables: tuple[str, ...], constraint: Callable[[Env], Any], space: str = "pair", timeout_ms: int = 10_000
+) -> tuple[str, dict[str, Fraction] | None]:
     """``sat``/``unsat``/``unknown`` of a constraint, with an exact model point when sat."""
-    v: Env = _derive(space, {n: z3.Real(n) for n in variables})
-    solver = _solver(timeout_ms)
+    ctx = z3.Context()
+    v: Env = _derive(space, {n: z3.Real(n, ctx) for n in variables})
+    solver = _solver(timeout_ms, ctx)
     solver.add(constraint(v))
     r = solver.check()
     if r != z3.sat:

@@ -16,8 +16,16 @@ import z3
 from fcc_theory.decide import AND, IFF, IMPLIES, NOT, OR, Decision, Env, Lemma, sign_agree
 
 __all__ = [
-    "PAIR", "HEAD", "failure_region", "division_free_agree", "pair_lemmas", "head_lemmas",
-    "offsets_lemma", "fig3_config", "FIG3", "monolithic",
+    "PAIR",
+    "HEAD",
+    "failure_region",
+    "division_free_agree",
+    "pair_lemmas",
+    "head_lemmas",
+    "offsets_lemma",
+    "fig3_config",
+    "FIG3",
+    "monolithic",
 ]
 
 PAIR = ("s", "B", "tau")
@@ -52,9 +60,15 @@ def pair_lemmas() -> dict[str, list[Lemma]]:
     L = lambda prem, concl, prefer=None: Lemma(PAIR, prem, concl, "pair", prefer)  # noqa: E731
     return {
         # Eq. 7: for B ≠ 0, η > 0 ⇔ τ d·X > 1 when B < 0 and ⇔ τ d·X < 1 when B > 0
-        "eq7": [L(lambda v: v["B"] != 0,
-                  lambda v: AND(IMPLIES(v["B"] < 0, IFF(v["eta"] > 0, v["tau"] * _u(v) > 1)),
-                                IMPLIES(v["B"] > 0, IFF(v["eta"] > 0, v["tau"] * _u(v) < 1))))],
+        "eq7": [
+            L(
+                lambda v: v["B"] != 0,
+                lambda v: AND(
+                    IMPLIES(v["B"] < 0, IFF(v["eta"] > 0, v["tau"] * _u(v) > 1)),
+                    IMPLIES(v["B"] > 0, IFF(v["eta"] > 0, v["tau"] * _u(v) < 1)),
+                ),
+            )
+        ],
         # Eq. 9: for B ≠ 0, η′ = 0 ⇔ d·X = 1
         "eq9": [L(lambda v: v["B"] != 0, lambda v: IFF(v["eta_p"] == 0, _u(v) == 1))],
         "b_zero": [L(lambda v: AND(v["B"] == 0, v["tau"] > 0), lambda v: sign_agree(v["eta"], v["eta_p"]))],
@@ -66,17 +80,26 @@ def pair_lemmas() -> dict[str, list[Lemma]]:
             L(lambda v: AND(v["tau"] > 1, v["eta"] > 0, v["eta_p"] <= 0), failure_region),
             L(lambda v: AND(v["tau"] > 1, failure_region(v)), lambda v: AND(v["eta"] > 0, v["eta_p"] <= 0)),
         ],
-        "converse_b_pos": [L(lambda v: AND(v["B"] > 0, v["tau"] > 1, v["eta_p"] > 0), lambda v: v["eta"] > 0,
-                             lambda v: v["eta"] < 0)],
+        "converse_b_pos": [
+            L(lambda v: AND(v["B"] > 0, v["tau"] > 1, v["eta_p"] > 0), lambda v: v["eta"] > 0, lambda v: v["eta"] < 0)
+        ],
         "characterization": [L(lambda v: v["tau"] > 0, lambda v: IFF(sign_agree(v["eta"], v["eta_p"]), division_free_agree(v)))],
         # τ = 0: η = B is constant, so the signs agree iff sign(s + B) = sign(B)
-        "tau_zero": [L(lambda v: v["tau"] == 0,
-                       lambda v: AND(v["eta"] == v["B"], IFF(sign_agree(v["eta"], v["eta_p"]), sign_agree(v["B"], v["s"] + v["B"]))))],
+        "tau_zero": [
+            L(
+                lambda v: v["tau"] == 0,
+                lambda v: AND(v["eta"] == v["B"], IFF(sign_agree(v["eta"], v["eta_p"]), sign_agree(v["B"], v["s"] + v["B"]))),
+            )
+        ],
         # τ < 0: agree iff s lies strictly between −B and −B/τ, or B = s = 0; for B = 0, s ≠ 0 the signs are opposite
         "tau_negative": [
-            L(lambda v: v["tau"] < 0,
-              lambda v: IFF(sign_agree(v["eta"], v["eta_p"]),
-                            OR(_strictly_between(v["s"], -v["B"], -v["B"] / v["tau"]), AND(v["B"] == 0, v["s"] == 0)))),
+            L(
+                lambda v: v["tau"] < 0,
+                lambda v: IFF(
+                    sign_agree(v["eta"], v["eta_p"]),
+                    OR(_strictly_between(v["s"], -v["B"], -v["B"] / v["tau"]), AND(v["B"] == 0, v["s"] == 0)),
+                ),
+            ),
             L(lambda v: AND(v["tau"] < 0, v["B"] == 0, v["s"] != 0), lambda v: v["eta"] * v["eta_p"] < 0),
         ],
     }
@@ -91,13 +114,19 @@ def head_lemmas() -> dict[str, list[Lemma]]:
 
     return {
         # argmax(τWf + b) = argmax(Wf + b/τ): every pairwise comparison (>, =) is the same in both
-        "multiclass_bias_rescaling": [H(
-            lambda v: v["tau"] > 0,
-            lambda v: AND(IFF(v["ls_i"] > v["ls_j"], unscaled_with_bias_over_tau(v, "i") > unscaled_with_bias_over_tau(v, "j")),
-                          IFF(v["ls_i"] == v["ls_j"], unscaled_with_bias_over_tau(v, "i") == unscaled_with_bias_over_tau(v, "j"))))],
+        "multiclass_bias_rescaling": [
+            H(
+                lambda v: v["tau"] > 0,
+                lambda v: AND(
+                    IFF(v["ls_i"] > v["ls_j"], unscaled_with_bias_over_tau(v, "i") > unscaled_with_bias_over_tau(v, "j")),
+                    IFF(v["ls_i"] == v["ls_j"], unscaled_with_bias_over_tau(v, "i") == unscaled_with_bias_over_tau(v, "j")),
+                ),
+            )
+        ],
         # τ > 1, class i wins the scaled comparison, class j at least ties unscaled ⇒ b_j > b_i
-        "flip_toward_larger_bias": [H(lambda v: AND(v["tau"] > 1, v["ls_i"] > v["ls_j"], v["lo_j"] >= v["lo_i"]),
-                                      lambda v: v["b_j"] > v["b_i"])],
+        "flip_toward_larger_bias": [
+            H(lambda v: AND(v["tau"] > 1, v["ls_i"] > v["ls_j"], v["lo_j"] >= v["lo_i"]), lambda v: v["b_j"] > v["b_i"])
+        ],
     }
 
 
@@ -112,7 +141,9 @@ def _planes(v: Env) -> Any:
 
 def offsets_lemma() -> Lemma:
     """For τ > 0: η′'s plane is farther along d than η's (op > oe) iff τ > 1."""
-    return Lemma(("tau", "D", "oe", "op"), lambda v: AND(v["tau"] > 0, _planes(v)), lambda v: IFF(v["op"] > v["oe"], v["tau"] > 1), "plane")
+    return Lemma(
+        ("tau", "D", "oe", "op"), lambda v: AND(v["tau"] > 0, _planes(v)), lambda v: IFF(v["op"] > v["oe"], v["tau"] > 1), "plane"
+    )
 
 
 #: Fig. 3's caption: (a) point above η, η′ below η; (b) above, η′ above; (c) below, η′ above; (d) below, η′ below.
@@ -143,7 +174,8 @@ def p7_lemma() -> Lemma:
 def monolithic(lemma: Lemma, timeout_ms: int) -> Decision:
     """Decide a pair lemma on the fully symbolic 3-3-2 network (24 unknowns) in one Z3 query."""
     t0 = time.perf_counter()
-    R = lambda name: z3.Real(name)  # noqa: E731
+    ctx = z3.Context()
+    R = lambda name: z3.Real(name, ctx)  # noqa: E731
     W = [[R(f"w_{i}{j}") for j in range(3)] for i in range(3)]
     b = [R(f"b_{i}") for i in range(3)]
     N = [[R(f"n_{o}{j}") for j in range(3)] for o in range(2)]
@@ -159,7 +191,7 @@ def monolithic(lemma: Lemma, timeout_ms: int) -> Decision:
     X = [sum(W[i][m] * x[m] for m in range(3)) for i in range(3)]
     k = [N[0][j] - N[1][j] for j in range(3)]
     v: Env = {"tau": tau, "s": sum(k[j] * X[j] for j in range(3)), "B": margin(0), "eta": margin(tau), "eta_p": margin(1)}
-    solver = z3.Solver()
+    solver = z3.Solver(ctx=ctx)
     solver.set("timeout", int(timeout_ms))
     solver.add(lemma.premise(v), NOT(lemma.conclusion(v)))
     r = solver.check()

@@ -129,11 +129,16 @@ class PaperNetwork:
 def _paper_y(net: PaperNetwork, i: int) -> sp.Expr:
     # Eq. 5 exactly as typed: y_i = Σ_j n_ij (τ w_j1 x_1 + τ w_j2 x_2 + τ w_j3 x_3) + n_ij b_j, + z_i
     t = net.tau
-    return sum(
-        (net.n[i, j] * sum((t * net.w[j, m] * net.x[m] for m in range(net.n_in)), sp.Integer(0)) + net.n[i, j] * net.b[j]
-         for j in range(net.n_hidden)),
-        sp.Integer(0),
-    ) + net.z[i]
+    return (
+        sum(
+            (
+                net.n[i, j] * sum((t * net.w[j, m] * net.x[m] for m in range(net.n_in)), sp.Integer(0)) + net.n[i, j] * net.b[j]
+                for j in range(net.n_hidden)
+            ),
+            sp.Integer(0),
+        )
+        + net.z[i]
+    )
 
 
 @dataclass
@@ -141,10 +146,13 @@ class PaperStatements:
     """The formulas as the slides state them; each field may be replaced to test that a wrong one is caught."""
 
     y: Callable[[PaperNetwork, int], sp.Expr] = _paper_y
-    X: Callable[[PaperNetwork, int], sp.Expr] = lambda net, j: sum((net.w[j, m] * net.x[m] for m in range(net.n_in)), sp.Integer(0))
+    X: Callable[[PaperNetwork, int], sp.Expr] = lambda net, j: sum(
+        (net.w[j, m] * net.x[m] for m in range(net.n_in)), sp.Integer(0)
+    )
     k: Callable[[PaperNetwork, int], sp.Expr] = lambda net, j: net.n[0, j] - net.n[1, j]
     B: Callable[[PaperNetwork], sp.Expr] = lambda net: (
-        sum((net.n[0, j] * net.b[j] for j in range(net.n_hidden)), sp.Integer(0)) + net.z[0]
+        sum((net.n[0, j] * net.b[j] for j in range(net.n_hidden)), sp.Integer(0))
+        + net.z[0]
         - (sum((net.n[1, j] * net.b[j] for j in range(net.n_hidden)), sp.Integer(0)) + net.z[1])
     )
 
@@ -192,24 +200,49 @@ def identity(which: str, net: PaperNetwork | None = None, paper: PaperStatements
     p = paper or PaperStatements()
     H = range(net.n_hidden)
     if which == "eq5":
-        return Identity(which, "Eq. 5: y_i = Σ_j n_ij(τ Σ_m w_jm x_m) + n_ij b_j + z_i, i = 1, 2",
-                        tuple(net.y()), (p.y(net, 0), p.y(net, 1)), "none", net)
+        return Identity(
+            which,
+            "Eq. 5: y_i = Σ_j n_ij(τ Σ_m w_jm x_m) + n_ij b_j + z_i, i = 1, 2",
+            tuple(net.y()),
+            (p.y(net, 0), p.y(net, 1)),
+            "none",
+            net,
+        )
     if which == "eq6":
         # three parts: η, and the paper's k_j and B against the ones read off the network
-        return Identity(which, "Eq. 6: η = τ Σ k_j X_j + B, k_j = n_1j − n_2j, B as written",
-                        (net.eta(), *net.k(), net.B(), *net.X()),
-                        (p.eta_eq6(net), *(p.k(net, j) for j in H), p.B(net), *(p.X(net, j) for j in H)), "none", net)
+        return Identity(
+            which,
+            "Eq. 6: η = τ Σ k_j X_j + B, k_j = n_1j − n_2j, B as written",
+            (net.eta(), *net.k(), net.B(), *net.X()),
+            (p.eta_eq6(net), *(p.k(net, j) for j in H), p.B(net), *(p.X(net, j) for j in H)),
+            "none",
+            net,
+        )
     if which == "eq7":
         # Eq. 7 is the case split of η > 0 ⇔ -B(τ d·X - 1) > 0; the identity below is what makes it valid
-        return Identity(which, "Eq. 7: η = −B(τ Σ d_j X_j − 1), d_j = −k_j/B", (net.eta(),), (-p.B(net) * (net.tau * p.dX(net) - 1),),
-                        "B ≠ 0", net)
+        return Identity(
+            which,
+            "Eq. 7: η = −B(τ Σ d_j X_j − 1), d_j = −k_j/B",
+            (net.eta(),),
+            (-p.B(net) * (net.tau * p.dX(net) - 1),),
+            "B ≠ 0",
+            net,
+        )
     if which == "eq8":
         return Identity(which, "Eq. 8: η′ = Σ k_j X_j + B", (net.eta_prime(),), (p.eta_prime_eq8(net),), "none", net)
     if which == "eq9":
-        return Identity(which, "Eq. 9: η′ = −B(Σ d_j X_j − 1), so η′ = 0 ⇔ Σ d_j X_j = 1", (net.eta_prime(),),
-                        (-p.B(net) * (p.dX(net) - 1),), "B ≠ 0", net)
+        return Identity(
+            which,
+            "Eq. 9: η′ = −B(Σ d_j X_j − 1), so η′ = 0 ⇔ Σ d_j X_j = 1",
+            (net.eta_prime(),),
+            (-p.B(net) * (p.dX(net) - 1),),
+            "B ≠ 0",
+            net,
+        )
     if which == "key_identity":
-        return Identity(which, "η − τη′ = (1 − τ)B", (net.eta() - net.tau * net.eta_prime(),), ((1 - net.tau) * net.B(),), "none", net)
+        return Identity(
+            which, "η − τη′ = (1 − τ)B", (net.eta() - net.tau * net.eta_prime(),), ((1 - net.tau) * net.B(),), "none", net
+        )
     raise KeyError(f"unknown identity {which!r}; use one of {', '.join(IDENTITY_IDS)}")
 
 

@@ -21,7 +21,11 @@ DECIDED = ("proved", "refuted", "vacuous")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--claims", default=None, help="comma-separated claim ids (default: all); see the table for the ids")
     p.add_argument("--json", action="store_true", help="print a JSON list of {id, verdict, method, seconds, witness, ...}")
-    p.add_argument("--cross-check", action="store_true", help="also decide the pair claims on the full 24-unknown network (slow, with --timeout)")
+    p.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="also decide the pair claims on the full 24-unknown network (slow, with --timeout)",
+    )
     p.add_argument("--timeout", default="30", help="seconds per monolithic cross-check query (a rational, default 30)")
     p.add_argument("--witness-dir", default=None, help="write each refuted claim's witness network to DIR/<id>.json")
     p.add_argument("--equations", action="store_true", help="print the quantities derived from the symbolic network first")
@@ -71,8 +75,10 @@ def _witness_line(w: dict) -> str:
     if p.get("s") is not None:
         margins += f", s = {p['s']}, B = {p['B']}"
     if "eta_interval" in p:
-        margins = f"η ∈ [{float(_f(p['eta_interval'][0])):.6g}, {float(_f(p['eta_interval'][1])):.6g}], " \
-                  f"η′ ∈ [{float(_f(p['eta_prime_interval'][0])):.6g}, {float(_f(p['eta_prime_interval'][1])):.6g}]"
+        margins = (
+            f"η ∈ [{float(_f(p['eta_interval'][0])):.6g}, {float(_f(p['eta_interval'][1])):.6g}], "
+            f"η′ ∈ [{float(_f(p['eta_prime_interval'][0])):.6g}, {float(_f(p['eta_prime_interval'][1])):.6g}]"
+        )
     return f"{w['activation']} {shape}, x = ({', '.join(w['x'])}), τ = {w['tau']}: {margins}"
 
 
@@ -111,14 +117,18 @@ def run(args: argparse.Namespace) -> int:
             if row["witness"] is not None:
                 print(f"    witness: {_witness_line(row['witness'])}")
                 if args.witness_dir:
-                    print(f"    replay: fcc check {Path(args.witness_dir) / (row['id'] + '.json')} --x={','.join(row['witness']['x'])} "
-                          f"--tau={row['witness']['tau']}")  # '=' so that a leading minus is not read as an option
+                    print(
+                        f"    replay: fcc check {Path(args.witness_dir) / (row['id'] + '.json')} --x={','.join(row['witness']['x'])} "
+                        f"--tau={row['witness']['tau']}"
+                    )  # '=' so that a leading minus is not read as an option
             if "extra" in row and "realizability" in row["extra"]:
                 for fig, r in row["extra"]["realizability"].items():
                     print(f"    Fig. 3{fig}: τ > 1 {r['tau>1']}, 0 < τ < 1 {r['0<tau<1']}")
                 for fig, inst in row["extra"]["instances"].items():
-                    print(f"    Fig. 3{fig} instance (0 < τ < 1): x = ({', '.join(inst['x'])}), τ = {inst['tau']}, "
-                          f"B = {inst['check']['pairs'][0]['B']}, s = {inst['check']['pairs'][0]['s']}, replayed: {inst['replayed']}")
+                    print(
+                        f"    Fig. 3{fig} instance (0 < τ < 1): x = ({', '.join(inst['x'])}), τ = {inst['tau']}, "
+                        f"B = {inst['check']['pairs'][0]['B']}, s = {inst['check']['pairs'][0]['s']}, replayed: {inst['replayed']}"
+                    )
             if "cross_check" in row:
                 cc = row["cross_check"]
                 print(f"    cross-check (monolithic): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")

@@ -8,9 +8,13 @@ import pytest
 
 from fcc.cli import main
 
-PAPER = {"activation": "linear", "layers": [
-    {"weight": [["1", "0", "0"], ["0", "1", "0"], ["0", "0", "1"]], "bias": ["0", "0", "0"]},
-    {"weight": [["1", "0", "0"], ["0", "0", "0"]], "bias": ["0", "1"]}]}
+PAPER = {
+    "activation": "linear",
+    "layers": [
+        {"weight": [["1", "0", "0"], ["0", "1", "0"], ["0", "0", "1"]], "bias": ["0", "0", "0"]},
+        {"weight": [["1", "0", "0"], ["0", "0", "0"]], "bias": ["0", "1"]},
+    ],
+}
 
 
 def _write(tmp_path, data, name="net.json"):  # noqa: ANN001, ANN202
@@ -25,8 +29,9 @@ def test_check_json(tmp_path, capsys) -> None:  # noqa: ANN001
     assert rc == 0
     assert out["logits_scaled"] == ["3/2", "1"] and out["logits_original"] == ["3/4", "1"]
     assert (out["class_scaled"], out["class_original"], out["agree"]) == (0, 1, False)
-    assert out["pairs"] == [{"i": 0, "j": 1, "s": "3/4", "B": "-1", "eta": "1/2", "eta_prime": "-1/4",
-                             "slab": ["1/2", "1"], "in_slab": True}]
+    assert out["pairs"] == [
+        {"i": 0, "j": 1, "s": "3/4", "B": "-1", "eta": "1/2", "eta_prime": "-1/4", "slab": ["1/2", "1"], "in_slab": True}
+    ]
 
 
 def test_check_text(tmp_path, capsys) -> None:  # noqa: ANN001
@@ -60,8 +65,10 @@ def test_bad_files_one_line_exit_2(case: str, tmp_path, capsys) -> None:  # noqa
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("x, tau, needle", [("1,0", "2", "takes 3"), ("a,0,0", "2", "not a rational"), ("1,0,0", "0.5.1", "--tau"),
-                                            ("1,,0", "2", "--x")])
+@pytest.mark.parametrize(
+    "x, tau, needle",
+    [("1,0", "2", "takes 3"), ("a,0,0", "2", "not a rational"), ("1,0,0", "0.5.1", "--tau"), ("1,,0", "2", "--x")],
+)
 def test_bad_arguments(x: str, tau: str, needle: str, tmp_path, capsys) -> None:  # noqa: ANN001
     rc = main(["check", _write(tmp_path, PAPER), "--x", x, "--tau", tau])
     err = capsys.readouterr().err

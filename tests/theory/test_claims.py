@@ -14,12 +14,36 @@ from fcc_theory.margins import argmax_or_none, check_configuration
 from fcc_theory.network import Network
 
 F = Fraction
-IDS = ("eq5", "eq6", "eq7", "eq8", "eq9", "key_identity", "b_zero", "target", "target_b_nonneg", "failure_set", "converse_b_pos",
-       "characterization", "plane_order", "tau_zero", "tau_negative", "multiclass_bias_rescaling", "flip_toward_larger_bias",
-       "relu_no_bias", "relu_hidden_bias", "tanh_no_bias")
+IDS = (
+    "eq5",
+    "eq6",
+    "eq7",
+    "eq8",
+    "eq9",
+    "key_identity",
+    "b_zero",
+    "target",
+    "target_b_nonneg",
+    "failure_set",
+    "converse_b_pos",
+    "characterization",
+    "plane_order",
+    "tau_zero",
+    "tau_negative",
+    "multiclass_bias_rescaling",
+    "flip_toward_larger_bias",
+    "relu_no_bias",
+    "relu_hidden_bias",
+    "tanh_no_bias",
+)
 # what theory.md §1.3-§4 says each should come out as; the program derives them, this test compares
-EXPECTED = {i: "proved" for i in IDS} | {"target": "refuted", "converse_b_pos": "refuted", "relu_hidden_bias": "refuted",
-                                        "tanh_no_bias": "refuted", "plane_order": "vacuous"}
+EXPECTED = {i: "proved" for i in IDS} | {
+    "target": "refuted",
+    "converse_b_pos": "refuted",
+    "relu_hidden_bias": "refuted",
+    "tanh_no_bias": "refuted",
+    "plane_order": "vacuous",
+}
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +101,18 @@ def test_tanh_witness_certified(results: dict) -> None:
 def test_plane_order_table_and_instances(results: dict) -> None:
     extra = results["plane_order"].decision.extra
     table = extra["realizability"]
-    assert {f: r["tau>1"] for f, r in table.items()} == {"a": "unrealizable", "b": "realizable", "c": "realizable", "d": "unrealizable"}
-    assert {f: r["0<tau<1"] for f, r in table.items()} == {"a": "realizable", "b": "unrealizable", "c": "unrealizable", "d": "realizable"}
+    assert {f: r["tau>1"] for f, r in table.items()} == {
+        "a": "unrealizable",
+        "b": "realizable",
+        "c": "realizable",
+        "d": "unrealizable",
+    }
+    assert {f: r["0<tau<1"] for f, r in table.items()} == {
+        "a": "realizable",
+        "b": "unrealizable",
+        "c": "unrealizable",
+        "d": "realizable",
+    }
     for fig in ("a", "d"):
         inst = extra["instances"][fig]
         assert inst["replayed"] and 0 < F(inst["tau"]) < 1

@@ -7,8 +7,17 @@ import importlib
 
 import pytest
 
-MODULES = ["fcc_theory.rational", "fcc_theory.network", "fcc_theory.margins", "fcc_theory.tau", "fcc_theory.symbolic",
-           "fcc_theory.decide", "fcc_theory.lemmas", "fcc_theory.claims", "fcc_theory.activations"]
+MODULES = [
+    "fcc_theory.rational",
+    "fcc_theory.network",
+    "fcc_theory.margins",
+    "fcc_theory.tau",
+    "fcc_theory.symbolic",
+    "fcc_theory.decide",
+    "fcc_theory.lemmas",
+    "fcc_theory.claims",
+    "fcc_theory.activations",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -14,9 +14,13 @@ F = Fraction
 
 
 def paper_net(**kw: object) -> dict:
-    d = {"activation": "linear", "layers": [
-        {"weight": [["1", "0", "0"], ["0", "1", "0"], ["0", "0", "1"]], "bias": ["0", "0", "0"]},
-        {"weight": [["1", "0", "0"], ["0", "0", "0"]], "bias": ["0", "1"]}]}
+    d = {
+        "activation": "linear",
+        "layers": [
+            {"weight": [["1", "0", "0"], ["0", "1", "0"], ["0", "0", "1"]], "bias": ["0", "0", "0"]},
+            {"weight": [["1", "0", "0"], ["0", "0", "0"]], "bias": ["0", "1"]},
+        ],
+    }
     d.update(kw)
     return d
 
@@ -41,7 +45,7 @@ def test_relu_and_leaky_exact() -> None:
 @pytest.mark.parametrize("act, fn", [("tanh", math.tanh), ("sigmoid", lambda u: 1 / (1 + math.exp(-u)))])
 def test_interval_encloses_true_value(act: str, fn) -> None:  # noqa: ANN001
     net = Network.from_dict({"activation": act, "layers": [{"weight": [["1/2"], ["2"]]}, {"weight": [["1", "-1"]]}]})
-    (lo, hi), = net.forward_interval([F(1)], F(3, 2))
+    ((lo, hi),) = net.forward_interval([F(1)], F(3, 2))
     true = fn(0.75) - fn(3.0)
     assert lo <= F(true) + F(1, 10**12) and F(true) - F(1, 10**12) <= hi
     assert hi - lo < F(1, 10**15)

@@ -14,8 +14,17 @@ from fcc_theory.rational import RationalError, format_rational, format_vector, p
 
 @pytest.mark.parametrize(
     "text, value",
-    [("3/4", Fraction(3, 4)), ("-2/6", Fraction(-1, 3)), ("0.1", Fraction(1, 10)), ("7", Fraction(7)), ("+1/2", Fraction(1, 2)),
-     ("1e-2", Fraction(1, 100)), (" 5 ", Fraction(5)), (3, Fraction(3)), (Fraction(2, 3), Fraction(2, 3))],
+    [
+        ("3/4", Fraction(3, 4)),
+        ("-2/6", Fraction(-1, 3)),
+        ("0.1", Fraction(1, 10)),
+        ("7", Fraction(7)),
+        ("+1/2", Fraction(1, 2)),
+        ("1e-2", Fraction(1, 100)),
+        (" 5 ", Fraction(5)),
+        (3, Fraction(3)),
+        (Fraction(2, 3), Fraction(2, 3)),
+    ],
 )
 def test_parse_exact(text: object, value: Fraction) -> None:
     assert parse_rational(text) == value

@@ -42,7 +42,9 @@ def test_eqs_7_and_9_need_b_nonzero(which: str, net: PaperNetwork) -> None:
 
 MUTANTS = {
     "eq6": PaperStatements(k=lambda n, j: n.n[0, j] + n.n[1, j]),  # k_j = n_1j + n_2j
-    "eq5": PaperStatements(y=lambda n, i: sum(n.n[i, j] * n.tau * sum(n.w[j, m] * n.x[m] for m in range(3)) for j in range(3)) + n.z[i]),
+    "eq5": PaperStatements(
+        y=lambda n, i: sum(n.n[i, j] * n.tau * sum(n.w[j, m] * n.x[m] for m in range(3)) for j in range(3)) + n.z[i]
+    ),
     "eq8": PaperStatements(B=lambda n: sum(n.n[0, j] * n.b[j] - n.n[1, j] * n.b[j] for j in range(3))),  # z_1 - z_2 forgotten
     "eq7": PaperStatements(X=lambda n, j: sum(n.w[m, j] * n.x[m] for m in range(3))),  # transposed weights
     "eq9": PaperStatements(k=lambda n, j: n.n[1, j] - n.n[0, j]),  # k_j with the wrong sign
@@ -65,5 +67,7 @@ def test_mutated_formula_is_caught_with_a_replayed_witness(which: str, net: Pape
 def test_mutated_key_identity_is_caught(net: PaperNetwork) -> None:
     from fcc_theory.symbolic import Identity
 
-    wrong = Identity("key", "η − τη′ = (τ − 1)B", (net.eta() - net.tau * net.eta_prime(),), ((net.tau - 1) * net.B(),), "none", net)
+    wrong = Identity(
+        "key", "η − τη′ = (τ − 1)B", (net.eta() - net.tau * net.eta_prime(),), ((net.tau - 1) * net.B(),), "none", net
+    )
     assert not check_identity(wrong).holds

@@ -69,8 +69,15 @@ def test_table_subset() -> None:
     assert "2 claims in" in out
 
 
-@pytest.mark.parametrize("argv, needle", [(["--claims", "foo"], "valid ids: eq5"), (["--claims", ","], "valid ids"),
-                                          (["--timeout", "0"], "--timeout"), (["--timeout", "abc"], "--timeout")])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--claims", "foo"], "valid ids: eq5"),
+        (["--claims", ","], "valid ids"),
+        (["--timeout", "0"], "--timeout"),
+        (["--timeout", "abc"], "--timeout"),
+    ],
+)
 def test_bad_input_exit_2(argv: list[str], needle: str) -> None:
     rc, out, err = _run(["verify", *argv])
     assert rc == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
