@@ -217,17 +217,37 @@ def decide_lemma(lemma: Lemma, timeout_ms: int = 10_000) -> Decision:
         solver.push()
         solver.add(lemma.prefer(v))
         if solver.check() == z3.sat:
-            return _refute(lemma, solver.model(), v, t0)
+            return _refute(lemma, solver.model(), v, t0, solver)
         solver.pop()
     r = solver.check()
     if r == z3.unsat:
         return Decision("proved", time.perf_counter() - t0, "negation unsat")
     if r == z3.unknown:
         return Decision("unknown", time.perf_counter() - t0, f"z3 unknown ({solver.reason_unknown()})")
-    return _refute(lemma, solver.model(), v, t0)
+    return _refute(lemma, solver.model(), v, t0, solver)
 
 
-def _refute(lemma: Lemma, model: z3.ModelRef, v: Env, t0: float) -> Decision:
+#: values tried, in order, when simplifying a counterexample (readable witnesses; each try is one cheap query)
+SIMPLE_VALUES = tuple(Fraction(q) for q in ("0", "1", "-1", "2", "-2", "3", "-3", "1/2", "-1/2", "3/2", "4", "-4"))
+
+
+def _simplify(solver: z3.Solver, v: Env, names: tuple[str, ...]) -> z3.ModelRef:
+    """Greedily pin each variable to the first small value that keeps the counterexample query satisfiable."""
+    for n in names:
+        for q in SIMPLE_VALUES:
+            solver.push()
+            solver.add(v[n] == z3.RealVal(f"{q.numerator}/{q.denominator}", v[n].ctx))
+            if solver.check() == z3.sat:
+                break
+            solver.pop()
+    if solver.check() != z3.sat:  # pragma: no cover - every push kept was satisfiable
+        raise RuntimeError("simplified counterexample query became unsatisfiable")
+    return solver.model()
+
+
+def _refute(lemma: Lemma, model: z3.ModelRef, v: Env, t0: float, solver: z3.Solver | None = None) -> Decision:
+    if solver is not None:
+        model = _simplify(solver, v, lemma.variables)
     point = {n: to_fraction(model.eval(v[n], model_completion=True)) for n in lemma.variables}
     if lemma.space not in ("pair", "head"):
         return Decision("unknown", time.perf_counter() - t0, f"counterexample {point} has no network lift")
@@ -246,7 +266,7 @@ def decide_all(lemmas: list[Lemma], timeout_ms: int = 10_000) -> Decision:
         if d.verdict != "proved":
             d.seconds = total
             return d
-    return Decision("proved", total, f"{len(lemmas)} lemmas, each negation unsat")
+    return Decision("proved", total, f"{len(lemmas)} lemma(s), each negation unsat")
 
 
 def satisfiable(
