@@ -38,6 +38,12 @@ def run(args: argparse.Namespace) -> int:
     verdict = {True: "agree", False: "DISAGREE", None: "undecided (intervals overlap)"}[report.agree]
     print(f"decision: {verdict}")
     for p in report.pairs:
+        if p.eta_interval is not None:  # tanh/sigmoid: the certified enclosures, not the long exact midpoints
+            lo, hi = p.eta_interval
+            lo_p, hi_p = p.eta_prime_interval  # type: ignore[misc]
+            print(f"  pair ({p.i},{p.j}): eta in [{float(lo):.9g}, {float(hi):.9g}], eta' in [{float(lo_p):.9g}, {float(hi_p):.9g}]"
+                  " (certified; exact bounds with --json)")
+            continue
         line = f"  pair ({p.i},{p.j}): eta = {f(p.eta)}, eta' = {f(p.eta_prime)}"
         if p.s is not None:
             line += f", s = {f(p.s)}, B = {f(p.B)}"
