@@ -51,6 +51,8 @@ class DataConfig:
     num_classes: int = 10  # synthetic only; real data sets know their own
     image_size: int = 32  # synthetic / imagenet-style crop size
     augment: str = "standard"  # standard (crop+flip) | none
+    crop_padding: int = 4  # random crop: zero padding on each side (paper: 4; digits configs use 1)
+    flip: bool = True  # random horizontal flips (off for digits: they are not flip-invariant)
     store: str | None = None  # imagenet_lt / inat18: decode-once uint8 store folder
 
 

@@ -1,0 +1,81 @@
+"""Digits-LT: scikit-learn's bundled 8×8 digits (offline) made long-tailed — the embedded default data set.
+
+The 16-level grey values become uint8 ``round(v·255/16)``, one channel. For every class (in
+label order) its indices are shuffled with ``RandomState(subset_seed)``; the first
+``data.test_per_class`` form the balanced held-out test split and the training subset is
+drawn from the rest with Cao et al.'s profile, ``n_max`` = the smallest remaining class, so
+label 0 is the majority class as in CIFAR-LT.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from fcc_train.data import DataError, LTData
+from fcc_train.data.augment import channel_stats
+from fcc_train.data.longtail import class_profile, draw_subset
+
+if TYPE_CHECKING:
+    from fcc_train.config import DataConfig
+
+__all__ = ["build_digits", "load_digits_uint8"]
+
+
+def load_digits_uint8() -> tuple[np.ndarray, np.ndarray]:
+    """All 1,797 digits as uint8 (N, 1, 8, 8) and int64 labels."""
+    try:
+        from sklearn.datasets import load_digits
+    except ModuleNotFoundError:
+        raise DataError("the digits data set needs scikit-learn: pip install -e '.[train]'") from None
+    d = load_digits()
+    x = np.rint(d.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)[:, None]
+    return x, d.target.astype(np.int64)
+
+
+def build_digits(dc: DataConfig) -> LTData:
+    x, y = load_digits_uint8()
+    C = int(y.max()) + 1
+    rng = np.random.RandomState(dc.subset_seed)
+    test_idx, pool_idx = [], []
+    for c in range(C):
+        idx = np.where(y == c)[0]
+        rng.shuffle(idx)
+        if dc.test_per_class >= len(idx):
+            raise DataError(
+                f"digits: data.test_per_class={dc.test_per_class} leaves no training image for class {c} ({len(idx)} images); use at most {len(idx) - 1}"
+            )
+        test_idx.append(idx[: dc.test_per_class])
+        pool_idx.append(idx[dc.test_per_class :])
+    pool = np.concatenate(pool_idx)
+    n_max = min(len(p) for p in pool_idx)
+    try:
+        counts = class_profile(dc.imbalance_type, n_max, C, dc.imbalance_factor, dc.step_ratio)
+    except ValueError as exc:
+        raise DataError(f"digits: {exc}; fix data.imbalance_type / data.imbalance_factor") from None
+    keep = pool[draw_subset(y[pool], counts, dc.subset_seed)]
+    test = np.concatenate(test_idx)
+    train_images = torch.from_numpy(np.ascontiguousarray(x[keep]))
+    mean, std = channel_stats(train_images)
+    return LTData(
+        train_images=train_images,
+        train_labels=torch.from_numpy(y[keep]),
+        test_images=torch.from_numpy(np.ascontiguousarray(x[test])),
+        test_labels=torch.from_numpy(y[test]),
+        class_counts=list(counts),
+        num_classes=C,
+        mean=mean,
+        std=std,
+        name=f"digits-lt-{dc.imbalance_type}{dc.imbalance_factor:g}",
+        image_size=8,
+        in_channels=1,
+        info={
+            "profile": dc.imbalance_type,
+            "imbalance_factor": dc.imbalance_factor,
+            "n_max": n_max,
+            "subset_seed": dc.subset_seed,
+            "test_per_class": dc.test_per_class,
+        },
+    )

@@ -1,0 +1,62 @@
+"""Classifier heads: a linear layer with or without bias, and a cosine (normalised) head.
+
+FCC (paper Eq. 1) scales the pooled feature before the head. With a linear head the logit
+becomes ``τ·(W f) + b`` (the bias is not scaled, as in the official code); with a cosine head
+the feature is L2-normalised first, so a per-sample scalar τ cancels (recipes.md §6.4).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from fcc_train.config import ModelConfig
+
+__all__ = ["LinearHead", "CosineHead", "build_head"]
+
+
+class LinearHead(nn.Linear):
+    """``z = W f + b`` with ``weight`` (C, d) and ``bias`` (C,) or None; Kaiming-normal weight (LDAM-DRW/BoT init)."""
+
+    def __init__(self, in_features: int, num_classes: int, bias: bool = True) -> None:
+        super().__init__(in_features, num_classes, bias=bias)
+        nn.init.kaiming_normal_(self.weight)
+
+
+class CosineHead(nn.Module):
+    """``z_j = s · ⟨f/‖f‖, w_j/‖w_j‖⟩`` (BoT's FCNorm / the normalised heads of SADE and RIDE, times the scale s).
+
+    ``weight`` is (C, d); ``bias`` is None so code can treat both heads alike.
+    """
+
+    bias: None
+
+    def __init__(self, in_features: int, num_classes: int, scale: float = 30.0) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, num_classes
+        self.scale = float(scale)
+        # BoT's FCNorm init: uniform(-1, 1), each row renormalised to unit norm
+        w = torch.empty(num_classes, in_features).uniform_(-1, 1).renorm_(2, 0, 1e-5).mul_(1e5)
+        self.weight = nn.Parameter(w)
+        self.bias = None
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.scale * F.linear(F.normalize(f, dim=1), F.normalize(self.weight, dim=1))
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, scale={self.scale}"
+
+
+def build_head(mc: ModelConfig, in_features: int, num_classes: int) -> nn.Module:
+    """``model.head``: ``linear`` (``model.bias``) or ``cosine`` (``model.cosine_scale``)."""
+    from fcc_train.config import ConfigError
+
+    if mc.head == "linear":
+        return LinearHead(in_features, num_classes, bias=mc.bias)
+    if mc.head == "cosine":
+        return CosineHead(in_features, num_classes, scale=mc.cosine_scale)
+    raise ConfigError(f"unknown model.head '{mc.head}'; use linear or cosine")
