@@ -180,3 +180,28 @@ def test_each_method_trains_two_short_epochs(key, tmp_path, stage1_runs):
     assert run_training(cfg, out) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["done"] and 0.0 <= summary["best_top1_error"] <= 100.0
+
+
+@pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
+@pytest.mark.parametrize(
+    "config", ["cifar100_lt100/remix_fcc.yaml", "cifar10_lt100/ldam_drw_fcc.yaml", "cifar100_lt50/cb_focal.yaml"]
+)
+def test_cifar_configs_run_one_epoch_on_tiny_synthetic(config, tmp_path):
+    """The CIFAR recipe itself (ResNet-32, its optimiser keys) on a tiny synthetic long-tailed set shaped by the split."""
+    from fcc_train.run import run_training
+
+    C = 100 if config.startswith("cifar100") else 10
+    over = FAST + [
+        "optim.epochs=1",
+        "train.eval_every=1",
+        "data.dataset=synthetic",
+        f"data.num_classes={C}",
+        "data.image_size=8",
+        f"data.synthetic_train_size={4 * C}",
+        f"data.synthetic_test_size={2 * C}",
+        "optim.batch_size=32",
+        "fcc.start_epoch=0",
+    ]
+    cfg = load_config(CONFIGS / config, over)
+    assert cfg.model.arch == "resnet32"
+    assert run_training(cfg, tmp_path / "run") == 0
