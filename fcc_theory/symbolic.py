@@ -262,7 +262,7 @@ def check_identity(ident: Identity) -> IdentityResult:
     residues = []
     dens = set()
     for a, b in zip(ident.lhs, ident.rhs, strict=True):
-        num, den = sp.fraction(sp.together(sp.expand(a - b)))
+        num, den = sp.fraction(sp.together(a - b))  # together first: expanding a rational function first is ~10x slower
         num = sp.expand(num)
         if den.free_symbols:
             dens.add(den)
