@@ -88,3 +88,12 @@ def test_unknown_gives_exit_1(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setitem(CLAIMS, "b_zero", forced)
     rc, out, _ = _run(["verify", "--claims", "b_zero,target"])
     assert rc == 1 and "unknown" in out
+
+
+def test_cross_check_and_equations_flags() -> None:
+    rc, out, _ = _run(["verify", "--claims", "tau_zero,target", "--cross-check", "--timeout", "20", "--equations"])
+    assert rc == 0
+    assert "k_1 = n_11 - n_21" in out and "B = " in out  # derived from the network, printed
+    assert out.count("cross-check (monolithic):") == 2
+    rc, out, _ = _run(["verify", "--claims", "tau_zero", "--cross-check", "--timeout", "20", "--json"])
+    assert json.loads(out)[0]["cross_check"]["verdict"] == "proved"
