@@ -81,7 +81,11 @@ def IFF(a: Any, b: Any) -> Any:
 
 
 def sign_agree(p: Any, q: Any) -> Any:
-    """sign(p) = sign(q), ties included (theory.md §1.2)."""
+    """sign(p) = sign(q), ties included (theory.md §1.2).
+
+    >>> sign_agree(0, 0), sign_agree(2, -1)
+    (True, False)
+    """
     return OR(AND(p > 0, q > 0), AND(p < 0, q < 0), AND(p == 0, q == 0))
 
 

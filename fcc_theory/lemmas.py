@@ -33,7 +33,12 @@ HEAD = ("a_i", "a_j", "b_i", "b_j", "tau")
 
 
 def failure_region(v: Env) -> Any:
-    """Where the target fails (theory.md §0.3): B < 0 and −B/τ < s ≤ −B, written without division (τ > 0)."""
+    """Where the target fails (theory.md §0.3): B < 0 and −B/τ < s ≤ −B, written without division (τ > 0).
+
+    >>> from fractions import Fraction as F
+    >>> failure_region({"s": F(1), "B": F(-2), "tau": F(3)}), failure_region({"s": F(1), "B": F(-2), "tau": F(3, 2)})
+    (True, False)
+    """
     return AND(v["B"] < 0, v["tau"] * v["s"] > -v["B"], v["s"] <= -v["B"])
 
 
