@@ -80,8 +80,10 @@ def build_datasets(cfg: Config) -> LTData:
 
 
 def _large_module() -> Any:
+    import importlib
+
     try:
-        from fcc_train.data import large
+        large = importlib.import_module("fcc_train.data.large")
     except ModuleNotFoundError as exc:
         if exc.name == "fcc_train.data.large":
             raise DataError("ImageNet-LT / iNat18 support (fcc_train/data/large.py) is not installed in this checkout") from None

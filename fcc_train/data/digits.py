@@ -9,6 +9,7 @@ label 0 is the majority class as in CIFAR-LT.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,31 +22,36 @@ from fcc_train.data.longtail import class_profile, draw_subset
 if TYPE_CHECKING:
     from fcc_train.config import DataConfig
 
-__all__ = ["build_digits", "load_digits_uint8"]
+__all__ = ["build_digits", "digits_split_indices", "load_digits_uint8"]
 
 
+@functools.lru_cache(maxsize=1)
 def load_digits_uint8() -> tuple[np.ndarray, np.ndarray]:
-    """All 1,797 digits as uint8 (N, 1, 8, 8) and int64 labels."""
+    """All 1,797 digits as uint8 (N, 1, 8, 8) and int64 labels (cached, read-only)."""
     try:
         from sklearn.datasets import load_digits
     except ModuleNotFoundError:
         raise DataError("the digits data set needs scikit-learn: pip install -e '.[train]'") from None
     d = load_digits()
     x = np.rint(d.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)[:, None]
-    return x, d.target.astype(np.int64)
+    y = d.target.astype(np.int64)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
 
 
-def build_digits(dc: DataConfig) -> LTData:
-    x, y = load_digits_uint8()
+def digits_split_indices(dc: DataConfig, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], int]:
+    """Indices (into sklearn's order) of the long-tailed training subset and the balanced test split,
+    the class counts and ``n_max``."""
     C = int(y.max()) + 1
     rng = np.random.RandomState(dc.subset_seed)
     test_idx, pool_idx = [], []
     for c in range(C):
         idx = np.where(y == c)[0]
         rng.shuffle(idx)
-        if dc.test_per_class >= len(idx):
+        if not 0 <= dc.test_per_class < len(idx):
             raise DataError(
-                f"digits: data.test_per_class={dc.test_per_class} leaves no training image for class {c} ({len(idx)} images); use at most {len(idx) - 1}"
+                f"digits: data.test_per_class={dc.test_per_class} must lie in 0..{len(idx) - 1} (class {c} has {len(idx)} images)"
             )
         test_idx.append(idx[: dc.test_per_class])
         pool_idx.append(idx[dc.test_per_class :])
@@ -56,7 +62,13 @@ def build_digits(dc: DataConfig) -> LTData:
     except ValueError as exc:
         raise DataError(f"digits: {exc}; fix data.imbalance_type / data.imbalance_factor") from None
     keep = pool[draw_subset(y[pool], counts, dc.subset_seed)]
-    test = np.concatenate(test_idx)
+    return keep, np.concatenate(test_idx), counts, n_max
+
+
+def build_digits(dc: DataConfig) -> LTData:
+    x, y = load_digits_uint8()
+    C = int(y.max()) + 1
+    keep, test, counts, n_max = digits_split_indices(dc, y)
     train_images = torch.from_numpy(np.ascontiguousarray(x[keep]))
     mean, std = channel_stats(train_images)
     return LTData(

@@ -1,0 +1,39 @@
+"""``fcc data``: counts, totals and shot splits as text and JSON; bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+
+from fcc.cli import main
+from fcc_train.data.longtail import exp_profile
+
+
+def test_digits_json(capsys):
+    assert main(["data", "--set", "data.imbalance_factor=10", "--set", "data.test_per_class=20", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["num_classes"] == 10 and d["test_counts"] == [20] * 10
+    n_max = d["class_counts"][0]
+    assert d["class_counts"] == exp_profile(n_max, 10, 10) and d["train_total"] == sum(d["class_counts"])
+    shots = d["shots"]
+    assert shots["many"]["classes"] == sum(n > 100 for n in d["class_counts"])
+    assert shots["few"]["classes"] == sum(n < 20 for n in d["class_counts"])
+    assert sum(s["images"] for s in shots.values()) == d["train_total"]
+
+
+def test_cifar10_text_with_config_and_data_root(cifar10_fake, tmp_path, capsys):
+    cfg = tmp_path / "c10.yaml"
+    cfg.write_text("name: c10\ndata:\n  dataset: cifar10\n  imbalance_factor: 10\n")
+    assert main(["data", "--config", str(cfg), "--data-root", str(cifar10_fake.root)]) == 0
+    out = capsys.readouterr().out
+    counts = exp_profile(cifar10_fake.per_class, 10, 10)
+    assert f"train images: {sum(counts):,}" in out and "test images: 100" in out
+    rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0].isdigit()]
+    assert [int(r[1]) for r in rows] == counts
+
+
+def test_missing_data_root_is_one_line(tmp_path, capsys):
+    assert main(["data", "--set", "data.dataset=cifar100", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fcc data: error:") and "\n" not in err and "cifar-100-python" in err
+    assert main(["data", "--set", "data.datset=cifar10"]) == 2
+    assert "did you mean 'data.dataset'" in capsys.readouterr().err
