@@ -1,6 +1,7 @@
 """FCC's τ (paper Eqs. 2-4) against an independent computation, and where FCC acts (training only)."""
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,8 @@ from fcc_train.config import FCCConfig, load_config
 from fcc_train.engine import Engine, TrainForward, evaluate
 from fcc_train.fcc import class_ranks, fcc_active, tau_by_class
 from fcc_train.methods import Batch, DataInfo, Method
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def independent_tau(strategy, gamma, counts, beta=0, order="frequency", decimals=None):
@@ -159,3 +162,37 @@ def test_exact_fractions_use_decimal_gamma():
     from fcc_train.fcc import tau_fractions
 
     assert tau_fractions(FCCConfig(enabled=True, strategy="uniform", gamma=0.1), [3, 2])[0] == Fraction(11, 10)
+
+
+def test_real_model_and_loader_fcc_in_training_only():
+    """The same check on the digits small ResNet and the device loader of the contract."""
+    from fcc_train.data import build_datasets, make_loader
+    from fcc_train.models import build_model
+
+    cfg = load_config(REPO / "configs/digits/ce_fcc.yaml", ["train.device=cpu", "fcc.start_epoch=0"])
+    data = build_datasets(cfg)
+    torch.manual_seed(0)
+    model = build_model(cfg, data.num_classes, data.in_channels)
+    method = Method(cfg, DataInfo(data.class_counts, 1))
+    eng = Engine(cfg, model, method, model.parameters(), torch.device("cpu"), tau_by_class(cfg.fcc, data.class_counts))
+    loader = make_loader(data, cfg, "cpu")
+    x, y = next(loader.batches(None, torch.Generator().manual_seed(0)))
+    model.train()
+    with torch.no_grad():
+        z_on, _ = eng.forward_module(Batch(x, y), None, True)
+        z_off, _ = eng.forward_module(Batch(x, y), None, False)
+    b = model.head.bias
+    torch.testing.assert_close(z_on - b, tau_by_class(cfg.fcc, data.class_counts)[y][:, None] * (z_off - b))
+    assert not torch.allclose(z_on, z_off)
+    p1, t1 = evaluate(eng, loader)
+    cfg_off = load_config(REPO / "configs/digits/ce.yaml", ["train.device=cpu"])
+    eng_off = Engine(
+        cfg_off,
+        model,
+        Method(cfg_off, DataInfo(data.class_counts, 1)),
+        model.parameters(),
+        torch.device("cpu"),
+        torch.ones(data.num_classes),
+    )
+    p2, t2 = evaluate(eng_off, loader)
+    assert torch.equal(p1, p2) and torch.equal(t1, t2) and len(t1) == len(data.test_labels)
