@@ -457,6 +457,32 @@ def _slab_widths(head: ExactHead, taus: list[Fraction]) -> dict[str, Any]:
     return {"per_class": per_class, "matrix": matrix, "units": "feature space, |B_ij|(1-1/tau_i)/||w_i-w_j||"}
 
 
+def _boundary_distances(head: ExactHead, labels: np.ndarray, cls_one: list[int | None], C: int) -> dict[str, Any]:
+    """Context for the slab widths: each point's feature-space distance to the nearest boundary of its
+    unscaled winner c′, min_j (s_{c′j} + B_{c′j}) / ||w_{c′} - w_j|| (float64, for reporting only); per label."""
+    dist = np.full(len(labels), np.nan)
+    for n, c in enumerate(cls_one):
+        if c is None:
+            dist[n] = 0.0
+            continue
+        best = math.inf
+        for j in range(C):
+            if j != c:
+                norm = float(np.linalg.norm(head.weight[c] - head.weight[j]))
+                m = float(Fraction(head.S[n, c] - head.S[n, j] + head.Bv[c] - head.Bv[j], head.denom))
+                best = min(best, m / norm if norm > 0 else math.inf)
+        dist[n] = best
+    per = []
+    for c in range(C):
+        d = dist[labels == c]
+        per.append(None if not len(d) else float(np.median(d)))
+    return {
+        "median_per_class": per,
+        "median": float(np.median(dist)) if len(dist) else None,
+        "min": float(np.min(dist)) if len(dist) else None,
+    }
+
+
 def _bias_vs_frequency(bias: list[float], counts: Sequence[int]) -> dict[str, Any]:
     """Is the trained bias larger for head classes?  (An empirical question, theory.md §1.5(c).)"""
     pairs = agree = 0
@@ -548,7 +574,7 @@ def analyze_head(
         ident,
         ident_f,
         modes,
-        _slab_widths(head, taus),
+        dict(_slab_widths(head, taus), boundary_distance=_boundary_distances(head, labels, cls_one, C)),
         _bias_vs_frequency(bias_f, class_counts),
         notes,
     )

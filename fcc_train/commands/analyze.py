@@ -118,16 +118,17 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test",
     dev = torch.device(device)
     model = model.to(dev).eval()
     net = eval_head(model, cfg)
-    images = data.test_images if split == "test" else data.train_images
-    labels = data.test_labels if split == "test" else data.train_labels
-    mean = torch.tensor(data.mean, dtype=torch.float32).view(1, -1, 1, 1)
-    std = torch.tensor(data.std, dtype=torch.float32).view(1, -1, 1, 1)
-    feats = []
-    bs = max(1, cfg.train.eval_batch_size)
+    # the loader's own unaugmented, normalised batches (the same preprocessing as evaluation)
+    from fcc_train.data import make_loader
+
+    loader = make_loader(data, cfg, dev)
+    batches = loader.eval_batches() if split == "test" else loader.train_eval_batches()
+    feats, labs = [], []
     with torch.no_grad():
-        for i in range(0, len(images), bs):
-            x = ((images[i : i + bs].float() / 255.0 - mean) / std).to(dev)
+        for x, y in batches:
             feats.append(model.features(x).float().cpu())
+            labs.append(y.cpu())
+    labels = torch.cat(labs) if labs else torch.zeros(0, dtype=torch.long)
     F = torch.cat(feats).numpy().astype(np.float32) if feats else np.zeros((0, 0), np.float32)
     head = getattr(net, "model", net).head
     W, b, kind = _effective_head(head, cfg)
@@ -245,9 +246,14 @@ def format_report(rep: dict[str, Any], meta: dict[str, Any]) -> str:
             L.append(f"    MISMATCH {json.dumps(mm)}")
         for mm in m["float_mismatches"][:10]:
             L.append(f"    float32 vs exact: {json.dumps(mm)}")
-    L.append("slab width per class (feature space, pairs (c, j) at tau_c): class tau min / median / max")
-    for pc in rep["slab_width"]["per_class"]:
-        L.append(f"    {pc['class']:>3} {pc['tau']:>6} {pc['min']:.4g} / {pc['median']:.4g} / {pc['max']:.4g}")
+    bd = rep["slab_width"]["boundary_distance"]
+    L.append(
+        "slab width per class (feature space, pairs (c, j) at tau_c): class tau min / median / max;"
+        " beside it the median distance of the class's test points to their nearest decision boundary"
+    )
+    for pc, md in zip(rep["slab_width"]["per_class"], bd["median_per_class"]):
+        med = "n/a" if md is None else f"{md:.4g}"
+        L.append(f"    {pc['class']:>3} {pc['tau']:>6} {pc['min']:.4g} / {pc['median']:.4g} / {pc['max']:.4g}   distance {med}")
     bv = rep["bias_vs_frequency"]
     rho = "n/a" if bv["spearman_rank_corr"] is None else f"{bv['spearman_rank_corr']:+.2f}"
     L.append(
