@@ -85,6 +85,14 @@ class DeviceLoader:
     def from_data(cls, data: LTData, cfg: Config, device: torch.device | str, rank: int = 0, world_size: int = 1) -> DeviceLoader:
         """A loader for ``data`` with the config's batch (global, split over ranks) and augmentation."""
         device = torch.device(device)
+        if cfg.data.augment not in ("standard", "none"):
+            from fcc_train.config import ConfigError
+
+            raise ConfigError(f"unknown data.augment '{cfg.data.augment}'; use standard (crop + flip) or none")
+        if cfg.data.crop_padding < 0:
+            from fcc_train.config import ConfigError
+
+            raise ConfigError(f"data.crop_padding must be >= 0, got {cfg.data.crop_padding}")
         cl = cfg.train.channels_last
         channels_last = (device.type == "cuda") if cl == "auto" else cl.lower() in ("true", "yes", "1", "on")
         return cls(

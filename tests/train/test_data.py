@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from fcc_train.config import load_config
+from fcc_train.config import ConfigError, load_config
 from fcc_train.data import DataError, LTData, build_datasets, make_loader
 from fcc_train.data.cifar import CIFAR_MEAN, CIFAR_STD
 from fcc_train.data.digits import digits_split_indices, load_digits_uint8
@@ -168,3 +168,5 @@ def test_dispatch_errors_and_loader():
     loader = make_loader(d, cfg, "cpu")
     assert isinstance(loader, DeviceLoader) and loader.steps_per_epoch == sum(d.class_counts) // 32
     assert make_loader(d, cfg, "cpu", rank=1, world_size=2).batch_size == 16
+    with pytest.raises(ConfigError, match="data.augment"):
+        make_loader(d, _cfg("data.augment=autoaugment"), "cpu")
