@@ -184,9 +184,8 @@ class Engine:
         if len(bufs) != len(self.params):
             raise ValueError(f"optimizer state has {len(bufs)} buffers for {len(self.params)} parameters")
         with torch.no_grad():
-            for p, b in zip(self.params, bufs):
+            for i, (p, b) in enumerate(zip(self.params, bufs)):
                 if self.mode == "graphs":
-                    i = self.params.index(p)
                     self.optimizer.bufs[i].copy_(b if b is not None else torch.zeros_like(p))
                 elif b is not None:
                     self.optimizer.state[p]["momentum_buffer"] = b.to(p.device, p.dtype).clone()

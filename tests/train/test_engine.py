@@ -178,3 +178,25 @@ def test_optimizer_state_roundtrip():
     eng2.load_optimizer_state(st)
     for a, b in zip(st["momentum_buffer"], eng2.optimizer_state()["momentum_buffer"]):
         assert torch.equal(a, b)
+
+
+def test_graphs_mode_optimizer_state_crosses_modes(monkeypatch):
+    """The graphs path (ForeachSGD; CapturedStep runs eagerly on CPU) saves and loads momentum like the eager path."""
+    log = []
+    monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
+    g_eng, _ = _engine(["fcc.enabled=true", "fcc.start_epoch=0"], log)
+    assert g_eng.mode == "graphs"
+    torch.manual_seed(0)
+    loss = train_one_epoch(g_eng, Loader(log), 1, None)
+    assert torch.isfinite(loss)
+    st = g_eng.optimizer_state()
+    monkeypatch.undo()
+    e_eng, _ = _engine([], log)
+    e_eng.load_optimizer_state(st)  # graphs -> eager
+    back = e_eng.optimizer_state()
+    monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
+    g2, _ = _engine([], log)
+    g2.load_optimizer_state(back)  # eager -> graphs
+    for a, b in zip(st["momentum_buffer"], g2.optimizer_state()["momentum_buffer"]):
+        assert torch.equal(a, b)
+    assert any(b.abs().sum() > 0 for b in st["momentum_buffer"])
