@@ -84,7 +84,7 @@ def _train(out_root: Path, seed: int | None) -> int:
         print(f"  {label:9} done in {time.perf_counter() - t0:5.1f} s  ({out})", flush=True)
     print()
     print(
-        f"{'method':10} {'best err %':>10} {'(epoch)':>7} {'last err %':>10} {'many %':>7} {'medium %':>8} {'few %':>6} {'train s':>7}"
+        f"{'method':10} {'best err %':>10} {'(epoch)':>7} {'last err %':>10} {'many %':>7} {'medium %':>8} {'few %':>6} {'seconds':>7}"
     )
     for label, s, _, _ in rows:
         last = s.get("last", {})
