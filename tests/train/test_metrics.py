@@ -40,3 +40,14 @@ def test_wrong_metric_would_be_caught():
     labels = torch.tensor([0, 0, 1, 1])
     m = compute_metrics(preds, labels, [200, 5])
     assert (m["many"], m["few"]) == (100.0, 0.0)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import fcc_train.fcc
+    import fcc_train.metrics
+
+    for mod in (fcc_train.fcc, fcc_train.metrics):
+        res = doctest.testmod(mod)
+        assert res.attempted > 0 and res.failed == 0, mod.__name__
