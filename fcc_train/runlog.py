@@ -139,6 +139,7 @@ class RunLog:
         self.records.append(record)
         if not self.enabled:
             return
+        self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         csv_path = self.dir / "metrics.csv"

@@ -131,3 +131,57 @@ def test_truncated_last_checkpoint_is_skipped_on_resume(tmp_path, capsys):
         assert run_training(cfg, out) == 0
     assert f"from best.pt (epoch {best_epoch}/2)" in capsys.readouterr().out or best_epoch == 2
     assert load_checkpoint(last)["epoch"] == 2
+
+
+def test_runlog_bar_lines_and_resume_truncation(tmp_path):
+    import io
+
+    from fcc_train.runlog import RunLog
+
+    class TTY(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, plain = TTY(), io.StringIO()
+    bar = RunLog(tmp_path / "a", progress="auto", stream=tty)
+    lines = RunLog(tmp_path / "b", progress="auto", stream=plain)
+    for e in (1, 2):
+        bar.progress(e, 2, 0.5, 10.0, 0.1)
+        lines.progress(e, 2, 0.5, None, 0.1)
+    assert tty.getvalue().startswith("\r[") and "2/2" in tty.getvalue() and tty.getvalue().endswith("\n")
+    assert plain.getvalue().splitlines()[0].startswith("epoch 1/2") and "\r" not in plain.getvalue()
+    # resume: records after the checkpoint's epoch and a line cut by a kill are dropped, csv rewritten
+    log = RunLog(tmp_path / "c", stream=plain)
+    for e in (1, 2, 3):
+        log.log_epoch(
+            {"epoch": e, "lr": 0.1, "train_loss": 1.0, "top1_error": 50.0, "many": None, "medium": 1.0, "few": 2.0, "seconds": e}
+        )
+    with open(tmp_path / "c" / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 4, "lr"')
+    again = RunLog(tmp_path / "c", stream=plain)
+    again.load_existing(2)
+    assert [r["epoch"] for r in again.records] == [1, 2]
+    assert (tmp_path / "c" / "metrics.jsonl").read_text().count("\n") == 2
+    assert (tmp_path / "c" / "metrics.csv").read_text().splitlines()[1:] == [
+        "1,0.1,1.0,50.0,,1.0,2.0,1",
+        "2,0.1,1.0,50.0,,1.0,2.0,2",
+    ]
+
+
+def test_tensorboard_optional(tmp_path):
+    import io
+
+    from fcc_train.runlog import RunLog
+
+    out = io.StringIO()
+    log = RunLog(tmp_path, tensorboard=True, stream=out)
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except Exception:
+        assert "tensorboard is not installed" in out.getvalue() and log.tb is None
+    else:
+        log.log_epoch(
+            {"epoch": 1, "lr": 0.1, "train_loss": 1.0, "top1_error": 5.0, "many": 1.0, "medium": 1.0, "few": 1.0, "seconds": 1}
+        )
+        assert any((tmp_path / "tensorboard").iterdir())
+    log.close()
