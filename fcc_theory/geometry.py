@@ -142,7 +142,9 @@ def plane_geometry(v: Sequence[Any], B: Any, tau: Any, x: Sequence[Any]) -> Plan
         raise UserError(f"tau = {tau} is not positive; the planes are drawn for tau > 0 (e.g. --tau 3/2)")
     n2 = _dot(v, v)
     if n2 == 0:
-        raise UserError("the pair's normal v = A_i - A_j is zero, so there is no decision plane (eta = eta' = B); pick another pair or network")
+        raise UserError(
+            "the pair's normal v = A_i - A_j is zero, so there is no decision plane (eta = eta' = B); pick another pair or network"
+        )
     s = _dot(v, x)
     d = None if B == 0 else tuple(-c / B for c in v)
     # distance of {v·x = c} from the origin is |c|/‖v‖; squares stay rational
@@ -155,9 +157,22 @@ def plane_geometry(v: Sequence[Any], B: Any, tau: Any, x: Sequence[Any]) -> Plan
     gap2 = B**2 * (1 - 1 / tau) ** 2 / n2
     lo, hi = slab(B, tau)
     return PlaneGeometry(
-        v=v, B=B, tau=tau, x=x, s=s, d=d, norm2_v=n2, offset2_eta=off_eta, offset2_eta_prime=off_eta_p,
-        upper_plane=upper, gap2=gap2, d_dot_x=None if d is None else _dot(d, x), slab=(lo, hi),
-        in_slab=lo <= s <= hi, eta=tau * s + B, eta_prime=s + B,
+        v=v,
+        B=B,
+        tau=tau,
+        x=x,
+        s=s,
+        d=d,
+        norm2_v=n2,
+        offset2_eta=off_eta,
+        offset2_eta_prime=off_eta_p,
+        upper_plane=upper,
+        gap2=gap2,
+        d_dot_x=None if d is None else _dot(d, x),
+        slab=(lo, hi),
+        in_slab=lo <= s <= hi,
+        eta=tau * s + B,
+        eta_prime=s + B,
     )
 
 
@@ -262,6 +277,8 @@ def require_drawable(net: Network) -> None:
             f"a {net.activation} network with hidden layers has no flat decision planes; fcc figures --network draws linear networks only"
         )
     if net.n_inputs != 3:
-        raise NetworkError(f"the network takes {net.n_inputs} inputs; fcc figures --network draws 3-input networks (3-D pictures)")
+        raise NetworkError(
+            f"the network takes {net.n_inputs} inputs; fcc figures --network draws 3-input networks (3-D pictures)"
+        )
     if net.n_classes < 2:
         raise NetworkError("the network has one output; give at least two classes")

@@ -33,7 +33,8 @@ def fig2_data(seed: int = 2023) -> tuple[Fig2Data, Any, Any]:
     """Fig. 2's numbers (exact for the square) and the point clouds (original, multiplied)."""
     import numpy as np
 
-    square = ((F(1), F(1)), (F(2), F(1)), (F(2), F(2)), (F(1), F(2)))
+    # not (1,1)-(2,2): doubling that square puts A′ on C and the labels collide
+    square = ((F(1), F(1, 2)), (F(2), F(1, 2)), (F(2), F(3, 2)), (F(1), F(3, 2)))
     factor = F(2)
     scaled = tuple((factor * a, factor * b) for a, b in square)
     side2 = lambda P: (P[1][0] - P[0][0]) ** 2 + (P[1][1] - P[0][1]) ** 2  # noqa: E731
@@ -63,12 +64,14 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
     for P, col, prime, ls in ((data.square, "#1f77b4", "", "-"), (data.square_scaled, "#d62728", "′", "--")):
         pts = [(float(a), float(b)) for a, b in P]
         ax.add_patch(Polygon(pts, closed=True, fill=False, edgecolor=col, linewidth=2, linestyle=ls))
-        for n, (a, b) in zip(names, pts):
-            ax.annotate(f"{n}{prime}({a:g}, {b:g})", (a, b), textcoords="offset points", xytext=(4, 4), fontsize=8, color=col)
+        # labels point outward from each square's centre: A lower-left, B lower-right, C upper-right, D upper-left
+        outward = (((-4, -11), "right"), ((4, -11), "left"), ((4, 4), "left"), ((-4, 4), "right"))
+        for n, (a, b), (off, ha) in zip(names, pts, outward):
+            ax.annotate(f"{n}{prime}({a:g}, {b:g})", (a, b), textcoords="offset points", xytext=off, fontsize=8, color=col, ha=ha)
             ax.plot([0, a], [0, b], color=col, alpha=0.25, linewidth=0.8)
     ax.plot([0], [0], "ko", markersize=3)
-    ax.set_xlim(-0.2, 5.2)
-    ax.set_ylim(-0.2, 5.0)
+    ax.set_xlim(-0.2, 5.0)
+    ax.set_ylim(-0.2, 3.6)
     ax.set_aspect("equal")
     ax.set_xlabel("f1")
     ax.set_ylabel("f2")
@@ -95,10 +98,10 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
     for t in data.taus:
         ax.semilogy(N, t ** N.astype(float), label=f"τ = {t:g}")
     ax.set_xlabel("feature dimension N")
-    ax.set_ylabel("density ratio τ^N (original vs multiplied)")
+    ax.set_ylabel("density ratio $\\tau^N$ (original vs multiplied)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title("(c) distances shrink by τ, density grows by τ^N\n(ResNet-32 features: N = 64)", fontsize=10)
+    ax.set_title("(c) distances shrink by τ, density grows by $\\tau^N$\n(ResNet-32 features: N = 64)", fontsize=10)
     fig.suptitle("Fig. 2: multiplying features by τ (Eq. 1)", fontsize=11)
     fig.subplots_adjust(left=0.05, right=0.98, top=0.82, bottom=0.12, wspace=0.28)
     return fig

@@ -286,6 +286,9 @@ def render_user(panel: Fig3Panel, name: str) -> Any:
     if hs is not None:
         k, B, _ = hs
         extra = f"; hidden-space k = ({', '.join(fr(c) for c in k)}), B = {fr(B)}"
-    fig.suptitle(f"{name}: pair ({i},{j}) in input space, v = A_{i} - A_{j} = ({', '.join(fr(c) for c in panel.geometry.v)}){extra}", fontsize=9)
+    fig.suptitle(
+        f"{name}: pair ({i},{j}) in input space, v = A_{i} - A_{j} = ({', '.join(fr(c) for c in panel.geometry.v)}){extra}",
+        fontsize=9,
+    )
     fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.12)
     return fig

@@ -67,7 +67,14 @@ def multiclass_data(W: Any = W_HEAD, b: Any = B_HEAD, tau: Fraction = TAU_HEAD) 
         nvec = (W[u][0] - W[s][0], W[u][1] - W[s][1])
         dB = b[u] - b[s]
         n2 = nvec[0] ** 2 + nvec[1] ** 2
-        proj = lambda level: tuple(p[k] + (level - (nvec[0] * p[0] + nvec[1] * p[1])) / n2 * nvec[k] for k in range(2))  # noqa: E731
+
+        def proj(
+            level: Fraction, p: tuple[Fraction, Fraction] = p, nvec: tuple[Fraction, Fraction] = nvec, n2: Fraction = n2
+        ) -> tuple[Fraction, Fraction]:
+            """The foot of p on the line nvec·f = level (exact)."""
+            t = (level - (nvec[0] * p[0] + nvec[1] * p[1])) / n2
+            return (p[0] + t * nvec[0], p[1] + t * nvec[1])
+
         arrows.append(Flip(p, s, u, proj(-dB / tau), proj(-dB)))
     return MulticlassData(net, tuple(tuple(r) for r in W), tuple(b), tau, tuple(flips), tuple(arrows))
 
@@ -94,7 +101,16 @@ def render_multiclass(d: MulticlassData) -> Any:
     lin = np.einsum("cd,dxy->cxy", Wf, np.stack([X, Y]))
     scaled = np.argmax(tau * lin + bf[:, None, None], axis=0)
     unscaled = np.argmax(lin + bf[:, None, None], axis=0)
-    ax.imshow(unscaled, origin="lower", extent=(-L, L, -L, L), cmap=ListedColormap(colors), alpha=0.55, vmin=0, vmax=2, interpolation="nearest")
+    ax.imshow(
+        unscaled,
+        origin="lower",
+        extent=(-L, L, -L, L),
+        cmap=ListedColormap(colors),
+        alpha=0.55,
+        vmin=0,
+        vmax=2,
+        interpolation="nearest",
+    )
     ax.contourf(X, Y, (scaled != unscaled).astype(float), levels=[0.5, 1.5], colors="none", hatches=["////"])
     ax.contour(X, Y, unscaled, levels=[0.5, 1.5], colors="black", linewidths=2)
     ax.contour(X, Y, scaled, levels=[0.5, 1.5], colors="black", linewidths=1.5, linestyles="--")
@@ -103,15 +119,41 @@ def render_multiclass(d: MulticlassData) -> Any:
     ax.scatter(fx, fy, s=6, color="black", zorder=5)
     for fl in d.arrows:
         (x0, y0), (x1, y1) = [(float(a), float(c)) for a, c in (fl.start, fl.end)]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "-|>", "color": strong[fl.unscaled], "linewidth": 2.2, "mutation_scale": 16}, zorder=6)
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={"arrowstyle": "-|>", "color": strong[fl.unscaled], "linewidth": 2.2, "mutation_scale": 16},
+            zorder=6,
+        )
+        ax.annotate(
+            f"{fl.scaled}→{fl.unscaled}",
+            (x1, y1),
+            textcoords="offset points",
+            xytext=(-6, -14),
+            fontsize=9,
+            fontweight="bold",
+            color=strong[fl.unscaled],
+            ha="right",
+            zorder=7,
+            bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1},
+        )
     # class labels where each class wins in both modes, away from the boundaries
     for c in range(3):
         both = (scaled == c) & (unscaled == c)
         ys, xs = np.nonzero(both)
         if len(xs):
             far = np.argmax(np.hypot(g[xs], g[ys]) * (np.abs(g[xs]) < 0.8 * L) * (np.abs(g[ys]) < 0.8 * L))
-            ax.text(g[xs[far]], g[ys[far]], f"class {c}\nb = {d.b[c]}", ha="center", va="center", fontsize=10, color=strong[c],
-                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": strong[c]})
+            ax.text(
+                g[xs[far]],
+                g[ys[far]],
+                f"class {c}\nb = {d.b[c]}",
+                ha="center",
+                va="center",
+                fontsize=10,
+                color=strong[c],
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": strong[c]},
+            )
     ax.set_xlim(-L, L)
     ax.set_ylim(-L, L)
     ax.set_aspect("equal")
@@ -127,9 +169,23 @@ def render_multiclass(d: MulticlassData) -> Any:
         Line2D([], [], color="black", linewidth=2, label="unscaled boundary (w_i - w_j)·f = -(b_i - b_j)"),
         Line2D([], [], color="black", linewidth=1.5, linestyle="--", label="scaled boundary (w_i - w_j)·f = -(b_i - b_j)/τ"),
         Patch(facecolor="white", edgecolor="black", hatch="////", label="slab: scaled and unscaled classes differ"),
-        Line2D([], [], color="black", marker="o", linestyle="none", markersize=3,
-               label=f"exact flips on the 1/4 grid (check_configuration): {len(d.grid_flips)}, toward larger bias: {n_ok}"),
-        Line2D([], [], color="0.3", marker=">", linewidth=2, label="arrow: scaled → unscaled boundary, colour = class that gains"),
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="o",
+            linestyle="none",
+            markersize=3,
+            label=f"exact flips on the 1/4 grid (check_configuration): {len(d.grid_flips)}, toward larger bias: {n_ok}",
+        ),
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker=">",
+            linewidth=2,
+            label="arrow c→c′: scaled boundary → unscaled boundary; class c′ (larger bias) gains",
+        ),
     ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, frameon=False)
     fig.subplots_adjust(left=0.08, right=0.97, top=0.92, bottom=0.2)

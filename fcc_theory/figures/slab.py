@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from fcc_theory.geometry import ball_slab_probability, gaussian_max_slab, gaussian_slab_probability, mc_ball_slab, mc_gaussian_slab
+from fcc_theory.geometry import (
+    ball_slab_probability,
+    gaussian_max_slab,
+    gaussian_slab_probability,
+    mc_ball_slab,
+    mc_gaussian_slab,
+)
 
 F = Fraction
 
@@ -71,7 +77,10 @@ def render_slab(d: SlabData) -> Any:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     t15 = gaussian_max_slab(1.5)
-    ax.set_title(f"(a) Gaussian feature s ~ N(0, σ²): P = Φ(u) - Φ(u/τ)\nmax at τ = 1.5: P* = {t15[1]:.4f} (u* = {t15[0]:.3f})", fontsize=10)
+    ax.set_title(
+        f"(a) Gaussian feature s ~ N(0, σ²): P = Φ(u) - Φ(u/τ)\nmax at τ = 1.5: P* = {t15[1]:.4f} (u* = {t15[0]:.3f})",
+        fontsize=10,
+    )
 
     ax = fig.add_subplot(1, 2, 2)
     for col, B in zip(colors, d.ball_Bs):
@@ -80,7 +89,13 @@ def render_slab(d: SlabData) -> Any:
     ax.plot([], [], "o", color="0.3", label=f"Monte Carlo (n = {d.mc_n:,}, ±2 s.e.)")
     i2 = d.mc_taus.index(F(2))
     exact = d.ball_exact[F(-1, 2)][i2]
-    ax.annotate(f"exact {exact} = {float(exact):.4f}", (2.0, float(exact)), xytext=(2.6, 0.05), fontsize=8, arrowprops={"arrowstyle": "->"})
+    ax.annotate(
+        f"exact {exact} = {float(exact):.4f}",
+        (2.0, float(exact)),
+        xytext=(2.6, 0.05),
+        fontsize=8,
+        arrowprops={"arrowstyle": "->"},
+    )
     ax.set_xlabel("τ")
     ax.set_ylabel("P(x in slab)")
     ax.set_ylim(0, 0.5)
