@@ -26,9 +26,6 @@ DPI = 100
 
 def new_figure(width: float, height: float) -> Any:
     """A Figure on an Agg canvas (never pyplot, so no global backend switch and no open-figure registry)."""
-    import matplotlib
-
-    matplotlib.rcParams["svg.hashsalt"] = "fcc-figures"
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
