@@ -81,7 +81,7 @@ def lr_at(epoch: int, base_lr: float, warmup: int, milestones, decay: float) -> 
     """BoT's warmup (linear from LR/3 over `warmup` epochs) then steps; epochs count from 1."""
     if epoch <= warmup:
         return base_lr * (1 / 3 + (1 - 1 / 3) * epoch / warmup)
-    return base_lr * decay ** sum(epoch > m for m in milestones)
+    return base_lr * decay ** sum(epoch >= m for m in milestones)  # BoT: the LR drops at epoch 160 itself
 
 
 def train_reference(model: nn.Module, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,

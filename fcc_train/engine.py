@@ -223,7 +223,8 @@ def train_one_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generato
     model.train()
     if engine.mode == "graphs":
         tau = engine.forward_module.tau_by_class
-        for x, y in loader.batches(probs, gen):
+        epoch_batches = getattr(loader, "batches_from_epoch_tensor", loader.batches)
+        for x, y in epoch_batches(probs, gen):
             x = engine.prepare_images(x)
             scale = tau[y] if fcc_on else torch.ones(y.shape[0], device=y.device)
             try:

@@ -161,6 +161,33 @@ class DeviceLoader:
                 x = random_crop_flip(x, self.crop_padding, self.flip, generator)
             yield self._finish(x), self.train_labels[j]
 
+    def batches_from_epoch_tensor(
+        self, epoch_class_probs: torch.Tensor | None = None, generator: torch.Generator | None = None, chunk: int = 4096
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The same epoch as :meth:`batches`, augmented and normalised for the whole epoch up front.
+
+        Each batch is then a view (no kernel at all), which is what a replayed CUDA graph needs:
+        per-batch augmentation costs ~30 kernel launches, more than the captured step itself at
+        batch 128. The draws come in a different order than :meth:`batches`, so the two modes are
+        equally random but not bit-identical to each other.
+        """
+        idx = self.epoch_indices(epoch_class_probs, generator)
+        B = self.batch_size
+        n = self.steps_per_epoch * B
+        idx = idx[:n]
+        parts = []
+        for s in range(0, n, chunk):  # chunks bound the gather's index tensors
+            x = self.train_images[idx[s : s + chunk]]
+            if self.augment:
+                x = random_crop_flip(x, self.crop_padding, self.flip, generator)
+            parts.append(self._finish(x))
+        X = torch.cat(parts) if len(parts) > 1 else parts[0]
+        if self.channels_last:
+            X = X.contiguous(memory_format=torch.channels_last)
+        Y = self.train_labels[idx]
+        for s in range(self.steps_per_epoch):
+            yield X[s * B : (s + 1) * B], Y[s * B : (s + 1) * B]
+
     # -- evaluation -----------------------------------------------------------
     def eval_batches(self, batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The test split in order, unaugmented; with ``world_size > 1`` this rank's contiguous shard

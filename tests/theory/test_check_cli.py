@@ -73,3 +73,16 @@ def test_bad_arguments(x: str, tau: str, needle: str, tmp_path, capsys) -> None:
     rc = main(["check", _write(tmp_path, PAPER), "--x", x, "--tau", tau])
     err = capsys.readouterr().err
     assert rc == 2 and needle in err and err.count("\n") == 1
+
+
+def test_negative_vector_after_option_is_a_value(tmp_path, capsys):
+    """`--x -1,0,0` (space, leading minus) is read as the value of --x, not as an unknown option."""
+    import json
+
+    from fcc.cli import main
+
+    net = tmp_path / "n.json"
+    net.write_text(json.dumps({"activation": "linear", "layers": [{"weight": [["1", "0", "0"], ["0", "0", "0"]], "bias": ["0", "1"]}]}))
+    assert main(["check", str(net), "--x", "-1,0,0", "--tau", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["x"] == ["-1", "0", "0"] and out["logits_scaled"] == ["-3", "1"]

@@ -182,3 +182,29 @@ def test_cuda_epoch_has_no_host_sync():
         torch.cuda.set_sync_debug_mode(0)
     g2 = loader.make_generator(0)
     torch.testing.assert_close(next(loader.batches(None, g2))[0], next(loader.batches(None, loader.make_generator(0)))[0])
+
+
+def test_epoch_tensor_batches_match_the_epoch_draw():
+    """batches_from_epoch_tensor yields the epoch's drawn samples (same labels per position as the index list)."""
+    import torch
+
+    from fcc_train.config import load_config
+    from fcc_train.data import build_datasets
+    from fcc_train.data.loader import DeviceLoader
+
+    cfg = load_config(None, ["data.dataset=digits", "data.crop_padding=1", "data.flip=false", "optim.batch_size=32"])
+    data = build_datasets(cfg)
+    loader = DeviceLoader.from_data(data, cfg, "cpu")
+    idx = loader.epoch_indices(None, torch.Generator().manual_seed(3))
+    got = list(loader.batches_from_epoch_tensor(None, torch.Generator().manual_seed(3)))
+    assert len(got) == loader.steps_per_epoch
+    ys = torch.cat([y for _, y in got])
+    assert torch.equal(ys, loader.train_labels[idx[: len(ys)]])
+    x0 = got[0][0]
+    assert x0.shape[0] == 32 and x0.dtype == torch.float32
+    # without augmentation the first batch is exactly the normalised images of the drawn indices
+    cfg2 = load_config(None, ["data.dataset=digits", "data.augment=none", "optim.batch_size=32"])
+    loader2 = DeviceLoader.from_data(build_datasets(cfg2), cfg2, "cpu")
+    idx2 = loader2.epoch_indices(None, torch.Generator().manual_seed(5))
+    xb, _ = next(loader2.batches_from_epoch_tensor(None, torch.Generator().manual_seed(5)))
+    torch.testing.assert_close(xb, loader2._finish(loader2.train_images[idx2[:32]]))
