@@ -1,0 +1,137 @@
+"""GPU speed in one call: our trainer vs the official-style pipeline on synthetic CIFAR-10-LT-100.
+
+Priority order (each section appends to the JSON file as soon as it is measured, so a
+cut-off run still returns what it finished):
+
+1. one full 200-epoch ResNet-32 + FCC run with CUDA graphs (``fcc train`` code path,
+   evaluation every ``--eval-every`` epochs), wall seconds and images/s;
+2. the same run eager for ``--eager-epochs`` epochs (per-epoch time; 200-epoch time extrapolated
+   and labelled so);
+3. the official-style reference pipeline (benchmarks/reference_pipeline.py) for
+   ``--ref-epochs`` epochs on the same card, model and data: per-epoch ratio;
+4. K concurrent runs (K processes, ``--concurrency 1,2,4``) of ``--k-epochs`` epochs each:
+   aggregate images/s.
+
+Synthetic data has CIFAR-10-LT-100's shape (12,406 training images of 3x32x32, 10,000 test).
+Run: ``python benchmarks/bench_gpu.py --json OUT.json``; on a machine without CUDA it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+N_TRAIN = 12406
+SYNTH = ["data.dataset=synthetic", "data.synthetic_train_size=12406", "data.synthetic_test_size=10000", "data.num_classes=10",
+         "train.progress=none", "train.checkpoint_every=50"]
+
+
+def record(path: str | None, key: str, value) -> None:
+    print(f"[{key}] {json.dumps(value)}", flush=True)
+    if not path:
+        return
+    data = json.loads(Path(path).read_text()) if Path(path).exists() else {}
+    data[key] = value
+    Path(path).write_text(json.dumps(data, indent=1))
+
+
+def train_once(overrides: list[str], out: str) -> dict:
+    from fcc_train.config import load_config
+    from fcc_train.run import run_training
+
+    cfg = load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml", SYNTH + overrides)
+    t0 = time.perf_counter()
+    rc = run_training(cfg, out, log=lambda s: None)
+    wall = time.perf_counter() - t0
+    summary = json.loads((Path(out) / "summary.json").read_text())
+    return {"rc": rc, "wall_s": round(wall, 2), "epochs": cfg.optim.epochs, "timing": summary.get("timing_last_session"),
+            "best_top1_error": summary.get("best_top1_error"), "last_top1_error": summary.get("last_top1_error"),
+            "images_per_s": round(cfg.optim.epochs * (N_TRAIN // 128) * 128 / wall)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--eval-every", type=int, default=10)
+    ap.add_argument("--eager-epochs", type=int, default=6)
+    ap.add_argument("--ref-epochs", type=int, default=2)
+    ap.add_argument("--ref-workers", type=int, default=8)
+    ap.add_argument("--k-epochs", type=int, default=20)
+    ap.add_argument("--concurrency", default="1,2,4")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--smoke", action="store_true", help="tiny CPU run of every section (checks the script, measures nothing)")
+    a = ap.parse_args()
+    import torch
+
+    global SYNTH, N_TRAIN
+    if a.smoke:
+        SYNTH = SYNTH + ["data.synthetic_train_size=300", "data.synthetic_test_size=100", "optim.epochs=2", "train.device=cpu"]
+        N_TRAIN = 300
+    if not torch.cuda.is_available() and not a.smoke:
+        print("bench_gpu: no CUDA device here; run this on a GPU machine (nothing measured)")
+        return 0
+    skip = set(filter(None, a.skip.split(",")))
+    tmp = tempfile.mkdtemp(prefix="fccbench")
+    if a.worker:  # one of the K concurrent processes
+        print(json.dumps(train_once([f"optim.epochs={a.k_epochs}", f"train.eval_every={a.k_epochs}", "train.compile=graphs"], a.worker)))
+        return 0
+    record(a.json, "device", {"name": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu (smoke)", "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")})
+    our_epoch = None
+    if "full" not in skip:
+        r = train_once([f"train.eval_every={a.eval_every}", "train.compile=graphs"], f"{tmp}/full")
+        our_epoch = r["timing"]["train"] / r["epochs"] if r.get("timing") else r["wall_s"] / r["epochs"]
+        record(a.json, "full_200_epochs_graphs", r)
+    if "eager" not in skip:
+        r = train_once([f"optim.epochs={a.eager_epochs}", f"train.eval_every={a.eager_epochs}", "train.compile=none"], f"{tmp}/eager")
+        per = r["timing"]["train"] / r["epochs"]
+        r["train_s_per_epoch"] = round(per, 4)
+        r["extrapolated_200_epoch_train_s"] = round(per * 200, 1)
+        record(a.json, "eager_short", r)
+    if "reference" not in skip:
+        from reference_pipeline import train_reference
+
+        from fcc_train.config import load_config
+        from fcc_train.data import build_datasets
+        from fcc_train.models import build_model
+
+        cfg = load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml", SYNTH)
+        data = build_datasets(cfg)
+        model = build_model(cfg, data.num_classes, data.in_channels)
+        res = train_reference(model, data.train_images.numpy(), data.train_labels.numpy(), data.test_images.numpy(),
+                              data.test_labels.numpy(), data.mean, data.std, epochs=a.ref_epochs, fcc_gamma=0.5, fcc_start=0,
+                              workers=a.ref_workers, device="cpu" if a.smoke else "cuda")
+        per = res.seconds / res.epochs
+        out = {"epochs": res.epochs, "seconds": round(res.seconds, 2), "s_per_epoch_incl_eval": round(per, 3),
+               "images_per_s": round(res.images_per_second), "workers": a.ref_workers}
+        if our_epoch:
+            out["ratio_vs_graphs_train_epoch"] = round(per / our_epoch, 1)
+        record(a.json, "reference_pipeline", out)
+    if "concurrent" not in skip:
+        for k in [int(v) for v in a.concurrency.split(",")]:
+            t0 = time.perf_counter()
+            procs = [subprocess.Popen([sys.executable, __file__, "--worker", f"{tmp}/k{k}_{i}", "--k-epochs", str(a.k_epochs)]
+                                      + (["--smoke"] if a.smoke else []),
+                                      stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}) for i in range(k)]
+            outs = [p.communicate()[0] for p in procs]
+            wall = time.perf_counter() - t0
+            runs = [json.loads(o.strip().splitlines()[-1]) for o in outs]
+            train_s = max(r["timing"]["train"] for r in runs)
+            imgs = k * a.k_epochs * (N_TRAIN // 128) * 128
+            record(a.json, f"concurrent_k{k}", {"k": k, "epochs_each": a.k_epochs, "wall_s_incl_startup": round(wall, 2),
+                                                "max_train_s": round(train_s, 2), "aggregate_train_images_per_s": round(imgs / train_s)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
