@@ -54,6 +54,11 @@ class DataConfig:
     crop_padding: int = 4  # random crop: zero padding on each side (paper: 4; digits configs use 1)
     flip: bool = True  # random horizontal flips (off for digits: they are not flip-invariant)
     store: str | None = None  # imagenet_lt / inat18: decode-once uint8 store folder
+    test_split: str = "test"  # imagenet_lt: test (50k, BoT/FCC) | val (20k); inat18: val (the official val is the test set)
+    short_side: int = 256  # imagenet_lt / inat18: resize short side (store, Pillow path, test resize before the centre crop)
+    workers: int = 0  # imagenet_lt / inat18: host threads assembling batches (0: min(8, cores))
+    color_jitter: float = 0.4  # imagenet_lt / inat18: ColorJitter strength (BoT's iNat18 recipe: 0)
+    rrc_min_scale: float = 0.08  # imagenet_lt / inat18: RandomResizedCrop smallest area fraction
 
 
 @dataclass

@@ -12,7 +12,19 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "setup", "cleanup", "is_main", "all_gather_cat", "barrier", "world_size"]
+__all__ = [
+    "DistInfo",
+    "setup",
+    "cleanup",
+    "is_main",
+    "all_gather_cat",
+    "barrier",
+    "world_size",
+    "rank",
+    "shared_seed",
+    "epoch_indices",
+    "maybe_sync_bn",
+]
 
 
 @dataclass(frozen=True)
@@ -75,3 +87,59 @@ def all_gather_cat(t: torch.Tensor) -> torch.Tensor:
     buf = [torch.zeros((m,) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device) for _ in sizes]
     dist.all_gather(buf, torch.cat([t, pad]))
     return torch.cat([b[: int(s.item())] for b, s in zip(buf, sizes)])
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def shared_seed(generator: torch.Generator | None) -> int:
+    """A 62-bit seed drawn from rank 0's ``generator`` and broadcast, so every rank gets the same one.
+
+    Each rank draws from its own generator (keeping their states in step); only rank 0's value is used.
+    Because the run checkpoints rank 0's generator state, a resumed run draws the same epoch lists,
+    also with a different number of processes.
+    """
+    dev = generator.device if generator is not None else torch.device("cpu")
+    t = torch.randint(0, 2**62, (1,), generator=generator, device=dev)
+    if world_size() > 1:
+        t = t.to("cuda" if dist.get_backend() == "nccl" else "cpu")
+        dist.broadcast(t, src=0)
+    return int(t.item())
+
+
+def epoch_indices(
+    labels: torch.Tensor,
+    class_counts: torch.Tensor,
+    class_probs: torch.Tensor | None,
+    seed: int,
+    rank: int = 0,
+    world_size: int = 1,
+) -> torch.Tensor:
+    """Distributed instance / class-probability sampling: the same global epoch list on every rank, then its shard.
+
+    ``class_probs=None``: a random permutation of the N training images (instance sampling, as
+    ``DistributedSampler``). Otherwise N draws with replacement where image i has weight
+    ``p[y_i] / n[y_i]``, so class j is drawn with probability ``p_j`` and uniformly among its images
+    (class-balanced, square-root, progressively-balanced sampling and DRS, via ``Method.epoch_sampling``).
+    Rank r keeps ``idx[r::world_size]`` truncated to ``N // world_size``: disjoint shards of one
+    global list, equal lengths so all ranks take the same number of steps. CPU int64.
+    """
+    g = torch.Generator().manual_seed(int(seed))
+    N = int(labels.shape[0])
+    if class_probs is None:
+        idx = torch.randperm(N, generator=g)
+    else:
+        p = class_probs.detach().to("cpu", torch.float64)
+        w = (p / class_counts.to(torch.float64).clamp_min(1.0))[labels.to("cpu", torch.long)]
+        idx = torch.multinomial(w, N, replacement=True, generator=g)
+    if world_size > 1:
+        idx = idx[rank::world_size][: N // world_size]
+    return idx
+
+
+def maybe_sync_bn(model: torch.nn.Module, enabled: bool) -> torch.nn.Module:
+    """``train.sync_bn``: convert BatchNorm layers to SyncBatchNorm when running distributed (BoT's iNat18 recipe)."""
+    if enabled and world_size() > 1:
+        return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return model
