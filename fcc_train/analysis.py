@@ -493,9 +493,11 @@ def _bias_vs_frequency(bias: list[float], counts: Sequence[int]) -> dict[str, An
                 continue
             pairs += 1
             agree += (counts[i] > counts[j]) == (bias[i] > bias[j])
-    rc = np.argsort(np.argsort(-np.asarray(counts), kind="stable"), kind="stable")
-    rb = np.argsort(np.argsort(-np.asarray(bias), kind="stable"), kind="stable")
-    rho = float(np.corrcoef(rc, rb)[0, 1]) if C > 2 and np.std(rb) > 0 and np.std(rc) > 0 else None
+    rho = None
+    if C > 2 and np.ptp(bias) > 0 and np.ptp(counts) > 0:  # Spearman's rho with average ranks for ties
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr(counts, bias).statistic)
     return {"pairs_compared": pairs, "pairs_more_frequent_has_larger_bias": agree, "spearman_rank_corr": rho}
 
 

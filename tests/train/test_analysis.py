@@ -179,3 +179,15 @@ def test_report_json_and_splits() -> None:
     # slab width |B|(1-1/τ)/||w_i - w_j||, recomputed here for one pair
     w01 = abs(float(b[0]) - float(b[1])) * (1 - 2 / 3) / np.linalg.norm(W[0].astype(np.float64) - W[1])
     assert js["slab_width"]["matrix"][0][1] == pytest.approx(w01, rel=1e-9)
+
+
+def test_bias_vs_frequency_reports_rank_correlation() -> None:
+    from fcc_train.analysis import _bias_vs_frequency
+
+    up = _bias_vs_frequency([3.0, 2.0, 1.0, 0.5], [400, 100, 30, 5])
+    assert up["pairs_more_frequent_has_larger_bias"] == up["pairs_compared"] == 6 and up["spearman_rank_corr"] == pytest.approx(
+        1.0
+    )
+    down = _bias_vs_frequency([0.5, 1.0, 2.0, 3.0], [400, 100, 30, 5])
+    assert down["pairs_more_frequent_has_larger_bias"] == 0 and down["spearman_rank_corr"] == pytest.approx(-1.0)
+    assert _bias_vs_frequency([0.0] * 4, [400, 100, 30, 5])["spearman_rank_corr"] is None  # a bias-free head has no order
