@@ -195,6 +195,11 @@ def search_hypothesis(prop: Property, widths: Sequence[int] | None = None, activ
     found: Config | None = state["last"]
     if found is not None and prop.check(found, strict).holds:  # the replay must fail exactly again
         raise RuntimeError(f"the shrunk counterexample to {prop.id} did not replay; please report this")
+    if found is not None and shrink:
+        from fcc_theory.search.falsifier import simplify  # after Hypothesis's byte-level shrink, simplify values
+
+        found = simplify(prop, found, strict, tau_table(prop.tau_domain, *(tau_range or (None, None))))
+        secs = time.perf_counter() - t0
     return SearchResult(prop.id, "hypothesis", strict, seed, widths, act, found,
                         state["first"] if found is not None else state["calls"], state["calls"], state["premise"], secs,
                         state["first_t"])
