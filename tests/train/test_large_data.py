@@ -278,3 +278,40 @@ def test_one_epoch_of_training_end_to_end(tmp_path: Path, inet_root: Path, inat_
     assert run_training(cfg, tmp_path / "run", log=lambda s: None) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["done"] and summary["class_counts"] == TRAIN_COUNTS and math.isfinite(summary["best_top1_error"])
+
+
+# -- Table 2 configs ---------------------------------------------------------------------------------------------
+CONFIG_STEMS = ["ce", "focal", "cbce", "ldam_drw", "crt", "tau_norm", "dive_teacher", "dive"]
+
+
+@pytest.mark.parametrize("dataset", ["imagenet_lt", "inat18"])
+def test_table2_configs_follow_the_recipes(dataset: str) -> None:
+    folder = Path(__file__).resolve().parents[2] / "configs" / dataset
+    for stem in CONFIG_STEMS:
+        for fcc in (False, True):
+            cfg = load_config(folder / f"{stem}{'_fcc' if fcc else ''}.yaml")
+            assert cfg.data.dataset == dataset and cfg.data.image_size == 224
+            o = cfg.optim
+            if stem == "crt":
+                assert (o.epochs, o.lr, o.weight_decay, o.milestones) == (30, 0.1, 5e-4, [10, 20])
+                assert cfg.stage.freeze_backbone and cfg.stage.reset_head and cfg.method.sampler == "cb"
+            elif dataset == "imagenet_lt":  # FCC's ImageNet-LT recipe
+                assert (cfg.model.arch, o.epochs, o.batch_size, o.lr, o.weight_decay, o.milestones) == (
+                    "resnet10",
+                    200,
+                    64,
+                    0.2,
+                    1e-4,
+                    [160, 180],
+                )
+                assert o.lr_decay == (0.01 if stem in ("focal", "tau_norm") else 0.1)
+            else:  # BoT's iNat18 recipe on the paper's ResNet-50
+                assert (cfg.model.arch, o.epochs, o.batch_size, o.lr, o.milestones) == ("resnet50", 100, 128, 0.2, [60, 80])
+                assert cfg.train.sync_bn and cfg.data.color_jitter == 0.0 and cfg.data.test_split == "val"
+            student = stem == "dive"
+            assert cfg.fcc.enabled == (fcc and not student)
+            if cfg.fcc.enabled:
+                start = 0 if (dataset == "inat18" or stem == "crt") else 50
+                assert (cfg.fcc.gamma, cfg.fcc.start_epoch, cfg.fcc.order) == (0.1, start, "frequency")
+    official = load_config(folder / "ce_fcc_official.yaml")
+    assert official.fcc.order == "label" and official.fcc.round_decimals == 2
