@@ -70,3 +70,29 @@ def test_gathered_metrics_match(runs: tuple[dict, dict]) -> None:
     assert two["labels"] == one["labels"] == [i % 4 for i in range(13)]  # gathered in rank order: the full order
     assert torch.allclose(torch.tensor(one["logits"]), torch.tensor(two["logits"]), rtol=1e-4, atol=1e-4)
     assert two["top1_error"] == one["top1_error"] and two["per_class_recall"] == one["per_class_recall"]
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_end_to_end(tmp_path: Path) -> None:
+    """``torchrun --nproc_per_node=2 -m fcc_train train`` on a tiny ImageNet-LT tree: rank 0 writes one finished run."""
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from large_fixtures import TRAIN_COUNTS, make_imagenet_lt
+
+    torchrun = shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun not on PATH")
+    root = make_imagenet_lt(tmp_path / "data")
+    cfg = Path(__file__).resolve().parents[2] / "configs" / "imagenet_lt" / "ce_fcc.yaml"
+    sets = ["data.short_side=32", "data.image_size=24", "optim.batch_size=4", "optim.epochs=2", "fcc.start_epoch=1"]
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "fcc_train", "train", "--config", str(cfg)]
+    cmd += ["--data-root", str(root), "--out", str(tmp_path / "run"), "--device", "cpu"]
+    for s in sets + ["train.progress=none"]:
+        cmd += ["--set", s]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["done"] and summary["class_counts"] == TRAIN_COUNTS
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # one record per epoch: only rank 0 wrote
