@@ -77,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"engine {res.engine}, seed {res.seed}, widths {'-'.join(map(str, res.widths))}, {res.activation}, "
           f"{'strict (ties excluded)' if res.strict else 'ties count'}")
     if ce is None:
+        seen = (f"float candidates {res.extra['candidates_flagged']}, exact re-checks {res.extra['exact_checked']}, none held up"
+                if res.engine == "numpy" else f"premise met {res.premise_hits} times")
         print(f"none found within budget: {res.examples_total} examples in {res.seconds:.2f} s "
-              f"({res.examples_per_second:,.0f}/s); premise met {res.premise_hits} times")
+              f"({res.examples_per_second:,.0f}/s); {seen}")
         return 0
     c = out["counterexample"]
     print(f"COUNTEREXAMPLE after {res.examples} examples ({res.seconds_to_first or 0:.3f} s; {res.examples_total} evaluated in "

@@ -66,6 +66,8 @@ class SearchResult:
             "examples_per_second": round(self.examples_per_second, 1),
             "counterexample": None if self.counterexample is None else counterexample_json(self.counterexample),
         }
+        if self.engine == "numpy":  # the float filter sees candidates, not premises: see candidates_flagged
+            del out["premise_hits"]
         out.update(self.extra)
         return out
 
