@@ -64,7 +64,9 @@ def main() -> None:
     for strict in (False, True):
         secs, ex = [], []
         for s in range(a.seeds):
-            r = search_numpy(PROPERTIES["target"], (3, 3, 2), strict=strict, max_examples=10_000_000, seed=s, batch=20_000, do_simplify=False)
+            r = search_numpy(
+                PROPERTIES["target"], (3, 3, 2), strict=strict, max_examples=10_000_000, seed=s, batch=20_000, do_simplify=False
+            )
             assert r.counterexample is not None
             secs.append(r.seconds_to_first)
             ex.append(r.examples)

@@ -18,7 +18,9 @@ from fcc_theory.rational import format_rational, parse_rational, parse_vector
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--claim", required=True, help="claim id of fcc verify (e.g. target, relu_hidden_bias, tanh_no_bias)")
-    p.add_argument("--strict", action="store_true", help="exclude ties: a counterexample needs eta > 0 > eta' rather than eta' <= 0")
+    p.add_argument(
+        "--strict", action="store_true", help="exclude ties: a counterexample needs eta > 0 > eta' rather than eta' <= 0"
+    )
     p.add_argument("--widths", default=None, help="network widths input,hidden...,classes (default: the claim's, e.g. 3,3,2)")
     p.add_argument("--activation", default=None, help="linear, relu, leaky_relu, tanh, sigmoid (default: the claim's)")
     p.add_argument("--max-examples", type=int, default=None, help="budget (default 2000 for hypothesis, 10000000 for numpy)")
@@ -56,11 +58,25 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "numpy":
         from fcc_theory.search.falsifier import search_numpy
 
-        res = search_numpy(prop, widths, args.activation, strict=args.strict, max_examples=args.max_examples or 10_000_000,
-                           seed=args.seed, tau_range=tau_range)
+        res = search_numpy(
+            prop,
+            widths,
+            args.activation,
+            strict=args.strict,
+            max_examples=args.max_examples or 10_000_000,
+            seed=args.seed,
+            tau_range=tau_range,
+        )
     else:
-        res = search_hypothesis(prop, widths, args.activation, strict=args.strict, max_examples=args.max_examples or 2000,
-                                seed=args.seed, tau_range=tau_range)
+        res = search_hypothesis(
+            prop,
+            widths,
+            args.activation,
+            strict=args.strict,
+            max_examples=args.max_examples or 2000,
+            seed=args.seed,
+            tau_range=tau_range,
+        )
     out = res.to_json()
     out["statement"] = prop.statement
     ce = res.counterexample
@@ -74,20 +90,31 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=1, ensure_ascii=False))
         return 0
     print(f"claim {prop.id}: {prop.statement}")
-    print(f"engine {res.engine}, seed {res.seed}, widths {'-'.join(map(str, res.widths))}, {res.activation}, "
-          f"{'strict (ties excluded)' if res.strict else 'ties count'}")
+    print(
+        f"engine {res.engine}, seed {res.seed}, widths {'-'.join(map(str, res.widths))}, {res.activation}, "
+        f"{'strict (ties excluded)' if res.strict else 'ties count'}"
+    )
     if ce is None:
-        seen = (f"float candidates {res.extra['candidates_flagged']}, exact re-checks {res.extra['exact_checked']}, none held up"
-                if res.engine == "numpy" else f"premise met {res.premise_hits} times")
-        print(f"none found within budget: {res.examples_total} examples in {res.seconds:.2f} s "
-              f"({res.examples_per_second:,.0f}/s); {seen}")
+        seen = (
+            f"float candidates {res.extra['candidates_flagged']}, exact re-checks {res.extra['exact_checked']}, none held up"
+            if res.engine == "numpy"
+            else f"premise met {res.premise_hits} times"
+        )
+        print(
+            f"none found within budget: {res.examples_total} examples in {res.seconds:.2f} s "
+            f"({res.examples_per_second:,.0f}/s); {seen}"
+        )
         return 0
     c = out["counterexample"]
-    print(f"COUNTEREXAMPLE after {res.examples} examples ({res.seconds_to_first or 0:.3f} s; {res.examples_total} evaluated in "
-          f"{res.seconds:.2f} s, {res.examples_per_second:,.0f}/s), {c['nonzero_parameters']} non-zero parameters:")
+    print(
+        f"COUNTEREXAMPLE after {res.examples} examples ({res.seconds_to_first or 0:.3f} s; {res.examples_total} evaluated in "
+        f"{res.seconds:.2f} s, {res.examples_per_second:,.0f}/s), {c['nonzero_parameters']} non-zero parameters:"
+    )
     print(json.dumps(ce.net.to_dict()))
     print(f"x = ({', '.join(c['x'])}), tau = {c['tau']}" + (f"  (tau_y of {ce.tau_source})" if ce.tau_source else ""))
     chk = c["check"]
-    print(f"class at tau*x: {chk['class_scaled']}, class at x: {chk['class_original']}; logits {chk['logits_scaled']} vs {chk['logits_original']}")
+    print(
+        f"class at tau*x: {chk['class_scaled']}, class at x: {chk['class_original']}; logits {chk['logits_scaled']} vs {chk['logits_original']}"
+    )
     print(f"replay: {c['replay']}" + ("" if args.out else "  (write the network with --out)"))
     return 0

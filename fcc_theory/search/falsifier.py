@@ -28,8 +28,17 @@ __all__ = ["NUMPY_CLAIMS", "search_numpy", "simplify"]
 
 EPS = 1e-9
 #: claims the numpy engine has a float candidate filter for (the identities need no search: use hypothesis)
-NUMPY_CLAIMS = ("target", "target_b_nonneg", "converse_b_pos", "b_zero", "relu_no_bias", "relu_hidden_bias", "tanh_no_bias",
-                "multiclass_bias_rescaling", "flip_toward_larger_bias")
+NUMPY_CLAIMS = (
+    "target",
+    "target_b_nonneg",
+    "converse_b_pos",
+    "b_zero",
+    "relu_no_bias",
+    "relu_hidden_bias",
+    "tanh_no_bias",
+    "multiclass_bias_rescaling",
+    "flip_toward_larger_bias",
+)
 
 
 def _flags(prop: Property, n_layers: int) -> tuple[bool, ...]:
@@ -106,7 +115,7 @@ def _candidates(prop: Property, layers: list, x: np.ndarray, tau: np.ndarray, ac
             return (B > -EPS) & (eta_p > -EPS) & (eta < EPS)
         return ((eta > -EPS) & (eta_p < EPS)) | ((eta < EPS) & (eta_p > -EPS))  # b_zero: signs could differ
     if prop.kind == "head":
-        (W, b), = layers
+        ((W, b),) = layers
         Wf = np.einsum("noi,ni->no", W, x)
         ls = tau[:, None] * Wf + b
         if cid == "multiclass_bias_rescaling":
@@ -129,13 +138,25 @@ def _candidates(prop: Property, layers: list, x: np.ndarray, tau: np.ndarray, ac
     return wins & lost
 
 
-def search_numpy(prop: Property, widths: Sequence[int] | None = None, activation: str | None = None, *, strict: bool = False,
-                 max_examples: int = 10_000_000, seed: int = 0, tau_range: tuple[Fraction, Fraction] | None = None,
-                 batch: int = 100_000, max_exact_per_batch: int = 200, do_simplify: bool = True,
-                 stop_at_first: bool = True) -> SearchResult:
+def search_numpy(
+    prop: Property,
+    widths: Sequence[int] | None = None,
+    activation: str | None = None,
+    *,
+    strict: bool = False,
+    max_examples: int = 10_000_000,
+    seed: int = 0,
+    tau_range: tuple[Fraction, Fraction] | None = None,
+    batch: int = 100_000,
+    max_exact_per_batch: int = 200,
+    do_simplify: bool = True,
+    stop_at_first: bool = True,
+) -> SearchResult:
     """Float64 batches → flagged candidates → exact re-check (→ greedy simplification of the first hit)."""
     if prop.id not in NUMPY_CLAIMS:
-        raise UserError(f"the numpy engine has no float filter for claim {prop.id}; use --engine hypothesis (numpy supports {', '.join(NUMPY_CLAIMS)})")
+        raise UserError(
+            f"the numpy engine has no float filter for claim {prop.id}; use --engine hypothesis (numpy supports {', '.join(NUMPY_CLAIMS)})"
+        )
     widths = tuple(widths or prop.default_widths)
     act = activation or prop.activations[0]
     validate(prop, widths, act, tau_range)
@@ -191,8 +212,12 @@ def search_numpy(prop: Property, widths: Sequence[int] | None = None, activation
         found = simplify(prop, found, strict, ttab)
     secs = time.perf_counter() - t0
     res = SearchResult(prop.id, "numpy", strict, seed, widths, act, found, tried_to_first, tried, flagged, secs, t_first)
-    res.extra = {"candidates_flagged": flagged, "exact_checked": exact_checked, "float_seconds": round(float_secs, 6),
-                 "float_candidates_per_second": round(tried / float_secs, 1) if float_secs > 0 else None}
+    res.extra = {
+        "candidates_flagged": flagged,
+        "exact_checked": exact_checked,
+        "float_seconds": round(float_secs, 6),
+        "float_candidates_per_second": round(tried / float_secs, 1) if float_secs > 0 else None,
+    }
     return res
 
 

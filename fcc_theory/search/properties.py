@@ -294,7 +294,12 @@ def _tanh_no_bias(cfg: Config, strict: bool) -> Outcome:
     if co == cs or fo[co] - fo[cs] <= 1e-12:
         return Outcome(True, True)  # floats see no flip: never a counterexample without certification
     rep = check_configuration(cfg.net, cfg.x, cfg.tau)
-    flipped = rep.certified and rep.class_scaled is not None and rep.class_original is not None and rep.class_scaled != rep.class_original
+    flipped = (
+        rep.certified
+        and rep.class_scaled is not None
+        and rep.class_original is not None
+        and rep.class_scaled != rep.class_original
+    )
     return Outcome(True, not flipped)
 
 
@@ -302,8 +307,17 @@ def _tanh_no_bias(cfg: Config, strict: bool) -> Outcome:
 PAIR = ("linear",)
 
 
-def _p(id: str, statement: str, kind: str, tau: str, check: Callable[[Config, bool], Outcome], acts: tuple[str, ...] = PAIR,
-       widths: tuple[int, ...] = (3, 3, 2), biases: str = "all", adjust: Callable[[Config], Config] | None = None) -> Property:
+def _p(
+    id: str,
+    statement: str,
+    kind: str,
+    tau: str,
+    check: Callable[[Config, bool], Outcome],
+    acts: tuple[str, ...] = PAIR,
+    widths: tuple[int, ...] = (3, 3, 2),
+    biases: str = "all",
+    adjust: Callable[[Config], Config] | None = None,
+) -> Property:
     return Property(id, statement, kind, tau, acts, widths, biases, check, adjust)
 
 
@@ -325,16 +339,49 @@ PROPERTIES: dict[str, Property] = {
         _p("plane_order", "τ > 1, B < 0, η > 0, plane η′ below plane η along d ⇒ η′ > 0 (Fig. 3a)", "paper", "gt1", _plane_order),
         _p("tau_zero", "τ = 0: η = B; agree ⇔ sign(B) = sign(s + B)", "pair", "zero", _tau_zero),
         _p("tau_negative", "τ < 0: agree ⇔ s strictly between −B and −B/τ, or B = s = 0", "pair", "neg", _tau_negative),
-        _p("multiclass_bias_rescaling", "argmax(τWf + b) = argmax(Wf + b/τ), τ = τ_y (Eqs. 2-4) or any τ > 0", "head", "pos",
-           _multiclass, widths=(3, 4)),
-        _p("flip_toward_larger_bias", "τ > 1, c wins at τf, c′ ≠ c at least ties at f ⇒ b_c′ > b_c", "head", "gt1", _flip,
-           widths=(3, 4)),
-        _p("relu_no_bias", "ReLU / leaky ReLU, no biases, τ > 0 ⇒ same argmax at τx and x", "relu", "pos", _relu_no_bias,
-           acts=("relu", "leaky_relu"), biases="none"),
-        _p("relu_hidden_bias", "ReLU, hidden biases, output bias 0, τ > 1: c wins at τx ⇒ c wins at x", "relu", "gt1",
-           _class_kept, acts=("relu", "leaky_relu"), biases="hidden"),
-        _p("tanh_no_bias", "tanh, no biases, τ > 1: c wins at τx ⇒ c wins at x (certified intervals)", "tanh", "gt1",
-           _tanh_no_bias, acts=("tanh",), biases="none"),
+        _p(
+            "multiclass_bias_rescaling",
+            "argmax(τWf + b) = argmax(Wf + b/τ), τ = τ_y (Eqs. 2-4) or any τ > 0",
+            "head",
+            "pos",
+            _multiclass,
+            widths=(3, 4),
+        ),
+        _p(
+            "flip_toward_larger_bias",
+            "τ > 1, c wins at τf, c′ ≠ c at least ties at f ⇒ b_c′ > b_c",
+            "head",
+            "gt1",
+            _flip,
+            widths=(3, 4),
+        ),
+        _p(
+            "relu_no_bias",
+            "ReLU / leaky ReLU, no biases, τ > 0 ⇒ same argmax at τx and x",
+            "relu",
+            "pos",
+            _relu_no_bias,
+            acts=("relu", "leaky_relu"),
+            biases="none",
+        ),
+        _p(
+            "relu_hidden_bias",
+            "ReLU, hidden biases, output bias 0, τ > 1: c wins at τx ⇒ c wins at x",
+            "relu",
+            "gt1",
+            _class_kept,
+            acts=("relu", "leaky_relu"),
+            biases="hidden",
+        ),
+        _p(
+            "tanh_no_bias",
+            "tanh, no biases, τ > 1: c wins at τx ⇒ c wins at x (certified intervals)",
+            "tanh",
+            "gt1",
+            _tanh_no_bias,
+            acts=("tanh",),
+            biases="none",
+        ),
     ]
 }
 PROPERTY_IDS: tuple[str, ...] = tuple(PROPERTIES)
@@ -351,10 +398,16 @@ def get_property(claim_id: str) -> Property:
 
 def head_tau_sources(num_classes: int) -> list[dict]:
     """Every (strategy, γ, β) of Eqs. 2-4 the head search draws τ_y from (γ in {1/4, 1/2, 1})."""
-    return [{"strategy": s, "gamma": g, "beta": b, "num_classes": num_classes} for s in STRATEGIES for g in ("1/4", "1/2", "1")
-            for b in ((0, 1) if s == "half" else (0,))]
+    return [
+        {"strategy": s, "gamma": g, "beta": b, "num_classes": num_classes}
+        for s in STRATEGIES
+        for g in ("1/4", "1/2", "1")
+        for b in ((0, 1) if s == "half" else (0,))
+    ]
 
 
 def tau_for_label(source: dict, label: int) -> Fraction:
     """τ_y of Eqs. 2-4 for class rank ``label`` (exact; the official code's 2-decimal rounding included)."""
-    return tau_values(source["strategy"], Fraction(source["gamma"]), source["num_classes"], beta=source["beta"], round_decimals=2)[label]
+    return tau_values(
+        source["strategy"], Fraction(source["gamma"]), source["num_classes"], beta=source["beta"], round_decimals=2
+    )[label]

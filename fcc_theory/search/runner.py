@@ -92,11 +92,15 @@ def validate(prop: Property, widths: Sequence[int], activation: str, tau_range: 
     if activation not in prop.activations:
         raise UserError(f"claim {prop.id} is about {'/'.join(prop.activations)} networks; use --activation {prop.activations[0]}")
     if len(widths) < 2 or min(widths) < 1:
-        raise UserError(f"--widths needs at least an input width and a class count, all >= 1, e.g. 3,3,2; got {','.join(map(str, widths))}")
+        raise UserError(
+            f"--widths needs at least an input width and a class count, all >= 1, e.g. 3,3,2; got {','.join(map(str, widths))}"
+        )
     if widths[-1] < 2:
         raise UserError(f"--widths must end with at least 2 classes (the claims compare class 0 with class 1); got {widths[-1]}")
     if prop.kind == "paper" and len(widths) != 3:
-        raise UserError(f"claim {prop.id} uses the paper's symbols of a network with one hidden layer; give 3 widths such as 3,3,2")
+        raise UserError(
+            f"claim {prop.id} uses the paper's symbols of a network with one hidden layer; give 3 widths such as 3,3,2"
+        )
     if prop.kind == "head" and len(widths) != 2:
         raise UserError(f"claim {prop.id} is about a linear head (features -> classes); give 2 widths such as 3,4")
     if prop.kind in ("relu", "tanh") and len(widths) < 3:
@@ -113,12 +117,19 @@ def validate(prop: Property, widths: Sequence[int], activation: str, tau_range: 
         }[dom]
         if not ok or hi <= lo:
             need = {"gt1": "tau > 1", "pos": "tau > 0", "lt1": "0 < tau < 1", "neg": "tau < 0", "zero": "tau = 0 (no range)"}[dom]
-            raise UserError(f"--tau-range {format_rational(lo)},{format_rational(hi)} is not allowed for claim {prop.id}, which needs {need}; "
-                            "give LO,HI with LO < HI inside that set (tau is drawn from (LO, HI])")
+            raise UserError(
+                f"--tau-range {format_rational(lo)},{format_rational(hi)} is not allowed for claim {prop.id}, which needs {need}; "
+                "give LO,HI with LO < HI inside that set (tau is drawn from (LO, HI])"
+            )
 
 
-def config_strategy(prop: Property, widths: Sequence[int] | None = None, activation: str | None = None,
-                    tau_range: tuple[Fraction, Fraction] | None = None, density: str = "any") -> st.SearchStrategy[Config]:
+def config_strategy(
+    prop: Property,
+    widths: Sequence[int] | None = None,
+    activation: str | None = None,
+    tau_range: tuple[Fraction, Fraction] | None = None,
+    density: str = "any",
+) -> st.SearchStrategy[Config]:
     """Configurations for a claim: networks with the claim's biases and activation, x, and τ from its domain.
 
     The whole configuration is ONE ``st.binary`` draw decoded byte by byte (parameters, x, τ): Hypothesis's
@@ -162,9 +173,18 @@ class _Found(Exception):
     """Raised inside the @given test on a counterexample (caught by the runner)."""
 
 
-def search_hypothesis(prop: Property, widths: Sequence[int] | None = None, activation: str | None = None, *, strict: bool = False,
-                      max_examples: int = 1000, seed: int = 0, tau_range: tuple[Fraction, Fraction] | None = None,
-                      density: str = "any", shrink: bool = True) -> SearchResult:
+def search_hypothesis(
+    prop: Property,
+    widths: Sequence[int] | None = None,
+    activation: str | None = None,
+    *,
+    strict: bool = False,
+    max_examples: int = 1000,
+    seed: int = 0,
+    tau_range: tuple[Fraction, Fraction] | None = None,
+    density: str = "any",
+    shrink: bool = True,
+) -> SearchResult:
     """Search for a counterexample with Hypothesis (seeded, reproducible) and shrink it."""
     widths = tuple(widths or prop.default_widths)
     act = activation or prop.activations[0]
@@ -184,9 +204,17 @@ def search_hypothesis(prop: Property, widths: Sequence[int] | None = None, activ
             raise _Found
 
     phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
-    cfg_settings = settings(max_examples=max_examples, database=None, deadline=None, derandomize=False, phases=phases,
-                            suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, report_multiple_bugs=False,
-                            print_blob=False)
+    cfg_settings = settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
     run = hyp_seed(seed)(cfg_settings(given(strategy)(test)))
     t0 = time.perf_counter()
     try:
@@ -202,6 +230,17 @@ def search_hypothesis(prop: Property, widths: Sequence[int] | None = None, activ
 
         found = simplify(prop, found, strict, tau_table(prop.tau_domain, *(tau_range or (None, None))))
         secs = time.perf_counter() - t0
-    return SearchResult(prop.id, "hypothesis", strict, seed, widths, act, found,
-                        state["first"] if found is not None else state["calls"], state["calls"], state["premise"], secs,
-                        state["first_t"])
+    return SearchResult(
+        prop.id,
+        "hypothesis",
+        strict,
+        seed,
+        widths,
+        act,
+        found,
+        state["first"] if found is not None else state["calls"],
+        state["calls"],
+        state["premise"],
+        secs,
+        state["first_t"],
+    )

@@ -64,7 +64,9 @@ def decode(table: Sequence[Fraction], raw: bytes, sparse: bool = False) -> tuple
     return tuple(table[(v * n) >> 8] for v in raw)
 
 
-def rational_vectors(n: int, max_num: int = MAX_NUM, max_den: int = MAX_DEN, density: str = "any") -> st.SearchStrategy[tuple[Fraction, ...]]:
+def rational_vectors(
+    n: int, max_num: int = MAX_NUM, max_den: int = MAX_DEN, density: str = "any"
+) -> st.SearchStrategy[tuple[Fraction, ...]]:
     """``n`` exact rationals ``p/q`` with ``|p| <= max_num`` and ``1 <= q <= max_den``.
 
     One ``st.binary`` draw of ``n`` bytes, each byte indexing :func:`rational_table`: Hypothesis's cost is
@@ -138,10 +140,14 @@ def networks(
 def any_widths(max_depth: int = 3, max_width: int = 4, n_classes: int | None = None) -> st.SearchStrategy[tuple[int, ...]]:
     """Widths (input, hidden..., classes) of any depth 1..max_depth layers; ``n_classes`` fixes the last."""
     last = st.just(n_classes) if n_classes is not None else st.integers(2, max_width)
-    return st.tuples(st.lists(st.integers(1, max_width), min_size=1, max_size=max_depth), last).map(lambda t: tuple(t[0]) + (t[1],))
+    return st.tuples(st.lists(st.integers(1, max_width), min_size=1, max_size=max_depth), last).map(
+        lambda t: tuple(t[0]) + (t[1],)
+    )
 
 
-def any_networks(activation: str = "linear", biases: bool | None = None, max_depth: int = 3, max_width: int = 4) -> st.SearchStrategy[Network]:
+def any_networks(
+    activation: str = "linear", biases: bool | None = None, max_depth: int = 3, max_width: int = 4
+) -> st.SearchStrategy[Network]:
     """Networks of any widths and depth (the generalisation of the paper's 3-3-2)."""
     return any_widths(max_depth, max_width).flatmap(lambda w: networks(w, activation, biases))
 
@@ -151,7 +157,9 @@ def points(n: int, max_num: int = MAX_NUM, max_den: int = MAX_DEN) -> st.SearchS
     return rational_vectors(n, max_num, max_den)
 
 
-def tau_table(domain: str = "gt1", lo: Fraction | None = None, hi: Fraction | None = None, max_num: int = 8, max_den: int = MAX_DEN) -> tuple[Fraction, ...]:
+def tau_table(
+    domain: str = "gt1", lo: Fraction | None = None, hi: Fraction | None = None, max_num: int = 8, max_den: int = MAX_DEN
+) -> tuple[Fraction, ...]:
     """The τ values of a domain, simplest first: ``gt1`` (τ > 1: 2, 3, 3/2, ...), ``pos`` (τ > 0: 1, 2, 1/2, ...),
     ``lt1`` (0 < τ < 1), ``zero`` (just 0), ``neg`` (τ < 0). With ``lo``/``hi``: lo + (hi − lo)·u, u in (0, 1],
     i.e. τ in (lo, hi]; the caller checks that the interval lies inside the claim's domain.
@@ -161,7 +169,9 @@ def tau_table(domain: str = "gt1", lo: Fraction | None = None, hi: Fraction | No
     if lo is not None or hi is not None:
         low = Fraction(lo) if lo is not None else Fraction(0)
         high = Fraction(hi) if hi is not None else low + max_num
-        us = sorted({f for f in fr if f <= 1} | {Fraction(p, max_num) for p in range(1, max_num + 1)}, key=lambda f: (f.denominator, -f))
+        us = sorted(
+            {f for f in fr if f <= 1} | {Fraction(p, max_num) for p in range(1, max_num + 1)}, key=lambda f: (f.denominator, -f)
+        )
         return tuple(low + (high - low) * u for u in us)
     if domain == "zero":
         return (Fraction(0),)

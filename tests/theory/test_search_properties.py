@@ -17,6 +17,7 @@ from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
 from fcc_theory.search.properties import PROPERTIES, Config, Outcome, _paper_symbols, target_variant
 from fcc_theory.search.runner import config_strategy, search_hypothesis
+from fcc_theory.search.strategies import any_widths
 
 F = Fraction
 # the slides' 3-3-2 network with B = -1: one path w_11 = n_11 = 1, output bias z_2 = 1 (theory.md §1.2)
@@ -25,8 +26,24 @@ SLIDE_FAIL = Config(SLIDE_NET, (F(3, 4), F(0), F(0)), F(2))  # s = 3/4 in the sl
 TIE = Config(SLIDE_NET, (F(1), F(0), F(0)), F(2))  # s = -B: η = 1, η′ = 0 (the non-strict minimal case)
 B_ZERO = Config(Network.from_matrices([[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, -1, 0], [0, 0, 0]]]), (F(1), F(1, 2), F(0)), F(3))
 
-THEOREMS = ["eq5", "eq6", "eq7", "eq8", "eq9", "key_identity", "b_zero", "target_b_nonneg", "failure_set", "characterization",
-            "plane_order", "tau_zero", "tau_negative", "multiclass_bias_rescaling", "flip_toward_larger_bias", "relu_no_bias"]
+THEOREMS = [
+    "eq5",
+    "eq6",
+    "eq7",
+    "eq8",
+    "eq9",
+    "key_identity",
+    "b_zero",
+    "target_b_nonneg",
+    "failure_set",
+    "characterization",
+    "plane_order",
+    "tau_zero",
+    "tau_negative",
+    "multiclass_bias_rescaling",
+    "flip_toward_larger_bias",
+    "relu_no_bias",
+]
 
 
 def _holds_everywhere(cid: str):
@@ -62,8 +79,10 @@ def test_pinned_known_cases() -> None:
     assert PROPERTIES["plane_order"].check(SLIDE_FAIL, False).premise is False
 
 
-@pytest.mark.parametrize("cid,widths", [("target", None), ("converse_b_pos", None), ("relu_hidden_bias", None), ("tanh_no_bias", None),
-                                        ("target", (2, 4, 3, 2))])
+@pytest.mark.parametrize(
+    "cid,widths",
+    [("target", None), ("converse_b_pos", None), ("relu_hidden_bias", None), ("tanh_no_bias", None), ("target", (2, 4, 3, 2))],
+)
 def test_refuted_claims_found_with_a_fixed_seed(cid: str, widths) -> None:
     res = search_hypothesis(PROPERTIES[cid], widths, strict=True, max_examples=400, seed=0)
     ce = res.counterexample
@@ -92,8 +111,9 @@ def test_wrong_variant_is_falsified() -> None:
     wrong = target_variant(lambda B: B <= 0, "target_b_nonpos", "τ > 1, B ≤ 0, η > 0 ⇒ η′ > 0 (wrong)")
     res = search_hypothesis(wrong, strict=True, max_examples=400, seed=0)
     assert res.counterexample is not None
-    _, eta_p = (lambda r: (r.pair(0, 1).eta, r.pair(0, 1).eta_prime))(check_configuration(res.counterexample.net, res.counterexample.x,
-                                                                                         res.counterexample.tau))
+    _, eta_p = (lambda r: (r.pair(0, 1).eta, r.pair(0, 1).eta_prime))(
+        check_configuration(res.counterexample.net, res.counterexample.x, res.counterexample.tau)
+    )
     assert eta_p < 0
 
 
@@ -116,3 +136,25 @@ def test_per_class_tau_head_flips_only_toward_larger_bias() -> None:
     assert res.premise_hits > 0  # flips did occur in the budget; each went toward the larger bias
     res = search_hypothesis(PROPERTIES["multiclass_bias_rescaling"], max_examples=300, seed=1)
     assert res.counterexample is None and res.premise_hits == res.examples_total
+
+
+@pytest.mark.parametrize(
+    "cid,act",
+    [("relu_no_bias", "relu"), ("relu_no_bias", "leaky_relu"), ("key_identity", "linear"), ("characterization", "linear")],
+)
+def test_theorems_on_any_widths_and_depth(cid: str, act: str) -> None:
+    # deep ReLU / leaky-ReLU nets without biases keep the argmax; every affine net obeys the identity and the characterization
+    prop = PROPERTIES[cid]
+
+    @given(any_widths(max_depth=4, max_width=4).flatmap(lambda w: config_strategy(prop, w, act)))
+    def run(cfg: Config) -> None:
+        assert prop.check(cfg, False).holds
+
+    run()
+
+
+def test_deep_relu_with_hidden_biases_refuted() -> None:
+    res = search_hypothesis(PROPERTIES["relu_hidden_bias"], (2, 3, 3, 2), strict=True, max_examples=600, seed=0)
+    assert res.counterexample is not None
+    rep = check_configuration(res.counterexample.net, res.counterexample.x, res.counterexample.tau)
+    assert rep.agree is False and rep.class_original is not None
