@@ -235,22 +235,25 @@ class LargeLoader:
         pool, pending = self.pool(), deque()
         it = iter(chunks)
         for c in it:
-            pending.append((c, pool.submit(assemble, source, c)))
+            pending.append((c, pool.submit(self._host_batch, source, c)))
             if len(pending) >= self.prefetch:
                 break
         while pending:
             c, fut = pending.popleft()
             nxt = next(it, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(assemble, source, nxt)))
-            arr, sizes = fut.result()
-            x = torch.from_numpy(arr)
-            if self.device.type == "cuda":
-                x = x.pin_memory()
+                pending.append((nxt, pool.submit(self._host_batch, source, nxt)))
+            x, s, y = fut.result()
             x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2)  # NHWC storage = channels_last NCHW
-            s = torch.from_numpy(sizes).to(self.device)
-            y = torch.from_numpy(source.labels[c]).to(self.device, non_blocking=True)
-            yield x, s, y
+            yield x, s.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    def _host_batch(self, source: ImageSource, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Worker thread: assemble the batch and, for CUDA, pin it (so the copy to the device is asynchronous)."""
+        arr, sizes = assemble(source, idx)
+        out = (torch.from_numpy(arr), torch.from_numpy(sizes), torch.from_numpy(source.labels[idx]))
+        if self.device.type == "cuda":
+            out = tuple(t.pin_memory() for t in out)
+        return out
 
     def batches(
         self, epoch_class_probs: torch.Tensor | None = None, generator: torch.Generator | None = None

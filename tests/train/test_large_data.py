@@ -315,3 +315,18 @@ def test_table2_configs_follow_the_recipes(dataset: str) -> None:
                 assert (cfg.fcc.gamma, cfg.fcc.start_epoch, cfg.fcc.order) == (0.1, start, "frequency")
     official = load_config(folder / "ce_fcc_official.yaml")
     assert official.fcc.order == "label" and official.fcc.round_decimals == 2
+
+
+@pytest.mark.gpu
+def test_cuda_loader_matches_cpu_eval_and_is_deterministic(inet_root: Path) -> None:
+    """On a GPU: the centre-crop batches equal the CPU ones; augmented batches repeat with the same CUDA generator."""
+    cfg = cfg_for("imagenet_lt", inet_root, "train.channels_last=true")
+    data = build_datasets(cfg)
+    cpu, gpu = make_loader(data, cfg, "cpu"), make_loader(data, cfg, "cuda")
+    for (xa, ya), (xb, yb) in zip(cpu.eval_batches(), gpu.eval_batches()):
+        assert torch.equal(ya, yb.cpu()) and torch.allclose(xa, xb.cpu(), atol=1e-5)
+    runs = [[(x.cpu(), y.cpu()) for x, y in gpu.batches(None, gpu.make_generator(4))] for _ in range(2)]
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(*runs))
+    p = torch.full((4,), 0.25, device="cuda")
+    xs = [x for x, _ in gpu.batches(p, gpu.make_generator(5))]
+    assert xs[0].is_cuda and xs[0].shape == (4, 3, 24, 24) and xs[0].is_contiguous(memory_format=torch.channels_last)
