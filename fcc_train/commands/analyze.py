@@ -358,7 +358,7 @@ def _figures(args: argparse.Namespace, lr: LoadedRun, rep: Any, figs: Path, pred
         if raw.weight is not None:
             panels.append(
                 {
-                    "title": f"without compression ({raw.path.name})",
+                    "title": f"without compression ({raw.path.parent.name}/{raw.path.name})",
                     "features": raw.features,
                     "labels": raw.labels,
                     "weight": raw.weight,
@@ -368,7 +368,7 @@ def _figures(args: argparse.Namespace, lr: LoadedRun, rep: Any, figs: Path, pred
             )
         panels.append(
             {
-                "title": f"with compression ({lr.path.name})",
+                "title": f"with compression ({lr.path.parent.name}/{lr.path.name})",
                 "features": lr.features,
                 "labels": lr.labels,
                 "weight": lr.weight,
