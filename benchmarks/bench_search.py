@@ -38,6 +38,36 @@ def main() -> None:
     out["hypothesis_examples_per_second"] = round(r.examples_total / r.seconds, 1)
     out["hypothesis_examples"] = r.examples_total
 
+    # 1b. the same draws with a trivial test: Hypothesis's own per-example ceiling on this machine right now
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+
+    from fcc_theory.search.runner import config_strategy
+
+    calls = [0]
+
+    @hseed(0)
+    @settings(
+        max_examples=a.hyp_examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(config_strategy(PROPERTIES["target_b_nonneg"], (3, 3, 2)))
+    def gen_only(cfg: object) -> None:
+        calls[0] += 1
+
+    t0 = time.perf_counter()
+    gen_only()
+    out["hypothesis_generation_only_examples_per_second"] = round(calls[0] / (time.perf_counter() - t0), 1)
+    # exact property evaluation alone (no Hypothesis), on the configurations of one draw
+    cfgs = [config_strategy(PROPERTIES["target_b_nonneg"], (3, 3, 2)).example() for _ in range(200)]
+    t0 = time.perf_counter()
+    for c in cfgs * 5:
+        PROPERTIES["target_b_nonneg"].check(c, False)
+    out["exact_property_evaluations_per_second"] = round(1000 / (time.perf_counter() - t0), 1)
+
     # 2. examples (and seconds) to the first counterexample of target, plain and strict, over seeds
     for strict in (False, True):
         ex, secs = [], []

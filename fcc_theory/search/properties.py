@@ -72,12 +72,25 @@ def _margin(v: tuple[Fraction, ...]) -> Fraction:
     return v[0] - v[1]
 
 
+def fast_forward(net: Network, x: tuple[Fraction, ...], tau: Fraction | int = 1) -> tuple[Fraction, ...]:
+    """Exact logits of τx for linear / ReLU / leaky-ReLU networks, skipping zero products (the search's hot loop;
+    same values as :meth:`Network.forward`, which the identity properties use as their reference)."""
+    h = tuple(tau * v for v in x) if tau != 1 else x
+    last = len(net.layers) - 1
+    for k, layer in enumerate(net.layers):
+        h = tuple(sum((w * v for w, v in zip(row, h) if w and v), b) for row, b in zip(layer.weight, layer.bias))
+        if k < last and net.activation != "linear":
+            slope = F0 if net.activation == "relu" else net.leaky_slope
+            h = tuple(v if v > 0 else slope * v for v in h)
+    return h
+
+
 def pair_values(cfg: Config) -> tuple[Fraction, Fraction, Fraction, Fraction]:
     """(η, η′, s, B) of classes 0/1 of an affine network, exactly: B = margin at 0, s = η′ − B."""
     net, x, tau = cfg.net, cfg.x, cfg.tau
-    eta = _margin(net.forward(x, tau))
-    eta_p = _margin(net.forward(x))
-    B = _margin(net.forward((F0,) * len(x)))
+    eta = _margin(fast_forward(net, x, tau))
+    eta_p = _margin(fast_forward(net, x))
+    B = _margin(fast_forward(net, (F0,) * len(x)))
     return eta, eta_p, eta_p - B, B
 
 
@@ -257,11 +270,11 @@ def _flip(cfg: Config, strict: bool) -> Outcome:
 # ------------------------------------------------------------------------------ nonlinear layers
 def _class_kept(cfg: Config, strict: bool) -> Outcome:
     """c strictly wins at τx ⇒ c wins at x (strict: no class beats c at x), for any C."""
-    scaled = cfg.net.forward(cfg.x, cfg.tau)
+    scaled = fast_forward(cfg.net, cfg.x, cfg.tau)
     c = argmax_or_none(scaled)
     if cfg.tau <= 1 or c is None:
         return Outcome(False, True)
-    orig = cfg.net.forward(cfg.x)
+    orig = fast_forward(cfg.net, cfg.x)
     lost = any(orig[j] > orig[c] for j in range(len(orig)) if j != c) if strict else argmax_or_none(orig) != c
     return Outcome(True, not lost)
 
@@ -269,7 +282,7 @@ def _class_kept(cfg: Config, strict: bool) -> Outcome:
 def _relu_no_bias(cfg: Config, strict: bool) -> Outcome:
     if cfg.tau <= 0:
         return Outcome(False, True)
-    return Outcome(True, argmax_or_none(cfg.net.forward(cfg.x, cfg.tau)) == argmax_or_none(cfg.net.forward(cfg.x)))
+    return Outcome(True, argmax_or_none(fast_forward(cfg.net, cfg.x, cfg.tau)) == argmax_or_none(fast_forward(cfg.net, cfg.x)))
 
 
 def _float_logits(net: Network, x: tuple[Fraction, ...], tau: Fraction) -> list[float]:

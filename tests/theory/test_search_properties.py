@@ -15,7 +15,7 @@ from hypothesis import example, given
 
 from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
-from fcc_theory.search.properties import PROPERTIES, Config, Outcome, _paper_symbols, target_variant
+from fcc_theory.search.properties import PROPERTIES, Config, Outcome, _paper_symbols, fast_forward, target_variant
 from fcc_theory.search.runner import config_strategy, search_hypothesis
 from fcc_theory.search.strategies import any_widths
 
@@ -158,3 +158,20 @@ def test_deep_relu_with_hidden_biases_refuted() -> None:
     assert res.counterexample is not None
     rep = check_configuration(res.counterexample.net, res.counterexample.x, res.counterexample.tau)
     assert rep.agree is False and rep.class_original is not None
+
+
+@pytest.mark.parametrize("act", ["linear", "relu", "leaky_relu"])
+def test_fast_forward_matches_network_forward(act: str) -> None:
+    # the search's hot-loop forward pass must give Network.forward's exact logits
+    prop = PROPERTIES["key_identity" if act == "linear" else "relu_hidden_bias"]
+
+    @given(
+        any_widths(max_depth=3, max_width=4)
+        .filter(lambda w: len(w) > 2 or act == "linear")
+        .flatmap(lambda w: config_strategy(prop, w, act))
+    )
+    def run(cfg: Config) -> None:
+        assert fast_forward(cfg.net, cfg.x, cfg.tau) == cfg.net.forward(cfg.x, cfg.tau)
+        assert fast_forward(cfg.net, cfg.x) == cfg.net.forward(cfg.x)
+
+    run()
