@@ -86,18 +86,24 @@ def fig4a_strategies(entries: Sequence[dict[str, Any]], raw: dict[str, Any] | No
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     markers = {"uniform": "o", "edc": "s", "half": "^"}
     names = {"uniform": "uniform (Eq. 2)", "edc": "equal difference (Eq. 3)", "half": "half (Eq. 4)"}
-    for strat in sorted({e["strategy"] for e in entries}):
+    strategies = sorted({e["strategy"] for e in entries})
+    span = max((e["gamma"] for e in entries), default=1.0) - min((e["gamma"] for e in entries), default=0.0) or 1.0
+    for k, strat in enumerate(strategies):
         es = sorted((e for e in entries if e["strategy"] == strat), key=lambda e: e["gamma"])
-        g = [e["gamma"] for e in es]
+        # a small horizontal dodge keeps overlapping error bars apart (γ is read from the ticks)
+        g = [e["gamma"] + (k - (len(strategies) - 1) / 2) * 0.012 * span for e in es]
         m = [e["mean"] for e in es]
         s = [e["std"] or 0.0 for e in es]
-        ax.errorbar(g, m, yerr=s, marker=markers.get(strat.split()[0], "d"), capsize=3, label=names.get(strat, strat))
+        base, _, rest = strat.partition(" ")
+        label = names.get(base, base) + (f", {rest}" if rest else "")
+        ax.errorbar(g, m, yerr=s, marker=markers.get(base, "d"), capsize=3, label=label)
+    ax.set_xticks(sorted({e["gamma"] for e in entries}))
     if raw is not None and raw.get("mean") is not None:
         ax.axhline(raw["mean"], color="k", lw=1, ls="--", label=f"raw (n={raw.get('n')})")
         if raw.get("std"):
             ax.axhspan(raw["mean"] - raw["std"], raw["mean"] + raw["std"], color="0.85", zorder=0)
     ax.set_xlabel("γ")
-    ax.set_ylabel("top-1 error (%)")
+    ax.set_ylabel("top-1 error (%), mean ± std over seeds")
     ax.set_title(title or "Fig. 4(a): compression strategies and γ")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -175,7 +181,10 @@ def fig6_boundary(panels: Sequence[dict[str, Any]], major: int, minor: int, path
         ax.axvline(0.0, color="k", lw=1)
         ax.set_xlabel("signed distance to the pair's boundary (> 0: majority side)")
         ax.set_ylabel("orthogonal PC 1")
-        ax.set_title(f"{pan.get('title', '')}\n{wrong} of {int(sel.sum())} on the wrong side; ringed: each class's 20 % nearest", fontsize=9)
+        ax.set_title(
+            f"{pan.get('title', '')}\n{wrong} of {int(sel.sum())} on the wrong side; ringed: each class's 20 % nearest",
+            fontsize=9,
+        )
         ax.legend(fontsize=7, loc="best")
     fig.suptitle(title or f"Fig. 6: boundary points of class {major} (majority) and class {minor} (minority)", fontsize=10)
     fig.tight_layout()
