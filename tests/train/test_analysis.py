@@ -191,3 +191,14 @@ def test_bias_vs_frequency_reports_rank_correlation() -> None:
     down = _bias_vs_frequency([0.5, 1.0, 2.0, 3.0], [400, 100, 30, 5])
     assert down["pairs_more_frequent_has_larger_bias"] == 0 and down["spearman_rank_corr"] == pytest.approx(-1.0)
     assert _bias_vs_frequency([0.0] * 4, [400, 100, 30, 5])["spearman_rank_corr"] is None  # a bias-free head has no order
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import fcc_train.analysis
+    import fcc_train.tables
+
+    for mod in (fcc_train.analysis, fcc_train.tables):
+        res = doctest.testmod(mod)
+        assert res.failed == 0 and res.attempted > 0
