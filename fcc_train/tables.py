@@ -49,8 +49,10 @@ __all__ = [
 ]
 
 SHOTS = ("many", "medium", "few")
-# keys that do not change what is trained or that vary between seeds of one experiment
-IGNORED_KEYS = ("name", "train.", "data.root", "data.store", "fcc.")
+# keys that do not change what is trained or that vary between seeds of one experiment; the stage-1 /
+# teacher paths differ between a two-stage run's raw and +FCC variants (and between seeds), so they
+# must not split cRT, LWS or DiVe rows
+IGNORED_KEYS = ("name", "train.", "data.root", "data.store", "fcc.", "stage.init_from", "stage.depends_on", "method.teacher")
 PAPER_BENCHMARKS = ("cifar10_lt50", "cifar10_lt100", "cifar100_lt50", "cifar100_lt100", "imagenet_lt", "inat2018")
 # our method label -> the paper's row names to try, in order (Table 1 names, then Table 2's)
 PAPER_ALIASES = {

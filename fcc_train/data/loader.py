@@ -138,14 +138,20 @@ class DeviceLoader:
         and uniformly among its images.
         """
         N = self.num_train
+        if self.world_size > 1:
+            # every rank must shard the same global list; the ranks' own generators differ (so their
+            # crops and flips differ), hence a seed drawn on rank 0 and broadcast
+            from fcc_train import distributed
+
+            seed = distributed.shared_seed(generator)
+            idx = distributed.epoch_indices(self.train_labels, self.class_counts, epoch_class_probs, seed, self.rank, self.world_size)
+            return idx.to(self.device)[: self.local_size]
         if epoch_class_probs is None:
             idx = torch.randperm(N, device=self.device, generator=generator)
         else:
             p = epoch_class_probs.to(self.device, torch.float64)
             w = (p / self.class_counts.clamp_min(1.0))[self.train_labels]
             idx = torch.multinomial(w, N, replacement=True, generator=generator)
-        if self.world_size > 1:
-            idx = idx[self.rank :: self.world_size][: self.local_size]
         return idx
 
     def batches(

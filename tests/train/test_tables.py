@@ -173,3 +173,13 @@ def test_every_catalogue_config_maps_to_its_paper_row() -> None:
                     assert paper_row(paper_name, split).method == entry.table_row
                 checked += 1
     assert checked > 100
+
+
+def test_two_stage_raw_and_fcc_pair_despite_stage1_paths(tmp_path: Path) -> None:
+    """cRT raw and +FCC start from different stage-1 folders; they must still be one row."""
+    crt = DIGITS + ["stage.freeze_backbone=true", "stage.reset_head=true", "method.sampler=cb"]
+    _run(tmp_path, "crt", crt + ["stage.init_from=runs/ce_s0"], 20.0)
+    _run(tmp_path, "crt_fcc", crt + FCC + ["stage.init_from=runs/ce_fcc_s0"], 18.0)
+    rows = build_rows(find_runs([tmp_path]))
+    assert len(rows) == 1
+    assert rows[0].raw.n == 1 and rows[0].fcc_stats.n == 1
