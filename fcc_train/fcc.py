@@ -83,6 +83,23 @@ def tau_fractions(cfg: FCCConfig, class_counts: Sequence[int]) -> list[Fraction]
     return [exact[r] for r in class_ranks(class_counts, cfg.order)]
 
 
+def label_order_warning(cfg: FCCConfig, class_counts: Sequence[int]) -> str | None:
+    """A start-up warning when ``fcc.order: label`` gives τ by an id order that is not the frequency order.
+
+    On CIFAR-LT label 0 is the largest class, so the official label-id order is harmless; on
+    ImageNet-LT and iNat18 ids are not sorted by frequency (recipes.md §6.1) and the official rule
+    hands the largest τ to arbitrary classes.
+    """
+    if not cfg.enabled or cfg.order != "label":
+        return None
+    if class_ranks(class_counts, "label") == class_ranks(class_counts, "frequency"):
+        return None
+    return (
+        "fcc.order is 'label' (the official code's rule) but label ids are not sorted by training frequency here, "
+        "so tau follows an arbitrary class order; set fcc.order: frequency for the paper's majority-first tau"
+    )
+
+
 def tau_by_class(cfg: FCCConfig, class_counts: Sequence[int], device: torch.device | str = "cpu") -> torch.Tensor:
     """τ per label id as a float32 tensor (C,) on ``device`` (built once per run)."""
     return torch.tensor([float(t) for t in tau_fractions(cfg, class_counts)], dtype=torch.float32, device=device)

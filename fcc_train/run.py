@@ -146,7 +146,7 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
     from fcc_train import distributed
     from fcc_train.data import build_datasets, make_loader
     from fcc_train.engine import Engine, evaluate, lr_at, train_one_epoch
-    from fcc_train.fcc import tau_by_class
+    from fcc_train.fcc import label_order_warning, tau_by_class
     from fcc_train.methods import DataInfo, build_method, prepare_stage
     from fcc_train.models import build_model
 
@@ -192,7 +192,7 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
     info = DataInfo(class_counts=list(data.class_counts), epochs=cfg.optim.epochs)
     method = build_method(cfg, info, device)
     params = list(prepare_stage(model, cfg, device))
-    notes: list[str] = []
+    notes: list[str] = [w for w in (label_order_warning(cfg.fcc, data.class_counts),) if w]
     engine = Engine(cfg, model, method, params, device, tau_by_class(cfg.fcc, data.class_counts, device), notes)
     if dist.distributed:
         from torch.nn.parallel import DistributedDataParallel as DDP

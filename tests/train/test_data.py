@@ -170,3 +170,16 @@ def test_dispatch_errors_and_loader():
     assert make_loader(d, cfg, "cpu", rank=1, world_size=2).batch_size == 16
     with pytest.raises(ConfigError, match="data.augment"):
         make_loader(d, _cfg("data.augment=autoaugment"), "cpu")
+
+
+def test_digits_read_without_sklearn_import_equal_load_digits():
+    """The direct read of sklearn's bundled digits.csv.gz gives exactly what load_digits() gives."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from fcc_train.data.digits import load_digits_uint8
+
+    x, y = load_digits_uint8()
+    d = load_digits()
+    assert np.array_equal(x, np.rint(d.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)[:, None])
+    assert np.array_equal(y, d.target)

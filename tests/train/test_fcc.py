@@ -196,3 +196,14 @@ def test_real_model_and_loader_fcc_in_training_only():
     )
     p2, t2 = evaluate(eng_off, loader)
     assert torch.equal(p1, p2) and torch.equal(t1, t2) and len(t1) == len(data.test_labels)
+
+
+def test_label_order_warning_only_when_ids_are_not_frequency_sorted():
+    from fcc_train.config import FCCConfig
+    from fcc_train.fcc import label_order_warning
+
+    official = FCCConfig(enabled=True, order="label")
+    assert label_order_warning(official, [50, 20, 5]) is None  # CIFAR-LT: label 0 is the largest class
+    assert "not sorted by training frequency" in label_order_warning(official, [5, 50, 20])  # ImageNet-LT-like
+    assert label_order_warning(FCCConfig(enabled=True, order="frequency"), [5, 50, 20]) is None
+    assert label_order_warning(FCCConfig(enabled=False, order="label"), [5, 50, 20]) is None
