@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fcc_train.models.base import StagedNet
+
 __all__ = ["BasicBlock", "CifarResNet", "resnet32", "resnet_small"]
 
 
@@ -47,7 +49,7 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-class CifarResNet(nn.Module):
+class CifarResNet(StagedNet):
     """``stem → stages → GAP → head``; the contract's ``.stem``, ``.stages``, ``.features``, ``.head``, ``.feature_dim``."""
 
     def __init__(
@@ -75,20 +77,6 @@ class CifarResNet(nn.Module):
 
             head = LinearHead(self.feature_dim, num_classes)
         self.head = head
-
-    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The last stage's output before pooling, (N, d, h, w); non-negative (after the last ReLU)."""
-        x = self.stem(x)
-        for stage in self.stages:
-            x = stage(x)
-        return x
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled backbone feature (N, d) = GAP(stages(stem(x))); FCC scales this (GAP is linear)."""
-        return self.feature_map(x).mean(dim=(2, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
 
 
 def resnet32(num_classes: int = 10, in_channels: int = 3, head: nn.Module | None = None) -> CifarResNet:

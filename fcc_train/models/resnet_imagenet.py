@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn as nn
 
+from fcc_train.models.base import StagedNet
+
 if TYPE_CHECKING:
     from fcc_train.config import Config
 
@@ -76,7 +78,7 @@ def _projection(cin: int, cout: int, stride: int) -> nn.Module | None:
     return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 
 
-class ImageNetResNet(nn.Module):
+class ImageNetResNet(StagedNet):
     """``stem → stages → GAP → head`` with the contract's ``.stem``, ``.stages``, ``.features``, ``.head``, ``.feature_dim``."""
 
     def __init__(
@@ -117,20 +119,6 @@ class ImageNetResNet(nn.Module):
 
             head = LinearHead(self.feature_dim, num_classes)
         self.head = head  # built after the backbone init, so its own init is kept
-
-    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The last stage's output before pooling (N, d, h, w), after the last ReLU (non-negative)."""
-        x = self.stem(x)
-        for stage in self.stages:
-            x = stage(x)
-        return x
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled feature (N, d) = GAP(stages(stem(x))); FCC scales this (GAP is linear)."""
-        return self.feature_map(x).mean(dim=(2, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
 
 
 def resnet10(num_classes: int = 1000, in_channels: int = 3, head: nn.Module | None = None) -> ImageNetResNet:
