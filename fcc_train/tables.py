@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from fcc_theory.errors import UserError
+from fcc_train.config import config_from_dict, config_to_dict
 
 __all__ = [
     "TableError",
@@ -161,7 +162,13 @@ class RunResult:
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.summary["config"]
+        """The stored config with today's defaults filled in, so runs written before a key existed
+        group with runs written after (a key added with its default changes nothing that was trained)."""
+        stored = self.summary["config"]
+        try:
+            return config_to_dict(config_from_dict(stored))
+        except UserError:  # a key this version no longer knows: compare as stored
+            return stored
 
     @property
     def seed(self) -> Any:
@@ -254,7 +261,7 @@ def _catalog_entry(cfg: dict[str, Any]) -> Any:
         from fcc_train.methods.catalog import METHODS, SPLITS, config_overrides
     except ImportError:  # the catalogue is optional for reading tables
         return None
-    from fcc_train.config import Config, config_to_dict
+    from fcc_train.config import Config
 
     flat = _flatten(cfg)
     defaults = _flatten(config_to_dict(Config()))

@@ -183,3 +183,14 @@ def test_two_stage_raw_and_fcc_pair_despite_stage1_paths(tmp_path: Path) -> None
     rows = build_rows(find_runs([tmp_path]))
     assert len(rows) == 1
     assert rows[0].raw.n == 1 and rows[0].fcc_stats.n == 1
+
+
+def test_runs_stored_before_a_new_config_key_still_group(tmp_path: Path) -> None:
+    """A summary written before a config key existed (key absent) groups with one that has its default."""
+    old = _run(tmp_path, "old", DIGITS + ["train.seed=1"], 20.0)
+    s = json.loads((old / "summary.json").read_text())
+    del s["config"]["data"]["flip"]  # as if written by a version without data.flip
+    (old / "summary.json").write_text(json.dumps(s))
+    _run(tmp_path, "new", DIGITS + ["train.seed=2"], 22.0)
+    (row,) = build_rows(find_runs([tmp_path]))
+    assert row.raw.n == 2
