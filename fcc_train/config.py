@@ -30,7 +30,7 @@ from typing import Any
 
 from fcc_theory.errors import UserError
 
-__all__ = ["ConfigError", "Config", "load_config", "config_to_dict", "config_from_dict"]
+__all__ = ["ConfigError", "Config", "load_config", "config_to_dict", "config_from_dict", "flatten_config"]
 
 
 class ConfigError(UserError):
@@ -254,6 +254,17 @@ def config_from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "")
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
+
+
+def flatten_config(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as ``{"section.key": value}`` (the spelling of ``--set`` overrides)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten_config(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def _parse_override(item: str) -> tuple[list[str], Any]:

@@ -27,7 +27,7 @@ import torch
 
 from fcc_theory.errors import UserError
 from fcc_train.checkpoint import FORMAT_VERSION, capture_rng, find_resume, publish_copy, restore_rng, save_checkpoint
-from fcc_train.config import Config, config_from_dict, config_to_dict
+from fcc_train.config import Config, config_from_dict, config_to_dict, flatten_config
 from fcc_train.metrics import compute_metrics
 from fcc_train.runlog import RunLog, format_results
 
@@ -61,19 +61,9 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Non-cosmetic keys whose values differ between two resolved configs."""
-    a, b = _flatten(old), _flatten(new)
+    a, b = flatten_config(old), flatten_config(new)
     return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and a.get(k) != b.get(k))
 
 
@@ -134,7 +124,7 @@ def _check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:
 def _refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     diff = config_differences(old, new)
     if diff:
-        a, b = _flatten(old), _flatten(new)
+        a, b = flatten_config(old), flatten_config(new)
         shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
         raise UserError(
             f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder"

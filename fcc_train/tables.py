@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from fcc_theory.errors import UserError
-from fcc_train.config import config_from_dict, config_to_dict
+from fcc_train.config import config_from_dict, config_to_dict, flatten_config
 
 __all__ = [
     "TableError",
@@ -263,8 +263,8 @@ def _catalog_entry(cfg: dict[str, Any]) -> Any:
         return None
     from fcc_train.config import Config
 
-    flat = _flatten(cfg)
-    defaults = _flatten(config_to_dict(Config()))
+    flat = flatten_config(cfg)
+    defaults = flatten_config(config_to_dict(Config()))
     bench = benchmark_name(cfg)
     split = "digits" if cfg.get("data", {}).get("dataset") == "digits" else (bench if bench in SPLITS else SPLITS[0])
     best, best_n = None, -1
@@ -332,18 +332,8 @@ def method_label(cfg: dict[str, Any]) -> str:
     return method_identity(cfg)[0]
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _method_key(cfg: dict[str, Any]) -> tuple:
-    flat = _flatten(cfg)
+    flat = flatten_config(cfg)
     return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in flat.items() if not k.startswith(IGNORED_KEYS)))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fcc_train.config import config_to_dict, load_config
+from fcc_train.config import config_to_dict, flatten_config, load_config
 from fcc_train.methods.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, method_entry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,16 +23,6 @@ def _get(d, dotted):
     return d
 
 
-def _flat(d, prefix=""):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 @pytest.mark.parametrize("split,key,fcc", OWN, ids=[f"{s}/{k}{'_fcc' if f else ''}" for s, k, f in OWN])
 def test_config_loads_and_matches_catalogue(split, key, fcc):
     path = config_path(CONFIGS, split, key, fcc)
@@ -41,8 +31,8 @@ def test_config_loads_and_matches_catalogue(split, key, fcc):
         assert _get(cfg, k) == pytest.approx(v) if isinstance(v, float) else _get(cfg, k) == v, (path, k)
     assert cfg["name"] == f"{split}_{key}{'_fcc' if fcc else ''}"
     # the recipe is the split's baseline: the method config differs from ce.yaml only in the catalogue's keys (and fcc.*)
-    base = _flat(config_to_dict(load_config(CONFIGS / split / "ce.yaml")))
-    mine = _flat(cfg)
+    base = flatten_config(config_to_dict(load_config(CONFIGS / split / "ce.yaml")))
+    mine = flatten_config(cfg)
     changed = {k for k in mine if mine[k] != base.get(k) and not k.startswith("fcc.") and k != "name"}
     assert changed <= set(config_overrides(method_entry(key), split, fcc)), (path, changed)
 
@@ -52,8 +42,8 @@ def test_raw_and_fcc_configs_pair():
         for m in METHODS:
             if not m.writes_config:
                 continue
-            raw = _flat(config_to_dict(load_config(config_path(CONFIGS, split, m.key, False))))
-            fcc = _flat(config_to_dict(load_config(config_path(CONFIGS, split, m.key, True))))
+            raw = flatten_config(config_to_dict(load_config(config_path(CONFIGS, split, m.key, False))))
+            fcc = flatten_config(config_to_dict(load_config(config_path(CONFIGS, split, m.key, True))))
             diff = {k for k in raw if raw[k] != fcc[k]} - {"name", "stage.depends_on"}
             if m.fcc_on_student:
                 assert raw["fcc.enabled"] is False and fcc["fcc.enabled"] is True
