@@ -83,7 +83,13 @@ def split_items(cfg: Config, split: str) -> tuple[list[str], list[int], int]:
     if not root:
         raise DataError(f"{name}: data.root is not set; pass --data-root DIR (the folder of the split files and images)")
     if not Path(root).is_dir():
-        raise DataError(f"{name}: data.root '{root}' is not a folder")
+        if name == "imagenet_lt":
+            from fcc_train.data.imagenet_lt import LAYOUT
+        elif name == "inat18":
+            from fcc_train.data.inat import LAYOUT
+        else:
+            LAYOUT = "pass the data set's folder"
+        raise DataError(f"{name}: data.root '{root}' is not a folder; {LAYOUT}")
     if name == "imagenet_lt":
         from fcc_train.data.imagenet_lt import imagenet_lt_split
 
