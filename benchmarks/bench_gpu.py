@@ -68,7 +68,8 @@ def main() -> int:
     ap.add_argument("--ref-workers", type=int, default=8)
     ap.add_argument("--k-epochs", type=int, default=20)
     ap.add_argument("--concurrency", default="1,2,4")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent,profile")
+    ap.add_argument("--profile-steps", type=int, default=20, help="eager steps traced by torch.profiler in the profile section")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--smoke", action="store_true", help="tiny CPU run of every section (checks the script, measures nothing)")
     a = ap.parse_args()
@@ -130,7 +131,50 @@ def main() -> int:
             imgs = k * a.k_epochs * (N_TRAIN // 128) * 128
             record(a.json, f"concurrent_k{k}", {"k": k, "epochs_each": a.k_epochs, "wall_s_incl_startup": round(wall, 2),
                                                 "max_train_s": round(train_s, 2), "aggregate_train_images_per_s": round(imgs / train_s)})
+    if "profile" not in skip:
+        record(a.json, "profile_top_kernels", profile_step(a.profile_steps, a.smoke))
     return 0
+
+
+def profile_step(steps: int, smoke: bool) -> list[dict]:
+    """Where a ResNet-32 training step's device time goes (bf16 + channels_last, batch 128).
+
+    Eager steps run the same kernels a replayed graph runs, so the top of this table is what a
+    3.4 ms graph replay spends its time on (docs/performance.md's open lead).
+    """
+    import torch
+    import torch.nn.functional as F
+    from torch.profiler import ProfilerActivity, profile
+
+    from fcc_train.config import load_config
+    from fcc_train.models import build_model
+
+    dev = "cpu" if smoke else "cuda"
+    cfg = load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml")
+    model = build_model(cfg, 10, 3).to(dev).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=2e-4)
+    x = torch.randn(128, 3, 32, 32, device=dev).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (128,), device=dev)
+
+    def step() -> None:
+        with torch.autocast(dev, dtype=torch.bfloat16, enabled=not smoke):
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    acts = [ProfilerActivity.CPU] + ([] if smoke else [ProfilerActivity.CUDA])
+    with profile(activities=acts) as prof:
+        for _ in range(steps):
+            step()
+        if not smoke:
+            torch.cuda.synchronize()
+    key = "self_cpu_time_total" if smoke else "self_device_time_total"
+    rows = sorted(prof.key_averages(), key=lambda e: getattr(e, key, 0.0), reverse=True)[:15]
+    print(prof.key_averages().table(sort_by=key, row_limit=15))
+    return [{"name": e.key[:80], "count": e.count, "self_us_per_step": round(getattr(e, key, 0.0) / steps, 1)} for e in rows]
 
 
 if __name__ == "__main__":
