@@ -203,8 +203,9 @@ class LargeLoader:
         self.class_counts = torch.tensor(data.class_counts, dtype=torch.float64)
         self.local_size = self.num_train // world_size
         if self.batch_size < 1 or self.local_size < self.batch_size:
-            raise ValueError(
-                f"batch size {self.batch_size} needs at least that many training images per rank (have {self.local_size})"
+            raise DataError(
+                f"batch size {self.batch_size} needs at least that many training images per rank (have {self.local_size}); "
+                "lower optim.batch_size"
             )
         self.mean = torch.tensor(data.mean, device=self.device).view(1, -1, 1, 1)
         self.std = torch.tensor(data.std, device=self.device).view(1, -1, 1, 1)

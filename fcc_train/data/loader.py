@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from fcc_train.data import DataError
 from fcc_train.data.augment import normalize, random_crop_flip
 
 if TYPE_CHECKING:
@@ -77,8 +78,9 @@ class DeviceLoader:
         self.rank, self.world_size = rank, world_size
         self.local_size = self.num_train // world_size  # every rank the same length, so steps agree
         if self.batch_size < 1 or self.local_size < self.batch_size:
-            raise ValueError(
-                f"batch size {self.batch_size} needs at least that many training images per rank (have {self.local_size})"
+            raise DataError(
+                f"batch size {self.batch_size} needs at least that many training images per rank (have {self.local_size}); "
+                "lower optim.batch_size"
             )
 
     @classmethod

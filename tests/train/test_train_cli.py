@@ -86,3 +86,9 @@ def test_demo_without_torch_says_how_to_install(monkeypatch, capsys):
     assert main(["demo", "--skip-verify"]) == 0
     out = capsys.readouterr().out
     assert "pip install torch==2.13.0" in out and "train" in out
+
+
+def test_batch_larger_than_the_training_set(capsys, tmp_path):
+    assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--set", "optim.batch_size=100000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lower optim.batch_size" in err[0]
