@@ -31,7 +31,7 @@ from fcc_train.config import Config, config_from_dict, config_to_dict, flatten_c
 from fcc_train.metrics import compute_metrics
 from fcc_train.runlog import RunLog, format_results
 
-__all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training"]
+__all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training", "TrainingRun"]
 
 # keys that may change between a run and its resumption (they do not change what is trained)
 COSMETIC_KEYS = {
@@ -133,119 +133,183 @@ def _refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]
 
 def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None] | None = None, stream: Any = None) -> int:
     """Train ``cfg`` into ``out_dir`` (resuming if possible); return the exit code (0, or 3 on a NaN loss)."""
-    from fcc_train import distributed
-    from fcc_train.data import build_datasets, make_loader
-    from fcc_train.engine import Engine, evaluate, lr_at, train_one_epoch
-    from fcc_train.fcc import label_order_warning, tau_by_class
-    from fcc_train.methods import DataInfo, build_method, prepare_stage
-    from fcc_train.models import build_model
+    run = TrainingRun(cfg, out_dir, log=log, stream=stream)
+    if run.start():
+        while not run.finished:
+            run.queue_epoch()
+            run.finish_epoch()
+    return int(run.exit_code or 0)
 
-    t_start = time.perf_counter()
-    dist = distributed.setup(cfg.train.device)
-    main = dist.is_main
-    run_dir = Path(out_dir)
-    cfg_dict = config_to_dict(cfg)
-    if cfg.optim.epochs < 1:
-        raise UserError(f"optim.epochs must be >= 1, got {cfg.optim.epochs}")
-    if cfg.train.eval_every < 1:
-        raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
 
-    _check_stored_config(run_dir, cfg_dict)
-    rlog = RunLog(run_dir, enabled=main, progress=cfg.train.progress, tensorboard=cfg.train.tensorboard, stream=stream)
-    say = log or rlog.note
+class TrainingRun:
+    """One run's life, split at the epoch's single host synchronisation.
 
-    summary_path = run_dir / "summary.json"
-    if summary_path.is_file():
-        import json
+    ``start()`` builds data, model, method and engine and resumes from the newest
+    checkpoint; ``queue_epoch()`` sets the learning rate and queues one training
+    epoch (on a GPU it returns before the device has finished); ``finish_epoch()``
+    synchronises once (the NaN check), evaluates, logs and checkpoints, and writes
+    the summary after the last epoch. :func:`run_training` alternates the two;
+    :mod:`fcc_train.multirun` queues the epochs of several runs on their own CUDA
+    streams before finishing any, so their kernels overlap on one GPU.
+    ``exit_code`` is None while the run goes on, then 0 (done) or :data:`EXIT_NAN`.
+    """
 
-        try:
-            done = json.loads(summary_path.read_text())
-        except ValueError:
-            done = {}
-        if done.get("done") and done.get("config") is not None:
-            _refuse_if_different(run_dir, done["config"], cfg_dict)
-            say(f"run '{run_dir}' is already finished (delete the folder to train again)")
-            say(format_results(done))
-            return 0
+    def __init__(self, cfg: Config, out_dir: str | Path, *, log: Callable[[str], None] | None = None, stream: Any = None) -> None:
+        self.cfg, self.run_dir = cfg, Path(out_dir)
+        self._log, self._stream = log, stream
+        self.exit_code: int | None = None
+        self.epoch = 0  # the last epoch trained (or resumed from)
+        self._pending: tuple[int, float, Any, float] | None = None
 
-    device = resolve_device(cfg.train.device, dist.local_rank)
-    if device.type == "cpu":
-        torch.set_num_threads(max(1, cfg.train.threads))
-    else:
-        torch.backends.cudnn.benchmark = True
-    _seed_everything(cfg.train.seed)
+    @property
+    def finished(self) -> bool:
+        return self.exit_code is not None
 
-    data = build_datasets(cfg)
-    model = build_model(cfg, data.num_classes, data.in_channels).to(device)
-    if dist.distributed and cfg.train.sync_bn:
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    info = DataInfo(class_counts=list(data.class_counts), epochs=cfg.optim.epochs)
-    method = build_method(cfg, info, device)
-    params = list(prepare_stage(model, cfg, device))
-    notes: list[str] = [w for w in (label_order_warning(cfg.fcc, data.class_counts),) if w]
-    engine = Engine(cfg, model, method, params, device, tau_by_class(cfg.fcc, data.class_counts, device), notes)
-    if dist.distributed:
-        from torch.nn.parallel import DistributedDataParallel as DDP
+    def start(self) -> bool:
+        """Build and resume; False when the run folder already holds a finished run (``exit_code`` 0)."""
+        from fcc_train import distributed
+        from fcc_train.data import build_datasets, make_loader
+        from fcc_train.engine import Engine
+        from fcc_train.fcc import label_order_warning, tau_by_class
+        from fcc_train.methods import DataInfo, build_method, prepare_stage
+        from fcc_train.models import build_model
 
-        # device_ids=None: the batch is already on this rank's device, and DDP must not try to move a Batch dataclass
-        engine.forward_module = DDP(engine.forward_module, device_ids=None)
-    loader = make_loader(data, cfg, device, rank=dist.rank, world_size=dist.world_size)
-    gen = torch.Generator(device=device)
-    gen.manual_seed(cfg.train.seed + 1000 * dist.rank)
-    generators = {"loader": gen}
+        cfg, run_dir = self.cfg, self.run_dir
+        self.t_start = time.perf_counter()
+        self.dist = dist = distributed.setup(cfg.train.device)
+        self.main = dist.is_main
+        self.cfg_dict = cfg_dict = config_to_dict(cfg)
+        if cfg.optim.epochs < 1:
+            raise UserError(f"optim.epochs must be >= 1, got {cfg.optim.epochs}")
+        if cfg.train.eval_every < 1:
+            raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
 
-    start_epoch, best, last_eval, seconds = 0, None, None, 0.0
-    found = find_resume(run_dir / "checkpoints", map_location=device)
-    if found is not None:
-        path, state = found
-        _refuse_if_different(run_dir, config_to_dict(config_from_dict(state["config"])), cfg_dict)
-        model.load_state_dict(state["model"])
-        engine.load_optimizer_state(state["optimizer"])
-        start_epoch, best, seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
-        last_eval = state.get("last_eval")
-        rng = state["rng"]
-        if "per_rank" in rng:  # written by a torchrun run: each rank gets its own states back (rank 0's if fewer)
-            per_rank = rng["per_rank"]
-            rng = per_rank[dist.rank] if dist.rank < len(per_rank) else per_rank[0]
-        restore_rng(rng, generators)
-        say(f"resuming '{run_dir}' from {path.name} (epoch {start_epoch}/{cfg.optim.epochs})")
-        if main and path.name != "last.pt":  # last.pt was unreadable: replace it by the checkpoint we resume from
-            save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(_dump_yaml(cfg_dict))
-    rlog.load_existing(start_epoch)
-    for n in notes:
-        say(n)
+        _check_stored_config(run_dir, cfg_dict)
+        self.rlog = rlog = RunLog(
+            run_dir, enabled=self.main, progress=cfg.train.progress, tensorboard=cfg.train.tensorboard, stream=self._stream
+        )
+        self.say = say = self._log or rlog.note
 
-    last = {k: v for k, v in last_eval.items() if k != "per_class_recall"} if last_eval else None
-    last_recall = last_eval.get("per_class_recall") if last_eval else None
-    kill_after = int(os.environ.get("FCC_TEST_KILL_AFTER_EPOCH", "0") or 0)
-    ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
-    epochs = cfg.optim.epochs
-    # where the time goes (this process only): setup, training epochs, evaluation, checkpoint writing
-    timing = {"setup": time.perf_counter() - t_start, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
-    t_epoch = time.perf_counter()
-    for epoch in range(start_epoch + 1, epochs + 1):
+        summary_path = run_dir / "summary.json"
+        if summary_path.is_file():
+            import json
+
+            try:
+                done = json.loads(summary_path.read_text())
+            except ValueError:
+                done = {}
+            if done.get("done") and done.get("config") is not None:
+                _refuse_if_different(run_dir, done["config"], cfg_dict)
+                say(f"run '{run_dir}' is already finished (delete the folder to train again)")
+                say(format_results(done))
+                self.exit_code = 0
+                return False
+
+        self.device = device = resolve_device(cfg.train.device, dist.local_rank)
+        if device.type == "cpu":
+            torch.set_num_threads(max(1, cfg.train.threads))
+        else:
+            torch.backends.cudnn.benchmark = True
+        _seed_everything(cfg.train.seed)
+
+        self.data = data = build_datasets(cfg)
+        self.model = model = build_model(cfg, data.num_classes, data.in_channels).to(device)
+        if dist.distributed and cfg.train.sync_bn:
+            self.model = model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        info = DataInfo(class_counts=list(data.class_counts), epochs=cfg.optim.epochs)
+        method = build_method(cfg, info, device)
+        params = list(prepare_stage(model, cfg, device))
+        notes: list[str] = [w for w in (label_order_warning(cfg.fcc, data.class_counts),) if w]
+        self.engine = engine = Engine(cfg, model, method, params, device, tau_by_class(cfg.fcc, data.class_counts, device), notes)
+        if dist.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            # device_ids=None: the batch is already on this rank's device, and DDP must not try to move a Batch dataclass
+            engine.forward_module = DDP(engine.forward_module, device_ids=None)
+        self.loader = make_loader(data, cfg, device, rank=dist.rank, world_size=dist.world_size)
+        self.gen = gen = torch.Generator(device=device)
+        gen.manual_seed(cfg.train.seed + 1000 * dist.rank)
+        self.generators = {"loader": gen}
+
+        self.best: dict[str, Any] | None = None
+        last_eval: dict[str, Any] | None = None
+        self.seconds = 0.0
+        found = find_resume(run_dir / "checkpoints", map_location=device)
+        if found is not None:
+            path, state = found
+            _refuse_if_different(run_dir, config_to_dict(config_from_dict(state["config"])), cfg_dict)
+            model.load_state_dict(state["model"])
+            engine.load_optimizer_state(state["optimizer"])
+            self.epoch, self.best, self.seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
+            last_eval = state.get("last_eval")
+            rng = state["rng"]
+            if "per_rank" in rng:  # written by a torchrun run: each rank gets its own states back (rank 0's if fewer)
+                per_rank = rng["per_rank"]
+                rng = per_rank[dist.rank] if dist.rank < len(per_rank) else per_rank[0]
+            restore_rng(rng, self.generators)
+            say(f"resuming '{run_dir}' from {path.name} (epoch {self.epoch}/{cfg.optim.epochs})")
+            if self.main and path.name != "last.pt":  # last.pt was unreadable: replace it by the checkpoint we resume from
+                save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
+        if self.main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text(_dump_yaml(cfg_dict))
+        rlog.load_existing(self.epoch)
+        for n in notes:
+            say(n)
+
+        self.last_eval = last_eval
+        self.last = {k: v for k, v in last_eval.items() if k != "per_class_recall"} if last_eval else None
+        self.last_recall = last_eval.get("per_class_recall") if last_eval else None
+        self.kill_after = int(os.environ.get("FCC_TEST_KILL_AFTER_EPOCH", "0") or 0)
+        self.ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
+        # where the time goes (this process only): setup, training epochs, evaluation, checkpoint writing
+        self.timing = {"setup": time.perf_counter() - self.t_start, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
+        self.t_epoch = time.perf_counter()
+        if self.epoch >= cfg.optim.epochs:  # a checkpoint of the last epoch whose summary was never written
+            self._finish_run()
+        return True
+
+    def queue_epoch(self) -> None:
+        """Set the learning rate and queue the next training epoch (no host synchronisation)."""
+        from fcc_train.engine import lr_at, train_one_epoch
+
+        if self.finished or self._pending is not None:
+            raise RuntimeError("queue_epoch() on a finished run or before finish_epoch()")
+        epoch = self.epoch + 1
         t0 = time.perf_counter()
-        lr = lr_at(cfg.optim, epoch)
-        engine.set_lr(lr)
-        loss_t = train_one_epoch(engine, loader, epoch, gen)
+        lr = lr_at(self.cfg.optim, epoch)
+        self.engine.set_lr(lr)
+        loss_t = train_one_epoch(self.engine, self.loader, epoch, self.gen)
+        self._pending = (epoch, lr, loss_t, t0)
+
+    def finish_epoch(self) -> None:
+        """Synchronise once (loss), then evaluate, log and checkpoint the queued epoch."""
+        from fcc_train import distributed
+        from fcc_train.engine import evaluate
+
+        if self._pending is None:
+            raise RuntimeError("finish_epoch() without queue_epoch()")
+        epoch, lr, loss_t, t0 = self._pending
+        self._pending = None
+        cfg, engine, model, data, say = self.cfg, self.engine, self.model, self.data, self.say
+        epochs = cfg.optim.epochs
         loss = float(loss_t)  # the one host sync of the epoch
-        timing["train"] += time.perf_counter() - t0
+        self.epoch = epoch
+        self.timing["train"] += time.perf_counter() - t0
         if not np.isfinite(loss):
             say(
-                f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {run_dir / 'checkpoints'}; lower optim.lr or check the data"
+                f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {self.run_dir / 'checkpoints'}; lower optim.lr or check the data"
             )
-            rlog.close()
-            return EXIT_NAN
+            self.rlog.close()
+            self.exit_code = EXIT_NAN
+            return
         record: dict[str, Any] | None = None
         if epoch % cfg.train.eval_every == 0 or epoch == epochs:
             t0 = time.perf_counter()
-            preds, labels = evaluate(engine, loader)
+            preds, labels = evaluate(engine, self.loader)
             m = compute_metrics(preds, labels, data.class_counts)
             now = time.perf_counter()
-            timing["eval"] += now - t0
+            self.timing["eval"] += now - t0
             record = {
                 "epoch": epoch,
                 "lr": lr,
@@ -254,57 +318,64 @@ def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None]
                 "many": m["many"],
                 "medium": m["medium"],
                 "few": m["few"],
-                "seconds": round(seconds + now - t_start, 3),
+                "seconds": round(self.seconds + now - self.t_start, 3),
             }
-            rlog.log_epoch(record)
-            last, last_recall = record, m["per_class_recall"]
-            last_eval = dict(record, per_class_recall=last_recall)
-            if best is None or m["top1_error"] < best["top1_error"]:
-                best = dict(record, per_class_recall=m["per_class_recall"])
+            self.rlog.log_epoch(record)
+            self.last, self.last_recall = record, m["per_class_recall"]
+            self.last_eval = dict(record, per_class_recall=self.last_recall)
+            if self.best is None or m["top1_error"] < self.best["top1_error"]:
+                self.best = dict(record, per_class_recall=m["per_class_recall"])
         now = time.perf_counter()
-        rlog.progress(epoch, epochs, loss, record["top1_error"] if record else None, now - t_epoch)
-        t_epoch = now
-        if epoch % ckpt_every == 0 or epoch == epochs or record is not None and best is not None and best["epoch"] == epoch:
+        self.rlog.progress(epoch, epochs, loss, record["top1_error"] if record else None, now - self.t_epoch)
+        self.t_epoch = now
+        best = self.best
+        is_best = record is not None and best is not None and best["epoch"] == epoch
+        if epoch % self.ckpt_every == 0 or epoch == epochs or is_best:
             t0 = time.perf_counter()
             state = {
                 "model": model.state_dict(),
                 "optimizer": engine.optimizer_state(),
                 "epoch": epoch,
-                "config": cfg_dict,
-                "rng": capture_rng(generators),
+                "config": self.cfg_dict,
+                "rng": capture_rng(self.generators),
                 "best": best,
-                "last_eval": last_eval,
+                "last_eval": self.last_eval,
                 "class_counts": list(data.class_counts),
                 "format_version": FORMAT_VERSION,
-                "seconds": seconds + time.perf_counter() - t_start,
+                "seconds": self.seconds + time.perf_counter() - self.t_start,
             }
-            if dist.distributed:
+            if self.dist.distributed:
                 state["rng"] = {"per_rank": _gather_objects(state["rng"])}
-            if main:
-                ckdir = run_dir / "checkpoints"
-                is_best = best is not None and best["epoch"] == epoch
-                if epoch % ckpt_every == 0 or epoch == epochs:
+            if self.main:
+                ckdir = self.run_dir / "checkpoints"
+                if epoch % self.ckpt_every == 0 or epoch == epochs:
                     save_checkpoint(state, ckdir / "last.pt")
                     if is_best:  # the same state: link it instead of serialising it twice
                         publish_copy(ckdir / "last.pt", ckdir / "best.pt")
                 elif is_best:
                     save_checkpoint(state, ckdir / "best.pt")
             distributed.barrier()
-            timing["checkpoint"] += time.perf_counter() - t0
-            if kill_after and epoch == kill_after:
+            self.timing["checkpoint"] += time.perf_counter() - t0
+            if self.kill_after and epoch == self.kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
+        if epoch >= epochs:
+            self._finish_run()
 
-    seconds_total = seconds + time.perf_counter() - t_start
-    summary = _summary(cfg_dict, list(data.class_counts), best, last, seconds_total, done=True)
-    summary["timing_last_session"] = {k: round(v, 3) for k, v in timing.items()}
-    rlog.write_per_class(data.class_counts, best.get("per_class_recall") if best else None, last_recall)
-    rlog.write_summary(summary)
-    rlog.close()
-    if main:
-        say(f"{cfg.name}: finished {epochs} epochs in {seconds_total:.1f} s ({run_dir})")
-        say(format_results(summary))
-    distributed.cleanup()
-    return 0
+    def _finish_run(self) -> None:
+        from fcc_train import distributed
+
+        cfg, data = self.cfg, self.data
+        seconds_total = self.seconds + time.perf_counter() - self.t_start
+        summary = _summary(self.cfg_dict, list(data.class_counts), self.best, self.last, seconds_total, done=True)
+        summary["timing_last_session"] = {k: round(v, 3) for k, v in self.timing.items()}
+        self.rlog.write_per_class(data.class_counts, self.best.get("per_class_recall") if self.best else None, self.last_recall)
+        self.rlog.write_summary(summary)
+        self.rlog.close()
+        if self.main:
+            self.say(f"{cfg.name}: finished {cfg.optim.epochs} epochs in {seconds_total:.1f} s ({self.run_dir})")
+            self.say(format_results(summary))
+        self.exit_code = 0
+        distributed.cleanup()
 
 
 def _gather_objects(obj: Any) -> list[Any]:

@@ -1,17 +1,40 @@
-"""``fcc train``: train one experiment from a YAML config; re-running the same command resumes."""
+"""``fcc train``: train one experiment from a YAML config; re-running the same command resumes.
+
+Several runs in one process (they share one GPU, each on its own CUDA stream,
+their epochs overlapped; see :mod:`fcc_train.multirun`)::
+
+    fcc train --config configs/cifar10_lt100/ce.yaml --config configs/cifar10_lt100/ce_fcc.yaml --out runs/c10
+    fcc train --jobs jobs.yaml          # a list of {config: ..., out: ..., set: [KEY=VALUE, ...]}
+
+With several ``--config`` files, ``--out`` is the parent folder (default
+``runs``) and each run trains into ``<out>/<config name>``; ``--set`` applies
+to every run. In a jobs file each entry's own ``set`` comes after the
+command line's, so it wins.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-__all__ = ["add_arguments", "run", "default_out"]
+__all__ = ["add_arguments", "run", "default_out", "read_jobs"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="experiment YAML (see configs/)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="experiment YAML (see configs/); repeat it to train several runs in one process",
+    )
+    parser.add_argument(
+        "--jobs", default=None, help="YAML/JSON list of runs {config, out, set} trained together in one process"
+    )
     parser.add_argument("--data-root", default=None, help="folder holding the data set (sets data.root)")
-    parser.add_argument("--out", default=None, help="run folder (default runs/<config name>)")
+    parser.add_argument(
+        "--out", default=None, help="run folder (default runs/<config name>); with several configs, their parent folder"
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -28,15 +51,61 @@ def default_out(cfg_name: str) -> Path:
     return Path("runs") / cfg_name
 
 
+def read_jobs(path: str | Path) -> list[dict[str, Any]]:
+    """A jobs file's entries, checked: each has ``config`` and ``out`` (strings) and optionally ``set`` (a list)."""
+    import yaml
+
+    from fcc_theory.errors import UserError
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"jobs file '{p}' does not exist; write a YAML list of {{config: FILE, out: DIR, set: [KEY=VALUE]}}")
+    try:
+        data = yaml.safe_load(p.read_text())  # JSON is YAML
+    except yaml.YAMLError as exc:
+        raise UserError(f"jobs file '{p}' is not valid YAML/JSON ({type(exc).__name__}); fix its syntax") from None
+    if not isinstance(data, list) or not data:
+        raise UserError(f"jobs file '{p}' must hold a non-empty list of {{config, out, set}} entries")
+    for i, job in enumerate(data):
+        if not isinstance(job, dict) or not isinstance(job.get("config"), str) or not isinstance(job.get("out"), str):
+            raise UserError(f"jobs file '{p}', entry {i}: needs 'config' and 'out' strings (and optionally a 'set' list)")
+        unknown = set(job) - {"config", "out", "set"}
+        if unknown:
+            raise UserError(f"jobs file '{p}', entry {i}: unknown key '{sorted(unknown)[0]}'; use config, out and set")
+        if not isinstance(job.get("set", []), list):
+            raise UserError(f"jobs file '{p}', entry {i}: 'set' must be a list of KEY=VALUE strings")
+    return data
+
+
 def run(args: argparse.Namespace) -> int:
+    from fcc_theory.errors import UserError
     from fcc_train.config import load_config
-    from fcc_train.run import run_training
 
     overrides = [item for group in args.overrides for item in group]
     if args.data_root is not None:
         overrides.append(f"data.root={args.data_root}")
     if args.device is not None:
         overrides.append(f"train.device={args.device}")
-    cfg = load_config(args.config, overrides)
-    out = Path(args.out) if args.out else default_out(cfg.name)
-    return run_training(cfg, out)
+    if not args.config and not args.jobs:
+        raise UserError("no experiment given; pass --config FILE (see configs/) or --jobs FILE")
+    if args.config and args.jobs:
+        raise UserError("--config and --jobs cannot be combined; list every run in the jobs file")
+    if len(args.config) == 1:
+        from fcc_train.run import run_training
+
+        cfg = load_config(args.config[0], overrides)
+        out = Path(args.out) if args.out else default_out(cfg.name)
+        return run_training(cfg, out)
+
+    from fcc_train.multirun import RunSpec, report, run_many
+
+    specs: list[RunSpec] = []
+    if args.jobs:
+        for job in read_jobs(args.jobs):
+            specs.append(RunSpec(load_config(job["config"], overrides + [str(s) for s in job.get("set", [])]), Path(job["out"])))
+    else:
+        parent = Path(args.out) if args.out else Path("runs")
+        for path in args.config:
+            cfg = load_config(path, overrides)
+            specs.append(RunSpec(cfg, parent / cfg.name))
+    return report(run_many(specs))

@@ -75,6 +75,7 @@ def test_sweep_dry_run_chains_stage1(capsys, tmp_path):
         (["--benchmark", "digits", "--methods", "bcse"], "unknown method 'bcse'"),
         (["--benchmark", "digits", "--seeds", "a"], "--seeds 'a'"),
         (["--benchmark", "digits", "--parallel", "0"], "--parallel"),
+        (["--benchmark", "digits", "--per-process", "0"], "--per-process"),
     ],
 )
 def test_sweep_bad_input(argv, msg, capsys):
@@ -127,3 +128,22 @@ def test_sweep_runs_chains_skips_and_collects(tmp_path):
     rows2 = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
     assert [x["status"] for x in rows2] == ["skipped-done", "skipped-done"]
     assert (tmp_path / "digits" / "sweep_results.csv").read_text().startswith("benchmark,method")
+
+
+@pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
+def test_sweep_per_process_groups_runs_and_keeps_the_chain(tmp_path):
+    cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", "ce,crt", "--per-process", "2",
+           "--out", str(tmp_path), "--set", "optim.epochs=1", "train.progress=none", "train.device=cpu", "train.threads=1"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
+    assert sorted((x["method"], x["variant"], x["status"]) for x in rows) == [
+        ("ce", "fcc", "done"), ("ce", "raw", "done"), ("crt", "fcc", "done"), ("crt", "raw", "done")]
+    starts = [ln for ln in r.stdout.splitlines() if ln.startswith("[sweep] start")]
+    assert len(starts) == 2 and all("--jobs" in ln for ln in starts)  # two processes of two runs each
+    assert "ce/seed42, ce_fcc/seed42" in starts[0] and "crt/seed42, crt_fcc/seed42" in starts[1]
+    cfg = (tmp_path / "digits" / "crt_fcc" / "seed42" / "config.yaml").read_text()
+    assert str(tmp_path / "digits" / "ce_fcc" / "seed42") in cfg
+    logs = list((tmp_path / "digits" / "sweep_groups").glob("group-*.log"))
+    assert len(logs) == 2 and "[ce_fcc/seed42]" in "".join(p.read_text() for p in logs)

@@ -1,0 +1,176 @@
+"""Several training runs in one process, their epochs overlapped on one GPU (issue 8).
+
+Table 1 is 184 small runs. One ResNet-32 at batch 128 leaves most of an H100
+idle (its kernels are 8×8×64 maps, a few dozen thread blocks each), and K
+separate processes do not fill it either: without MPS the GPU time-slices
+between processes, which measured only 1.16× aggregate throughput at K = 4
+(docs/performance.md). Here the runs share one process and each gets its own
+CUDA stream. :class:`~fcc_train.run.TrainingRun` splits a run at the epoch's
+single host synchronisation, so the driver can queue run *k*'s next epoch
+(graph replays return at once) and then wait for run *k+1*'s current one:
+the kernels of different runs execute side by side.
+
+Each run keeps its own random state. The process-wide generators (python,
+numpy, torch CPU and CUDA) are swapped in and out around every call, so a run
+trained here draws what it draws alone; on the CPU, where the runs simply
+alternate, the results are bit-identical to separate runs (tested).
+
+A run that fails (bad data folder, NaN loss) is reported and dropped; the
+others go on. Under torchrun, use one run per process.
+
+>>> from fcc_train.config import load_config
+>>> spec = RunSpec(load_config(None, ["optim.epochs=1"]), Path("runs/a"))
+>>> spec.name, _label(Path("runs/sweep/cifar10_lt100/ce_fcc/seed0"))
+('experiment', 'ce_fcc/seed0')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, TextIO
+
+import torch
+
+from fcc_theory.errors import UserError
+from fcc_train.checkpoint import capture_rng, restore_rng
+from fcc_train.config import Config
+
+__all__ = ["RunSpec", "RunOutcome", "run_many"]
+
+
+@dataclass
+class RunSpec:
+    """One run: its resolved config and its run folder."""
+
+    config: Config
+    out: Path
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+@dataclass
+class RunOutcome:
+    """How a run of :func:`run_many` ended: exit code 0 (done), 3 (NaN loss) or 1 (error, one line in ``error``)."""
+
+    spec: RunSpec
+    exit_code: int
+    error: str | None = None
+    epochs_trained: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Prefixed:
+    """A text stream that starts every line with ``[name] `` (several runs share one terminal or log)."""
+
+    def __init__(self, prefix: str, target: TextIO) -> None:
+        self.prefix, self.target, self._at_line_start = prefix, target, True
+
+    def write(self, text: str) -> int:
+        text = text.replace("\r", "\n")  # a progress bar's carriage returns become lines
+        for piece in text.splitlines(keepends=True):
+            if self._at_line_start and piece.strip():
+                self.target.write(self.prefix)
+            self.target.write(piece)
+            self._at_line_start = piece.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+def _label(out: Path) -> str:
+    """``ce_fcc/seed0`` for a sweep's folders, else the folder's name."""
+    return f"{out.parent.name}/{out.name}" if out.name.startswith("seed") and out.parent.name else out.name
+
+
+class _Slot:
+    """A run with its stream and its own copy of the process-wide random state."""
+
+    def __init__(self, spec: RunSpec, stream: TextIO, use_streams: bool) -> None:
+        from fcc_train.run import TrainingRun
+
+        self.spec = spec
+        out = _Prefixed(f"[{_label(spec.out)}] ", stream)
+        self.run = TrainingRun(spec.config, spec.out, stream=out, log=lambda s: print(s, file=out, flush=True))
+        self.cuda_stream = None
+        if use_streams:
+            self.cuda_stream = torch.cuda.Stream()
+        self.rng: dict[str, Any] | None = None
+        self.outcome: RunOutcome | None = None
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Everything of this run happens on its stream and with its random state."""
+        if self.rng is not None:
+            restore_rng(self.rng)
+        ctx = torch.cuda.stream(self.cuda_stream) if self.cuda_stream is not None else contextlib.nullcontext()
+        with ctx:
+            yield
+        self.rng = capture_rng()
+
+    def call(self, what: Callable[[], Any]) -> bool:
+        """Run one step of this run; False (and an outcome) when the run has ended, by finishing or failing."""
+        try:
+            with self.active():
+                result = what()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except UserError as exc:
+            return self._end(1, str(exc))
+        except Exception as exc:  # one run's crash must not take the others down
+            traceback.print_exc(file=sys.stderr)
+            return self._end(1, f"{type(exc).__name__}: {exc}")
+        if result is False or self.run.finished:
+            return self._end(int(self.run.exit_code or 0))
+        return True
+
+    def _end(self, code: int, error: str | None = None) -> bool:
+        self.outcome = RunOutcome(self.spec, code, error, epochs_trained=self.run.epoch)
+        return False
+
+
+def run_many(
+    specs: list[RunSpec], *, stream: TextIO | None = None, use_streams: bool | None = None
+) -> list[RunOutcome]:
+    """Train every spec in this process, interleaved epoch by epoch; one outcome per spec, in order.
+
+    ``use_streams`` (default: when CUDA is available and a spec asks for it)
+    gives each run its own CUDA stream. Run folders must differ.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UserError("several runs in one process cannot be combined with torchrun; launch one config per torchrun")
+    outs = [s.out.resolve() for s in specs]
+    dup = next((o for o in outs if outs.count(o) > 1), None)
+    if dup is not None:
+        raise UserError(f"two runs write to the same folder '{dup}'; give each run its own --out")
+    stream = stream or sys.stdout
+    if use_streams is None:
+        use_streams = torch.cuda.is_available() and any(s.config.train.device != "cpu" for s in specs)
+    slots = [_Slot(s, stream, use_streams) for s in specs]
+    live = [slot for slot in slots if slot.call(slot.run.start)]
+    # queue every run's first epoch, then: wait for run k, queue its next epoch, go on to run k+1
+    live = [slot for slot in live if slot.call(slot.run.queue_epoch)]
+    while live:
+        still = []
+        for slot in live:
+            if slot.call(slot.run.finish_epoch) and slot.call(slot.run.queue_epoch):
+                still.append(slot)
+        live = still
+    outcomes = [slot.outcome or RunOutcome(slot.spec, 1, "did not finish") for slot in slots]
+    return outcomes
+
+
+def report(outcomes: list[RunOutcome], stream: TextIO | None = None) -> int:
+    """One line per run; the process exit code (0 when every run finished)."""
+    stream = stream or sys.stdout
+    for o in outcomes:
+        state = {0: "done", 3: "stopped: non-finite loss"}.get(o.exit_code, f"failed: {o.error}")
+        print(f"{o.spec.name} -> {o.spec.out}: {state}", file=stream, flush=True)
+    return 0 if all(o.exit_code == 0 for o in outcomes) else max(o.exit_code for o in outcomes)
