@@ -16,6 +16,13 @@ LR/3, ×0.01 at epochs 160 and 180, batch 128 with drop_last, 200 epochs.
 Traceback (most recent call last):
 ...
 fcc_train.config.ConfigError: unknown config key 'optim.epoch' (did you mean 'optim.epochs'?)
+
+A key with a fixed set of values (:data:`CHOICES`) refuses any other:
+
+>>> load_config(None, ["train.precision=fp8"])
+Traceback (most recent call last):
+...
+fcc_train.config.ConfigError: config key 'train.precision' is 'fp8'; use one of auto, bf16, fp32
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Any
 
 from fcc_theory.errors import UserError
 
-__all__ = ["ConfigError", "Config", "load_config", "config_to_dict", "config_from_dict", "flatten_config"]
+__all__ = ["ConfigError", "Config", "CHOICES", "load_config", "config_to_dict", "config_from_dict", "flatten_config"]
 
 
 class ConfigError(UserError):
@@ -145,12 +152,12 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
     channels_last: str = "auto"  # auto (on GPU) | true | false
-    compile: str = "auto"  # auto | none | graphs | compile
+    compile: str = "auto"  # auto | none (= eager) | graphs | compile | compile_graphs
     eval_every: int = 1
     threads: int = 1  # CPU threads (one is fastest on a shared 2-core machine)
     eval_batch_size: int = 1024
     tensorboard: bool = False
-    progress: str = "auto"  # auto (bar on a terminal) | bar | none
+    progress: str = "auto"  # auto (bar on a terminal, else lines) | bar | lines | none
     sync_bn: bool = False
     checkpoint_every: int = 1  # write checkpoints/last.pt every N epochs (and at the end; best.pt whenever it improves)
 
@@ -165,6 +172,45 @@ class Config:
     stage: StageConfig = field(default_factory=StageConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# Keys with a fixed set of values: anything else is a ConfigError when the config is built (YAML and
+# --set alike), not a traceback or a silent fallback deep in training. Each tuple is what the code that
+# reads the key handles (tests/train/test_method_configs.py checks them against the registries that
+# exist). Not listed: keys whose own registry already refuses an unknown value in one line
+# (data.dataset, method.loss, method.sampler, model.arch, train.device) and free-form ones
+# (method.manifold_layer: pool | stem | stageK).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.imbalance_type": ("exp", "step"),  # data/longtail.py class_profile
+    "data.augment": ("standard", "none"),  # data/loader.py, data/large.py
+    "model.head": ("linear", "cosine"),  # models/heads.py build_head
+    "fcc.strategy": ("uniform", "edc", "half"),  # fcc_theory/tau.py STRATEGIES
+    "fcc.order": ("frequency", "label"),  # fcc.py ORDERS
+    "fcc.mix_tau": ("first", "mixed"),  # methods/base.py fcc_tau
+    "method.focal_form": ("sigmoid", "softmax"),  # methods/configured.py
+    "method.mixup": ("none", "input", "manifold", "remix"),  # methods/mixup.py MIXUPS
+    "method.remix_weighting": ("per_sample", "batch_mean"),  # methods/configured.py
+    "stage.head_transform": ("none", "tau_norm"),  # methods/two_stage.py
+    "optim.schedule": ("step", "cosine"),  # engine.py lr_at
+    "train.precision": ("auto", "bf16", "fp32"),  # engine.py: anything but bf16/auto used to mean fp32, silently
+    "train.compile": ("auto", "none", "eager", "graphs", "compile", "compile_graphs"),  # engine.py _choose_mode
+    "train.progress": ("auto", "bar", "lines", "none"),  # runlog.py RunLog (unknown values used to mean lines)
+    # engine.py _resolve_auto, data/loader.py, data/large.py: "auto" exactly, else true/false spellings in any case
+    # (a YAML boolean arrives as "True" / "False")
+    "train.channels_last": ("auto", "true", "false", "1", "0", "yes", "no", "on", "off"),
+}
+# keys whose values (these ones) may come in any case; the rest of the key's CHOICES must match exactly
+_ANY_CASE: dict[str, tuple[str, ...]] = {"train.channels_last": CHOICES["train.channels_last"][1:]}
+
+
+def _check_choice(key: str, value: Any) -> Any:
+    """``value`` if ``key`` has no fixed set of values or ``value`` is one of them (None passes: nullable keys)."""
+    allowed = CHOICES.get(key)
+    if allowed is None or value is None or value in allowed:
+        return value
+    if isinstance(value, str) and value.lower() in _ANY_CASE.get(key, ()):
+        return value
+    raise ConfigError(f"config key '{key}' is {str(value)!r}; use one of {', '.join(allowed)}")
 
 
 def _all_keys(cls: type, prefix: str = "") -> list[str]:
@@ -232,7 +278,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
 
 
 def config_from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "") -> Any:
-    """Build a (nested) config dataclass from a dict, rejecting unknown keys."""
+    """Build a (nested) config dataclass from a dict, rejecting unknown keys and values outside :data:`CHOICES`."""
     if not isinstance(data, dict):
         raise ConfigError(f"config section '{prefix.rstrip('.') or '<top>'}' must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
@@ -248,7 +294,8 @@ def config_from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "")
         if dataclasses.is_dataclass(tp):
             kwargs[f.name] = config_from_dict(data[f.name] or {}, tp, f"{prefix}{f.name}.")
         else:
-            kwargs[f.name] = _coerce(data[f.name], tp, f"{prefix}{f.name}")
+            key = f"{prefix}{f.name}"
+            kwargs[f.name] = _check_choice(key, _coerce(data[f.name], tp, key))
     return cls(**kwargs)
 
 

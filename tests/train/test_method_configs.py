@@ -1,4 +1,5 @@
-"""Every method config loads, says what the catalogue says, and (per distinct method) trains two short epochs on digits-LT."""
+"""Every method config loads, says what the catalogue says, and (per distinct method) trains two short epochs on digits-LT;
+enumerated config values (``config.CHOICES``) refuse anything else in one line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fcc_train.config import config_to_dict, flatten_config, load_config
+from fcc_train.config import CHOICES, Config, ConfigError, config_from_dict, config_to_dict, flatten_config, load_config
 from fcc_train.methods.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, method_entry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,6 +104,102 @@ def test_hyperparameters_of_the_recipes():
         0.5,
         [120, 160],
     )
+
+
+# --------------------------------------------------------------------------- enumerated values (config.CHOICES)
+
+
+def test_every_shipped_config_loads():
+    """All of configs/ (catalogue configs and hand-written ones such as digits/ce_fcc_half.yaml) pass validation."""
+    paths = sorted(CONFIGS.rglob("*.yaml"))
+    assert len(paths) > 300
+    for path in paths:
+        load_config(path)
+
+
+def test_choice_keys_exist_and_their_defaults_are_allowed():
+    defaults = flatten_config(config_to_dict(Config()))
+    for key, allowed in CHOICES.items():
+        assert key in defaults, key
+        assert defaults[key] is None or defaults[key] in allowed, (key, defaults[key])
+        assert len(set(allowed)) == len(allowed), key
+
+
+@pytest.mark.parametrize("key", sorted(CHOICES))
+@pytest.mark.parametrize("source", ["set", "yaml"])
+def test_a_value_outside_choices_is_refused(key, source, tmp_path):
+    if source == "set":
+        make = lambda: load_config(None, [f"{key}=no_such_value"])  # noqa: E731
+    else:
+        section, name = key.split(".")
+        path = tmp_path / "bad.yaml"
+        path.write_text(f"{section}:\n  {name}: no_such_value\n")
+        make = lambda: load_config(path)  # noqa: E731
+    with pytest.raises(ConfigError) as exc:
+        make()
+    msg = str(exc.value)
+    assert len(msg.splitlines()) == 1
+    assert f"config key '{key}' is 'no_such_value'" in msg, msg
+    assert msg.endswith("use one of " + ", ".join(CHOICES[key])), msg
+
+
+@pytest.mark.parametrize("key,value", [(k, v) for k in sorted(CHOICES) for v in CHOICES[k]])
+def test_every_listed_value_is_accepted(key, value):
+    cfg = flatten_config(config_to_dict(load_config(None, [f"{key}={value}"])))
+    if key != "train.channels_last":  # --set parses yes/on/1 as YAML, so channels_last holds "True" etc.
+        assert cfg[key] == value
+    section, name = key.split(".")
+    assert flatten_config(config_to_dict(config_from_dict({section: {name: value}})))[key] == value
+
+
+def test_channels_last_takes_yaml_booleans_and_any_case_but_auto_exactly(tmp_path):
+    for text, stored in (("true", "True"), ("off", "False"), ("yes", "True"), ("1", "1"), ("auto", "auto")):
+        path = tmp_path / "c.yaml"
+        path.write_text(f"train:\n  channels_last: {text}\n")
+        assert load_config(path).train.channels_last == stored
+    for text in ("TRUE", "Off", "yEs", "No"):  # as strings (the consumers lower-case them)
+        assert config_from_dict({"train": {"channels_last": text}}).train.channels_last == text
+    # every consumer tests == "auto", so "AUTO" would silently mean off: refused
+    for bad in ("AUTO", "Auto", "maybe", "2"):
+        with pytest.raises(ConfigError, match="train.channels_last"):
+            load_config(None, [f"train.channels_last={bad}"])
+
+
+def test_nullable_keys_still_take_null():
+    import dataclasses
+    import typing
+
+    nullable = []
+    for section in dataclasses.fields(Config):
+        cls = typing.get_type_hints(Config)[section.name]
+        if not dataclasses.is_dataclass(cls):
+            continue
+        for f in dataclasses.fields(cls):
+            if type(None) in typing.get_args(typing.get_type_hints(cls)[f.name]):
+                nullable.append(f"{section.name}.{f.name}")
+    assert "method.teacher" in nullable and "stage.max_norm" in nullable
+    for key in nullable:
+        cfg = flatten_config(config_to_dict(load_config(None, [f"{key}=null"])))
+        assert cfg[key] is None, key
+
+
+def test_choices_agree_with_the_code_that_reads_them():
+    from fcc_theory.tau import STRATEGIES
+    from fcc_train.data.longtail import class_profile
+    from fcc_train.engine import lr_at
+    from fcc_train.fcc import ORDERS
+    from fcc_train.methods.mixup import MIXUPS
+    from fcc_train.models.heads import build_head
+
+    assert CHOICES["fcc.strategy"] == STRATEGIES
+    assert CHOICES["fcc.order"] == ORDERS
+    assert CHOICES["method.mixup"] == MIXUPS
+    for kind in CHOICES["data.imbalance_type"]:
+        assert len(class_profile(kind, 100, 4, 10.0)) == 4
+    for schedule in CHOICES["optim.schedule"]:
+        assert lr_at(load_config(None, [f"optim.schedule={schedule}"]).optim, 10) > 0
+    for head in CHOICES["model.head"]:
+        assert build_head(load_config(None, [f"model.head={head}"]).model, 8, 3).weight.shape == (3, 8)
 
 
 # --------------------------------------------------------------------------- one short run per distinct method

@@ -92,3 +92,21 @@ def test_batch_larger_than_the_training_set(capsys, tmp_path):
     assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--set", "optim.batch_size=100000"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "lower optim.batch_size" in err[0]
+
+
+def test_value_outside_choices_is_one_line(capsys, tmp_path):
+    """An enumerated key with a value it does not have (config.CHOICES): one line naming key, value and choices."""
+    assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--set", "train.precision=fp8"]) == 2
+    _one_line_error(capsys, "train.precision", "'fp8'", "auto, bf16, fp32")
+    assert not (tmp_path / "r").exists()
+
+
+def test_value_outside_choices_as_a_process(tmp_path):
+    """``python -m fcc train ... --set train.precision=fp8``: exit 2, one stderr line, no traceback (was accepted as fp32)."""
+    cmd = [sys.executable, "-m", "fcc", "train", "--config", DIGITS, "--set", "train.precision=fp8", "--out", str(tmp_path / "r")]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 2, r.stderr
+    assert len(err) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert err[0] == "fcc train: error: config key 'train.precision' is 'fp8'; use one of auto, bf16, fp32"
+    assert not (tmp_path / "r").exists()
