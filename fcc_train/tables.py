@@ -3,7 +3,8 @@
 Runs are read from their ``summary.json`` (written by ``fcc train``) and grouped
 by what was trained, taken from the stored resolved config: the *method*
 (everything except the FCC section, the seed, the run name and the runtime
-keys) and the *FCC variant* (raw, or strategy/γ/...). Within a group the
+keys) and the *FCC variant* (raw, or strategy/γ/..., or FCC on the teacher for
+DiVe+FCC, whose student trains without FCC). Within a group the
 runs are the seeds; each cell is mean ± sample standard deviation (n - 1)
 over them. The paper's numbers come from the packaged copy of
 ``paper-tables.csv`` (top-1 error in percent; raw and +FCC).
@@ -338,9 +339,20 @@ def _method_key(cfg: dict[str, Any]) -> tuple:
 
 
 def fcc_variant(cfg: dict[str, Any]) -> str:
-    """'raw', or a short description of the FCC setting (strategy, γ, and whatever differs from the defaults)."""
+    """'raw', or a short description of the FCC setting (strategy, γ, and whatever differs from the defaults).
+
+    A run without FCC of its own whose teacher / stage 1 is a +FCC config (``stage.depends_on`` ending in
+    ``_fcc``) is a +FCC run too: DiVe+FCC trains only the teacher with FCC (the official recipe), so its
+    student config has ``fcc.enabled: false`` and differs from raw DiVe only in ``stage.depends_on``, the
+    key ``fcc sweep`` follows. Its variant is 'FCC on the teacher [depends_on=...]'.
+    """
     f = cfg.get("fcc", {})
     if not f.get("enabled"):
+        dep = (cfg.get("stage") or {}).get("depends_on")
+        if isinstance(dep, str) and dep.endswith("_fcc"):
+            m = cfg.get("method") or {}
+            who = "teacher" if m.get("loss") == "dive" or m.get("teacher") else "stage 1"
+            return f"FCC on the {who} [depends_on={dep}]"
         return "raw"
     text = f"{f.get('strategy', 'edc')} γ={f.get('gamma')}"
     if f.get("strategy") == "half":

@@ -13,9 +13,10 @@ import pytest
 
 from fcc.cli import main
 from fcc_train.config import config_to_dict, load_config
-from fcc_train.tables import build_rows, find_runs, method_identity, method_label, paper_row, paper_rows, render
+from fcc_train.tables import build_rows, fcc_variant, find_runs, method_identity, method_label, paper_row, paper_rows, render
 
 REF = Path(__file__).resolve().parents[3] / "shared" / "reference" / "paper-tables.csv"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _run(
@@ -26,8 +27,9 @@ def _run(
     last: float | None = None,
     shots=(90.0, 60.0, 30.0),
     done: bool = True,
+    config: Path | None = None,
 ) -> Path:
-    cfg = config_to_dict(load_config(None, [f"name={name}"] + overrides))
+    cfg = config_to_dict(load_config(config, [f"name={name}"] + overrides))
     d = root / name
     d.mkdir(parents=True)
     many, medium, few = shots
@@ -183,6 +185,42 @@ def test_two_stage_raw_and_fcc_pair_despite_stage1_paths(tmp_path: Path) -> None
     rows = build_rows(find_runs([tmp_path]))
     assert len(rows) == 1
     assert rows[0].raw.n == 1 and rows[0].fcc_stats.n == 1
+
+
+def test_dive_fcc_is_the_fcc_column_though_only_its_teacher_used_fcc(tmp_path: Path) -> None:
+    """DiVe+FCC's student has fcc.enabled: false (FCC is in the teacher); it was counted as a second raw run."""
+    for seed in (1, 2):
+        for stem, err in (("dive", 20.0 + seed), ("dive_fcc", 18.0 + seed)):
+            teacher = f"method.teacher=runs/sweep/cifar10_lt100/{stem.replace('dive', 'dive_teacher')}/seed{seed}"
+            _run(
+                tmp_path,
+                f"{stem}_s{seed}",
+                [teacher, f"train.seed={seed}"],
+                err,
+                config=CONFIGS / "cifar10_lt100" / f"{stem}.yaml",
+            )
+    (row,) = build_rows(find_runs([tmp_path]))
+    assert row.method == "DiVe" and row.benchmark == "cifar10_lt100"
+    assert row.raw.n == 2 and row.raw.mean == pytest.approx(21.5)
+    assert row.fcc_stats.n == 2 and row.fcc_stats.mean == pytest.approx(19.5)
+    assert row.delta_kind == "paired" and row.delta.mean == pytest.approx(-2.0)
+    assert row.fcc == "FCC on the teacher [depends_on=dive_teacher_fcc]"
+    assert row.paper is not None and row.paper.method == "DiVe" and row.paper.fcc is not None
+    assert "| DiVe | cifar10_lt100 | FCC on the teacher |" in render([row], "md")
+
+
+def test_fcc_variant_is_what_the_sweep_asks_for() -> None:
+    """Every catalogue config reads as raw exactly when fcc sweep runs it as the raw variant (stem without _fcc)."""
+    catalog = pytest.importorskip("fcc_train.methods.catalog")
+    checked = 0
+    for entry in catalog.METHODS:
+        for split in catalog.ALL_SPLITS:
+            for fcc in (False, True):
+                path = catalog.config_path(CONFIGS, split, entry.key, fcc)
+                if path.is_file():
+                    assert (fcc_variant(config_to_dict(load_config(path))) != "raw") == fcc, path
+                    checked += 1
+    assert checked >= 300
 
 
 def test_runs_stored_before_a_new_config_key_still_group(tmp_path: Path) -> None:
