@@ -10,7 +10,11 @@ cut-off run still returns what it finished):
 3. the official-style reference pipeline (benchmarks/reference_pipeline.py) for
    ``--ref-epochs`` epochs on the same card, model and data: per-epoch ratio;
 4. K concurrent runs (K processes, ``--concurrency 1,2,4``) of ``--k-epochs`` epochs each:
-   aggregate images/s.
+   aggregate images/s;
+5. K runs inside one process (``fcc_train.multirun``: one CUDA stream per run, epochs
+   overlapped; ``--inprocess 1,2,4,8``) of ``--k-epochs`` epochs each: aggregate images/s and
+   the time Table 1's 184 runs would take at the best rate;
+6. a torch.profiler table of an eager step (the kernels a replay spends its time on).
 
 Synthetic data has CIFAR-10-LT-100's shape (12,406 training images of 3x32x32, 10,000 test).
 Run: ``python benchmarks/bench_gpu.py --json OUT.json``; on a machine without CUDA it says so and exits 0.
@@ -68,7 +72,8 @@ def main() -> int:
     ap.add_argument("--ref-workers", type=int, default=8)
     ap.add_argument("--k-epochs", type=int, default=20)
     ap.add_argument("--concurrency", default="1,2,4")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent,profile")
+    ap.add_argument("--inprocess", default="1,2,4,8", help="runs per process for the in-process section")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent,inprocess,profile")
     ap.add_argument("--profile-steps", type=int, default=20, help="eager steps traced by torch.profiler in the profile section")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--smoke", action="store_true", help="tiny CPU run of every section (checks the script, measures nothing)")
@@ -77,8 +82,9 @@ def main() -> int:
 
     global SYNTH, N_TRAIN
     if a.smoke:
-        SYNTH = SYNTH + ["data.synthetic_train_size=300", "data.synthetic_test_size=100", "optim.epochs=2", "train.device=cpu"]
-        N_TRAIN = 300
+        SYNTH = SYNTH + ["data.synthetic_train_size=256", "data.synthetic_test_size=64", "data.image_size=16", "optim.epochs=2",
+                         "train.device=cpu"]
+        N_TRAIN = 256
     if not torch.cuda.is_available() and not a.smoke:
         print("bench_gpu: no CUDA device here; run this on a GPU machine (nothing measured)")
         return 0
@@ -131,9 +137,37 @@ def main() -> int:
             imgs = k * a.k_epochs * (N_TRAIN // 128) * 128
             record(a.json, f"concurrent_k{k}", {"k": k, "epochs_each": a.k_epochs, "wall_s_incl_startup": round(wall, 2),
                                                 "max_train_s": round(train_s, 2), "aggregate_train_images_per_s": round(imgs / train_s)})
+    if "inprocess" not in skip:
+        best = 0.0
+        for k in [int(v) for v in a.inprocess.split(",")]:
+            r = train_in_process(k, a.k_epochs, f"{tmp}/inproc{k}")
+            best = max(best, r["aggregate_train_images_per_s"])
+            record(a.json, f"inprocess_k{k}", r)
+        steps = 12406 // 128  # the real CIFAR-10-LT-100 epoch, whatever N_TRAIN is here
+        record(a.json, "table1_184_runs_projected_h", {"at_best_inprocess_images_per_s": round(best),
+               "hours": round(184 * 200 * steps * 128 / best / 3600, 2) if best else None})
     if "profile" not in skip:
         record(a.json, "profile_top_kernels", profile_step(a.profile_steps, a.smoke))
     return 0
+
+
+def train_in_process(k: int, epochs: int, out: str) -> dict:
+    """K runs (seeds 0..K-1) in one process via fcc_train.multirun; setup (sequential, before any epoch) is excluded."""
+    from fcc_train.config import load_config
+    from fcc_train.multirun import RunSpec, run_many
+
+    specs = [RunSpec(load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml",
+                                 SYNTH + [f"optim.epochs={epochs}", f"train.eval_every={epochs}", f"train.seed={i}"]),
+                     Path(out) / f"run{i}") for i in range(k)]
+    t0 = time.perf_counter()
+    outcomes = run_many(specs, stream=open(os.devnull, "w"))
+    wall = time.perf_counter() - t0
+    summaries = [json.loads((s.out / "summary.json").read_text()) for s in specs]
+    setup = sum(s["timing_last_session"]["setup"] for s in summaries)
+    imgs = k * epochs * (N_TRAIN // 128) * 128
+    return {"k": k, "epochs_each": epochs, "exit_codes": [o.exit_code for o in outcomes], "wall_s": round(wall, 2),
+            "setup_s": round(setup, 2), "aggregate_train_images_per_s": round(imgs / max(wall - setup, 1e-9)),
+            "last_top1_error": [s.get("last_top1_error") for s in summaries]}
 
 
 def profile_step(steps: int, smoke: bool) -> list[dict]:

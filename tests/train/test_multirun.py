@@ -144,3 +144,21 @@ def test_bad_jobs_file_is_one_line(tmp_path, capsys, text, needle):
 def test_no_config_is_one_line(capsys):
     assert main(["train"]) == 2
     assert "--config" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+def test_streams_on_cuda_match_solo_runs(tmp_path):
+    # fp32 and cuDNN deterministic algorithms so that overlapping runs can be compared with solo ones
+    torch.backends.cudnn.deterministic = True
+    synth = ["data.dataset=synthetic", "data.synthetic_train_size=1024", "data.synthetic_test_size=256", "data.num_classes=10",
+             "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=2", "fcc.start_epoch=1"]
+    cfgs = [load_config(REPO / "configs/cifar10_lt100/ce_fcc.yaml", synth + [f"train.seed={i}"]) for i in range(2)]
+    for i, c in enumerate(cfgs):
+        assert run_training(c, tmp_path / f"solo{i}", log=lambda s: None) == 0
+    specs = [RunSpec(c, tmp_path / f"multi{i}") for i, c in enumerate(cfgs)]
+    outcomes = run_many(specs)
+    assert [o.exit_code for o in outcomes] == [0, 0]
+    for i in range(2):
+        wa, wb = _weights(tmp_path / f"solo{i}"), _weights(tmp_path / f"multi{i}")
+        for k in wa:
+            torch.testing.assert_close(wa[k].float(), wb[k].float(), rtol=1e-3, atol=1e-4)
