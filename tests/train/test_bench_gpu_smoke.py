@@ -24,3 +24,12 @@ def test_bench_gpu_smoke_runs_each_section(tmp_path):
                 "table1_184_runs_projected_h", "profile_top_kernels"):
         assert key in got, key
     assert got["inprocess_k2"]["exit_codes"] == [0, 0]
+
+
+def test_bench_stacked_smoke(tmp_path):
+    out = tmp_path / "stacked.json"
+    cmd = [sys.executable, "benchmarks/bench_stacked_gpu.py", "--smoke", "--ks", "2", "--layouts", "nchw", "--json", str(out)]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    got = json.loads(out.read_text())
+    assert got["nchw_k0"]["model"] == "resnet32" and got["nchw_k2"]["loss_finite"] is True
