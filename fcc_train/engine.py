@@ -15,11 +15,27 @@ The step follows the hook order of ``fcc_train/methods/base.py`` exactly::
 Speed (issue 8): the summed loss stays on the device (one host sync per
 epoch, for the NaN check); bf16 autocast + channels_last on CUDA
 (``train.precision: fp32`` / ``train.channels_last: false`` switch them
-off); fp32 on CPU. ``train.compile``: ``graphs`` captures the whole step as
-a CUDA graph (:mod:`fcc_train.graphed`, one graph per FCC/DRW phase),
-``compile`` uses ``torch.compile``, ``none`` is eager; ``auto`` picks graphs
-on CUDA when the method allows it (no per-step mixing, one process) and
-eager otherwise. Any failure to capture/compile falls back to eager with a note.
+off); fp32 on CPU. ``train.compile``:
+
+* ``graphs`` captures the whole step (forward, backward, ForeachSGD) as a CUDA
+  graph (:mod:`fcc_train.graphed`, one graph per FCC/DRW phase);
+* ``compile_graphs`` is ``graphs`` with the loss (features → FCC scale → head
+  → method loss) compiled by ``torch.compile`` (Inductor, default mode; its
+  AOTAutograd backward comes with it): Inductor's fused BN/ReLU/add/cast
+  kernels replace the many small eager ones and our own CUDA graph captures
+  the compiled step, so the replay has no launch gaps. Compilation happens in
+  :class:`~fcc_train.graphed.CapturedStep`'s warm-up, before the capture. On
+  CPU the compiled step runs without capture (a test path for the compiled
+  numerics, with a note);
+* ``compile`` runs the forward through ``torch.compile`` in the eager loop;
+* ``none`` (= ``eager``) is plain PyTorch;
+* ``auto`` picks ``graphs`` on CUDA when the method allows it and eager
+  otherwise.
+
+``graphs`` and ``compile_graphs`` need one process and no per-step mixing
+(``method.mixup: none``; ``graphs`` also needs CUDA); otherwise the run is
+eager with a note. Any failure to compile or capture falls back to eager with
+a note (the momentum carries over).
 
 Learning rate (recipes.md §2, BoT's ``WarmupMultiStepLR`` stepped before
 each epoch): epoch e (1-based) trains at
@@ -33,7 +49,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import torch
 import torch.nn as nn
@@ -45,7 +61,10 @@ from fcc_train.methods import Batch, Method, after_step, eval_head
 if TYPE_CHECKING:
     from fcc_train.config import Config, OptimConfig
 
-__all__ = ["lr_at", "NaNLossError", "Engine", "train_one_epoch", "evaluate"]
+__all__ = ["lr_at", "NaNLossError", "Engine", "train_one_epoch", "evaluate", "CAPTURED_MODES"]
+
+# modes whose step is a graphed.CapturedStep with a ForeachSGD optimiser
+CAPTURED_MODES = ("graphs", "compile_graphs")
 
 
 class NaNLossError(RuntimeError):
@@ -113,13 +132,23 @@ class Engine:
         self.forward_module: nn.Module = TrainForward(model, method, tau_by_class.to(device))
         self.mode = self._choose_mode(cfg.train.compile, on_gpu)
         self.captured = None
-        if self.mode == "graphs":
+        if self.mode in CAPTURED_MODES:
             from fcc_train.graphed import CapturedStep, ForeachSGD
 
             self.optimizer: Any = ForeachSGD(
                 self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
             )
-            self.captured = CapturedStep(self._graph_loss, self.optimizer, [model])
+            loss_fn = self._graph_loss
+            if self.mode == "compile_graphs":
+                try:  # lazy: Inductor compiles at the first call, i.e. in CapturedStep's warm-up before the capture
+                    loss_fn = torch.compile(self._graph_loss, dynamic=False)
+                except Exception as exc:  # torch.compile missing or unsupported here
+                    loss_fn, err = None, f"{type(exc).__name__}: {exc}"
+                    why = f"train.compile=compile_graphs: torch.compile unavailable ({err}); training eagerly"
+            # on CPU the step runs uncaptured (CapturedStep's capture follows the device)
+            self.captured = CapturedStep(loss_fn or self._graph_loss, self.optimizer, [model])
+            if loss_fn is None:
+                self._fallback(why)
         else:
             self.optimizer = torch.optim.SGD(
                 self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
@@ -146,24 +175,31 @@ class Engine:
             return "graphs"
         if want == "compile":
             return "compile"
-        raise ValueError(f"unknown train.compile '{want}'; use auto, none, graphs or compile")
+        if want == "compile_graphs":
+            if self.cfg.method.mixup != "none" or world_size() != 1:
+                self.notes.append("train.compile=compile_graphs needs one process and no mixup; training eagerly")
+                return "eager"
+            if not on_gpu:
+                self.notes.append("train.compile=compile_graphs on CPU: the compiled step runs without CUDA graph capture")
+            return "compile_graphs"
+        raise ValueError(f"unknown train.compile '{want}'; use auto, none, graphs, compile or compile_graphs")
 
     def _fallback(self, why: str) -> None:
         self.notes.append(why)
         warnings.warn(why, stacklevel=2)
-        if self.mode == "graphs":  # carry the momentum over to a torch optimiser
+        if self.mode in CAPTURED_MODES:  # carry the momentum over to a torch optimiser
             bufs = self.optimizer_state()
             o = self.cfg.optim
             self.optimizer = torch.optim.SGD(
                 self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
             )
+            self.mode, self.captured = "eager", None  # before loading: the state goes into the torch optimiser
             self.load_optimizer_state(bufs)
-            self.captured = None
         self.mode, self.compiled = "eager", None
 
     # -- optimiser ----------------------------------------------------------------
     def set_lr(self, lr: float) -> None:
-        if self.mode == "graphs":
+        if self.mode in CAPTURED_MODES:
             self.optimizer.set_lr(lr)
         else:
             for g in self.optimizer.param_groups:
@@ -171,7 +207,7 @@ class Engine:
 
     def optimizer_state(self) -> dict[str, Any]:
         """Momentum buffers in one form for both optimisers (None before the first step)."""
-        if self.mode == "graphs":
+        if self.mode in CAPTURED_MODES:
             return {"momentum_buffer": [b.detach().clone() for b in self.optimizer.bufs], "lr": float(self.optimizer.lr)}
         bufs = [self.optimizer.state.get(p, {}).get("momentum_buffer") for p in self.params]
         return {
@@ -185,7 +221,7 @@ class Engine:
             raise ValueError(f"optimizer state has {len(bufs)} buffers for {len(self.params)} parameters")
         with torch.no_grad():
             for i, (p, b) in enumerate(zip(self.params, bufs)):
-                if self.mode == "graphs":
+                if self.mode in CAPTURED_MODES:
                     self.optimizer.bufs[i].copy_(b if b is not None else torch.zeros_like(p))
                 elif b is not None:
                     self.optimizer.state[p]["momentum_buffer"] = b.to(p.device, p.dtype).clone()
@@ -221,19 +257,26 @@ def train_one_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generato
     probs = method.epoch_sampling(epoch)
     fcc_on = fcc_active(cfg.fcc, epoch)
     model.train()
-    if engine.mode == "graphs":
+    if engine.mode in CAPTURED_MODES:
         tau = engine.forward_module.tau_by_class
         epoch_batches = getattr(loader, "batches_from_epoch_tensor", loader.batches)
-        for x, y in epoch_batches(probs, gen):
+        step, phase = engine.captured, _phase(cfg, epoch, fcc_on)
+        batches = iter(epoch_batches(probs, gen))
+        for x, y in batches:
             x = engine.prepare_images(x)
             scale = tau[y] if fcc_on else torch.ones(y.shape[0], device=y.device)
+            # a failure while compiling/capturing (a new phase, or every uncaptured CPU step) falls back;
+            # one in the replay of a graph that was captured fine is a real error
+            building = not step.capture or phase not in step.graphs
             try:
-                engine.captured(x, y, scale, phase=_phase(cfg, epoch, fcc_on))
-            except Exception as exc:  # capture unsupported for this model/method: finish eagerly
-                if engine.captured.graphs:
+                step(x, y, scale, phase=phase)
+            except Exception as exc:  # compile/capture unsupported for this model/method: finish eagerly
+                if not building:
                     raise
-                engine._fallback(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); training eagerly")
-                return _eager_epoch(engine, loader, epoch, gen, fcc_on, probs, first=(x, y))
+                what = "torch.compile or CUDA graph capture" if engine.mode == "compile_graphs" else "CUDA graph capture"
+                done = (step.loss_sum.clone(), step.steps)  # the steps this epoch already took count in its mean loss
+                engine._fallback(f"train.compile={engine.mode}: {what} failed ({type(exc).__name__}: {exc}); training eagerly")
+                return _eager_epoch(engine, loader, epoch, gen, fcc_on, probs, first=(x, y), rest=batches, done=done)
             after_step(model, cfg)
         return engine.captured.pop_loss()
     return _eager_epoch(engine, loader, epoch, gen, fcc_on, probs)
@@ -247,15 +290,19 @@ def _eager_epoch(
     fcc_on: bool,
     probs: Any,
     first: tuple[torch.Tensor, torch.Tensor] | None = None,
+    rest: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    done: tuple[torch.Tensor, int] | None = None,
 ) -> torch.Tensor:
+    """The eager loop; after a fallback it takes the failed batch (``first``), the rest of that epoch's
+    batches (``rest``) and the summed loss and count of the steps already taken (``done``)."""
     cfg, method, model, opt = engine.cfg, engine.method, engine.model, engine.optimizer
-    total = torch.zeros((), device=engine.device)
-    steps = 0
+    total = torch.zeros((), device=engine.device) if done is None else done[0].to(engine.device)
+    steps = 0 if done is None else done[1]
 
     def batches():
         if first is not None:
             yield first
-        yield from loader.batches(probs, gen)
+        yield from (rest if rest is not None else loader.batches(probs, gen))
 
     for x, y in batches():
         batch = Batch(engine.prepare_images(x), y)

@@ -15,6 +15,13 @@ same update as ``torch.optim.SGD`` (tested on CPU, where the same step runs
 eagerly):
 
     g ← ∇ + wd·p;  buf ← m·buf + g;  g ← g + m·buf (Nesterov);  p ← p − lr·g
+
+``loss_fn`` may be a ``torch.compile``-d function (``train.compile:
+compile_graphs``): its first call, in the warm-up below, runs Dynamo and
+Inductor (and AOTAutograd lowers the backward at the first backward), so the
+capture records the compiled kernels and nothing compiles inside it. On CUDA
+a failed warm-up or capture leaves the parameters, momentum, buffers and loss
+sum as they were before it, so the caller can fall back to an eager step.
 """
 
 from __future__ import annotations
@@ -89,8 +96,8 @@ class CapturedStep:
         self.opt.step_with(list(grads))
         return loss.detach()
 
-    def _snapshot(self) -> list[torch.Tensor]:
-        tensors = list(self.opt.params) + list(self.opt.bufs)
+    def _snapshot(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        tensors = list(self.opt.params) + list(self.opt.bufs) + [self.loss_sum]
         for m in self.modules:
             tensors += [b for b in m.buffers()]
         return [t.detach().clone() for t in tensors], tensors
@@ -100,33 +107,36 @@ class CapturedStep:
         saved, live = self._snapshot()
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up runs allocate autograd's workspaces outside the graph
-            for _ in range(self.warmup):
-                self._eager(sx, sy, ss)
-        torch.cuda.current_stream().wait_stream(side)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            out = self._eager(sx, sy, ss)
-            self.loss_sum.add_(out)
-        with torch.no_grad():  # the warm-up and capture must not count as training
-            for t, s in zip(live, saved):
-                t.copy_(s)
+        try:
+            # warm-up runs (and torch.compile's compilation) allocate workspaces outside the graph
+            with torch.cuda.stream(side):
+                for _ in range(self.warmup):
+                    self._eager(sx, sy, ss)
+            torch.cuda.current_stream().wait_stream(side)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                out = self._eager(sx, sy, ss)
+                self.loss_sum.add_(out)
+        finally:
+            torch.cuda.current_stream().wait_stream(side)
+            with torch.no_grad():  # the warm-up and capture (or a failed attempt) must not count as training
+                for t, s in zip(live, saved):
+                    t.copy_(s)
         self.graphs[phase] = (g, sx, sy, ss)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, phase: object = 0) -> None:
-        self.steps += 1
         if not self.capture:
             self.loss_sum.add_(self._eager(x, y, scale))
+            self.steps += 1
             return
         if phase not in self.graphs:
-            loss_before = self.loss_sum.clone()
             self._build(phase, x, y, scale)
-            self.loss_sum.copy_(loss_before)
         g, sx, sy, ss = self.graphs[phase]
         sx.copy_(x)
         sy.copy_(y)
         ss.copy_(scale)
         g.replay()
+        self.steps += 1
 
     def pop_loss(self) -> torch.Tensor:
         """Mean loss since the last call, as a device tensor (no host sync)."""

@@ -200,3 +200,152 @@ def test_graphs_mode_optimizer_state_crosses_modes(monkeypatch):
     for a, b in zip(st["momentum_buffer"], g2.optimizer_state()["momentum_buffer"]):
         assert torch.equal(a, b)
     assert any(b.abs().sum() > 0 for b in st["momentum_buffer"])
+
+
+# -- train.compile=compile_graphs ----------------------------------------------------------------------------
+
+
+class ImageLoader:
+    """``n`` fixed batches of 1×8×8 images (resnet_small's digits shape) with 3 classes."""
+
+    def __init__(self, n=3, size=8, device="cpu"):
+        g = torch.Generator().manual_seed(3)
+        self.x = torch.randn(n, size, 1, 8, 8, generator=g).to(device)
+        self.y = torch.randint(0, 3, (n, size), generator=g).to(device)
+
+    def batches(self, probs, gen):
+        yield from zip(self.x, self.y)
+
+    def eval_batches(self):
+        yield from zip(self.x, self.y)
+
+
+def _resnet_engine(overrides, init_seed=0, device="cpu"):
+    from fcc_train.methods import build_method
+    from fcc_train.models import build_model
+
+    cfg = load_config(None, ["model.arch=resnet_small", "fcc.enabled=true", "fcc.start_epoch=1", *overrides])
+    counts = [30, 10, 3]
+    torch.manual_seed(init_seed)
+    model = build_model(cfg, 3, 1).to(device)
+    method = build_method(cfg, DataInfo(counts, cfg.optim.epochs), device)
+    return Engine(cfg, model, method, model.parameters(), torch.device(device), tau_by_class(cfg.fcc, counts))
+
+
+def _assert_same_state(a, b, rtol, atol):
+    for (name, p), q in zip(a.model.named_parameters(), b.model.parameters()):
+        torch.testing.assert_close(p, q, rtol=rtol, atol=atol, msg=lambda m, n=name: f"{n}: {m}")
+    for (name, p), q in zip(a.model.named_buffers(), b.model.buffers()):
+        torch.testing.assert_close(p.float(), q.float(), rtol=rtol, atol=atol, msg=lambda m, n=name: f"{n}: {m}")
+    for p, q in zip(a.optimizer_state()["momentum_buffer"], b.optimizer_state()["momentum_buffer"]):
+        torch.testing.assert_close(p, q, rtol=rtol, atol=atol)
+
+
+@pytest.mark.slow  # Inductor's C++ codegen: ~25 s cold, ~4 s with its on-disk cache warm
+def test_compile_graphs_on_cpu_trains_like_eager():
+    """Inductor's compiled loss (run uncaptured on CPU) + ForeachSGD ends where eager + torch SGD ends.
+
+    Two epochs: epoch 1 without FCC, epoch 2 with it (two phases). The tolerance allows Inductor's own
+    reduction order in BN and the mean (fp32, a few ulps per step, amplified slightly over 6 steps).
+    """
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    comp = _resnet_engine(["train.compile=compile_graphs"])
+    eager = _resnet_engine(["train.compile=none"])
+    assert comp.mode == "compile_graphs" and not comp.captured.capture
+    assert any("without CUDA graph capture" in n for n in comp.notes)
+    init = [p.detach().clone() for p in comp.model.parameters()]
+    loader = ImageLoader()
+    for epoch in (1, 2):
+        lc = train_one_epoch(comp, loader, epoch, None)
+        le = train_one_epoch(eager, loader, epoch, None)
+        torch.testing.assert_close(lc, le, rtol=1e-4, atol=1e-5)
+    assert comp.mode == "compile_graphs", comp.notes  # no silent fallback to eager
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1  # the loss really went through Dynamo/Inductor
+    _assert_same_state(comp, eager, rtol=1e-4, atol=1e-5)
+    moved = max((p - q).abs().max().item() for p, q in zip(comp.model.parameters(), init))
+    assert moved > 1e-2  # the comparison is not between two untrained models
+
+
+def test_compile_graphs_torch_compile_unavailable_falls_back(monkeypatch):
+    def broken(*a, **k):
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.warns(UserWarning, match="compile_graphs: torch.compile unavailable"):
+        eng = _resnet_engine(["train.compile=compile_graphs"])
+    assert eng.mode == "eager" and eng.captured is None and isinstance(eng.optimizer, torch.optim.SGD)
+    assert any("no compiler here" in n for n in eng.notes)
+    assert torch.isfinite(train_one_epoch(eng, ImageLoader(), 1, None))
+
+
+def test_compile_graphs_failing_mid_epoch_falls_back_and_finishes_the_epoch(monkeypatch):
+    """The compiled step fails at its 2nd call: that batch and the rest of the epoch train eagerly, once each,
+    momentum carries over, and the epoch's mean loss counts every step (same as an all-eager epoch)."""
+    calls = []
+
+    def flaky_compile(fn, **kw):
+        def run(*a, **k):
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("inductor failed on this graph")
+            return fn(*a, **k)
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", flaky_compile)
+    comp = _resnet_engine(["train.compile=compile_graphs"])
+    eager = _resnet_engine(["train.compile=none"])
+    loader = ImageLoader(n=4)
+    with pytest.warns(UserWarning, match="compile_graphs: torch.compile or CUDA graph capture failed"):
+        lc = train_one_epoch(comp, loader, 1, None)
+    le = train_one_epoch(eager, loader, 1, None)
+    assert comp.mode == "eager" and len(calls) == 2
+    torch.testing.assert_close(lc, le, rtol=1e-5, atol=1e-6)
+    _assert_same_state(comp, eager, rtol=1e-5, atol=1e-6)  # 4 steps, not 5: the failed batch is not trained twice
+
+
+def test_graphs_capture_failure_falls_back_with_momentum(monkeypatch):
+    """`graphs` (run uncaptured on CPU here) failing at its first step: the fallback builds torch's SGD and
+    trains on (it used to look for ForeachSGD's buffers on the new torch optimiser and crash)."""
+    real = Engine._graph_loss
+    calls = []
+
+    def fails_once(self, *a):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("operation not permitted when stream is capturing")
+        return real(self, *a)
+
+    monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
+    monkeypatch.setattr(Engine, "_graph_loss", fails_once)
+    eng = _resnet_engine([])
+    with pytest.warns(UserWarning, match="graphs: CUDA graph capture failed"):
+        loss = train_one_epoch(eng, ImageLoader(), 1, None)
+    assert eng.mode == "eager" and isinstance(eng.optimizer, torch.optim.SGD) and torch.isfinite(loss)
+    assert all(b is not None for b in eng.optimizer_state()["momentum_buffer"])
+
+
+def test_compile_graphs_needs_no_mixup():
+    eng = _resnet_engine(["train.compile=compile_graphs", "method.mixup=input"])
+    assert eng.mode == "eager" and any("compile_graphs needs one process and no mixup" in n for n in eng.notes)
+
+
+@pytest.mark.gpu
+def test_compile_graphs_on_cuda_captures_and_trains_like_graphs():
+    """On CUDA the compiled step is captured (no fallback, one graph per FCC phase) and ends where `graphs` ends.
+
+    fp32 without TF32: Inductor may lay convolutions out differently from eager, and TF32's 10-bit mantissa
+    would then differ by ~1e-3 per step; without it only reduction order differs (BN, the mean)."""
+    torch._dynamo.reset()
+    over = ["train.precision=fp32", "train.channels_last=true"]
+    comp = _resnet_engine(["train.compile=compile_graphs", *over], device="cuda")
+    ref = _resnet_engine(["train.compile=graphs", *over], device="cuda")
+    loader = ImageLoader(device="cuda")
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        for epoch in (1, 2):
+            lc = train_one_epoch(comp, loader, epoch, None)
+            lr_ = train_one_epoch(ref, loader, epoch, None)
+            torch.testing.assert_close(lc, lr_, rtol=1e-3, atol=1e-4)
+    assert comp.mode == "compile_graphs" and len(comp.captured.graphs) == 2, comp.notes
+    _assert_same_state(comp, ref, rtol=1e-3, atol=1e-4)

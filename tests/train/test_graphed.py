@@ -78,3 +78,55 @@ def test_cuda_graph_replay_matches_eager():
         eager(x, y, s)
     for a, b in zip(m.parameters(), m2.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_compiled_loss_cuda_graph_replay_matches_eager():
+    """train.compile=compile_graphs: an Inductor-compiled loss (compiled in the warm-up) captured and replayed."""
+    torch._dynamo.reset()
+    m, m2 = _models()
+    m, m2 = m.cuda(), m2.cuda()
+    opts = [ForeachSGD(list(mm.parameters()), lr=0.1, momentum=0.9, weight_decay=2e-4) for mm in (m, m2)]
+    compiled = torch.compile(lambda x, y, s: F.cross_entropy(m(x) * s[:, None], y), dynamic=False)
+    graphed = CapturedStep(compiled, opts[0], [m], capture=True)
+    eager = CapturedStep(lambda x, y, s: F.cross_entropy(m2(x) * s[:, None], y), opts[1], [m2], capture=False)
+    for _ in range(5):
+        x, y, s = torch.randn(8, 5, device="cuda"), torch.randint(0, 3, (8,), device="cuda"), torch.rand(8, device="cuda") + 1
+        graphed(x, y, s)
+        eager(x, y, s)
+    assert len(graphed.graphs) == 1
+    for a, b in zip(m.parameters(), m2.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    for a, b in zip(m.buffers(), m2.buffers()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(graphed.pop_loss(), eager.pop_loss(), rtol=1e-4, atol=1e-5)
+
+
+def test_failed_capture_leaves_the_state_untouched(monkeypatch):
+    """A step whose capture fails must not keep the warm-up's updates (the caller falls back to eager from there).
+
+    CPU stand-in for CUDA: the stream/graph calls are no-ops and the 'capture' raises after the warm-up ran."""
+    import contextlib
+
+    m, _ = _models()
+    opt = ForeachSGD(list(m.parameters()), lr=0.1, momentum=0.9, weight_decay=2e-4)
+    step = CapturedStep(lambda x, y, s: F.cross_entropy(m(x), y), opt, [m], capture=True)
+
+    class Stream:
+        def wait_stream(self, other):
+            pass
+
+    class BadGraph:
+        def __init__(self):
+            raise RuntimeError("capture failed")
+
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda: Stream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", BadGraph)
+    before = [t.detach().clone() for t in [*m.parameters(), *opt.bufs, *m.buffers(), step.loss_sum]]
+    with pytest.raises(RuntimeError, match="capture failed"):
+        step(torch.randn(8, 5), torch.randint(0, 3, (8,)), torch.ones(8))
+    after = [*m.parameters(), *opt.bufs, *m.buffers(), step.loss_sum]
+    assert all(torch.equal(a, b) for a, b in zip(before, after))
+    assert step.steps == 0 and not step.graphs
