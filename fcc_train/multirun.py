@@ -136,13 +136,136 @@ class _Slot:
         return False
 
 
+class _Stack:
+    """Slots whose runs train as one stacked network (:mod:`fcc_train.stacked_runs`), on the first slot's stream."""
+
+    def __init__(self, slots: list[_Slot]) -> None:
+        from fcc_train.stacked_runs import StackedGroup
+
+        self.slots = slots
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()  # the runs were built on their own streams; the stack reads them on one
+        with self._stream():
+            self.group = StackedGroup([s.run for s in slots])
+        names = ", ".join(_label(s.spec.out) for s in slots)
+        print(f"[stack] training {names} as one network of {len(slots)} runs", file=slots[0].run._stream.target, flush=True)
+
+    def _stream(self) -> contextlib.AbstractContextManager:
+        cs = self.slots[0].cuda_stream
+        return torch.cuda.stream(cs) if cs is not None else contextlib.nullcontext()
+
+    def _call(self, name: str) -> bool:
+        try:
+            with self._stream():
+                getattr(self.group, name)()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # a failure of the fused step ends every run in it
+            if not isinstance(exc, UserError):
+                traceback.print_exc(file=sys.stderr)
+            for slot in self.slots:
+                if not slot.run.finished:
+                    slot._end(1, f"stacked group: {type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def first(self) -> list[Any]:
+        return [self] if self._call("queue_epoch") else []
+
+    def advance(self) -> list[Any]:
+        """Finish the epoch; go on as a stack, a smaller stack (a run stopped) or a single run."""
+        if not self._call("finish_epoch"):
+            return []
+        for slot in self.slots:
+            if slot.run.finished and slot.outcome is None:
+                slot._end(int(slot.run.exit_code or 0))
+        alive = [slot for slot in self.slots if not slot.run.finished]
+        if len(alive) == len(self.slots):
+            return self.first()
+        if not alive:
+            return []
+        with self._stream():
+            self.group.unstack_all()  # the remaining runs are rebuilt from their own state
+        if len(alive) >= 2:
+            return _Stack(alive).first()
+        return _Single(alive[0]).first()
+
+
+class _CatchUp:
+    """Stackable runs at different epochs: the ones behind train alone, one epoch at a time, then they stack."""
+
+    def __init__(self, slots: list[_Slot]) -> None:
+        self.slots = slots
+
+    def first(self) -> list[Any]:
+        alive = [s for s in self.slots if s.outcome is None]
+        if not alive:
+            return []
+        target = max(s.run.epoch for s in alive)
+        behind = [s for s in alive if s.run.epoch < target]
+        if not behind:
+            return _Stack(alive).first() if len(alive) > 1 else _Single(alive[0]).first()
+        for s in behind:
+            s.call(s.run.queue_epoch) and s.call(s.run.finish_epoch)
+        return [self]
+
+    advance = first
+
+
+class _Single:
+    """One slot driven alone (interleaved with the other units)."""
+
+    def __init__(self, slot: _Slot) -> None:
+        self.slot = slot
+
+    def first(self) -> list[Any]:
+        return [self] if self.slot.call(self.slot.run.queue_epoch) else []
+
+    def advance(self) -> list[Any]:
+        ok = self.slot.call(self.slot.run.finish_epoch) and self.slot.call(self.slot.run.queue_epoch)
+        return [self] if ok else []
+
+
+def _units(slots: list[_Slot], stack: bool) -> list[Any]:
+    """Greedy: each run joins the first stack it is compatible with (same lockstep), else starts one."""
+    if not stack:
+        return [_Single(s) for s in slots]
+    from fcc_train.stacked_runs import stack_problem
+
+    groups: list[list[_Slot]] = []
+    for slot in slots:
+        for g in groups:
+            if stack_problem([x.run for x in g] + [slot.run], same_epoch=False) is None:
+                g.append(slot)
+                break
+        else:
+            groups.append([slot])
+    units: list[Any] = []
+    for g in groups:
+        if len(g) == 1:
+            if len(slots) > 1:
+                why = stack_problem([slots[0].run, g[0].run]) if g[0] is not slots[0] else None
+                print(f"[stack] {_label(g[0].spec.out)} trains on its own{f' ({why})' if why else ''}",
+                      file=g[0].run._stream.target, flush=True)
+            units.append(_Single(g[0]))
+        elif len({x.run.epoch for x in g}) > 1:
+            print(f"[stack] {', '.join(_label(x.spec.out) for x in g)} resumed at different epochs: "
+                  "the runs behind catch up alone, then they stack", file=g[0].run._stream.target, flush=True)
+            units.append(_CatchUp(g))
+        else:
+            units.append(_Stack(g))
+    return units
+
+
 def run_many(
-    specs: list[RunSpec], *, stream: TextIO | None = None, use_streams: bool | None = None
+    specs: list[RunSpec], *, stream: TextIO | None = None, use_streams: bool | None = None, stack: bool = False
 ) -> list[RunOutcome]:
     """Train every spec in this process, interleaved epoch by epoch; one outcome per spec, in order.
 
     ``use_streams`` (default: when CUDA is available and a spec asks for it)
-    gives each run its own CUDA stream. Run folders must differ.
+    gives each run its own CUDA stream. ``stack=True`` trains runs that can step
+    in lockstep as one stacked network (:mod:`fcc_train.stacked_runs`); the
+    others are interleaved as usual. Run folders must differ.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise UserError("several runs in one process cannot be combined with torchrun; launch one config per torchrun")
@@ -154,17 +277,12 @@ def run_many(
     if use_streams is None:
         use_streams = torch.cuda.is_available() and any(s.config.train.device != "cpu" for s in specs)
     slots = [_Slot(s, stream, use_streams) for s in specs]
-    live = [slot for slot in slots if slot.call(slot.run.start)]
-    # queue every run's first epoch, then: wait for run k, queue its next epoch, go on to run k+1
-    live = [slot for slot in live if slot.call(slot.run.queue_epoch)]
+    started = [slot for slot in slots if slot.call(slot.run.start)]
+    # queue every unit's first epoch, then: wait for unit k, queue its next epoch, go on to unit k+1
+    live = [u for unit in _units(started, stack) for u in unit.first()]
     while live:
-        still = []
-        for slot in live:
-            if slot.call(slot.run.finish_epoch) and slot.call(slot.run.queue_epoch):
-                still.append(slot)
-        live = still
-    outcomes = [slot.outcome or RunOutcome(slot.spec, 1, "did not finish") for slot in slots]
-    return outcomes
+        live = [u for unit in live for u in unit.advance()]
+    return [slot.outcome or RunOutcome(slot.spec, 1, "did not finish") for slot in slots]
 
 
 def report(outcomes: list[RunOutcome], stream: TextIO | None = None) -> int:

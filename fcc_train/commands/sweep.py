@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="runs trained together in each process, on one GPU with a CUDA stream each (default 1; see fcc train --jobs)",
     )
+    parser.add_argument(
+        "--stack", action="store_true", help="with --per-process K: stack each process's compatible runs (fcc train --stack)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the runs and their commands; train nothing")
     parser.add_argument("--data-root", default=None, help="folder holding the data set (passed to fcc train)")
     parser.add_argument("--out", default="runs/sweep", help="sweep folder (default runs/sweep)")
@@ -109,7 +112,8 @@ def group_command(jobs: list[Job], args: argparse.Namespace, jobs_file: Path) ->
     entries = [{"config": str(j.config), "out": str(j.out), "set": j.sets(args)} for j in jobs]
     jobs_file.parent.mkdir(parents=True, exist_ok=True)
     jobs_file.write_text(json.dumps(entries, indent=1))
-    return [sys.executable, "-m", "fcc", "train", "--jobs", str(jobs_file)] + _shared_flags(args)
+    stack = ["--stack"] if getattr(args, "stack", False) else []
+    return [sys.executable, "-m", "fcc", "train", "--jobs", str(jobs_file), *stack] + _shared_flags(args)
 
 
 def _is_done(out: Path) -> bool:

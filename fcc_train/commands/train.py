@@ -9,7 +9,10 @@ their epochs overlapped; see :mod:`fcc_train.multirun`)::
 With several ``--config`` files, ``--out`` is the parent folder (default
 ``runs``) and each run trains into ``<out>/<config name>``; ``--set`` applies
 to every run. In a jobs file each entry's own ``set`` comes after the
-command line's, so it wins.
+command line's, so it wins. ``--stack`` trains the runs that can step in
+lockstep (same recipe, CIFAR ResNet, linear head, no mixup) as one network of
+grouped convolutions (:mod:`fcc_train.stacked_runs`): one kernel launch does
+every run's work.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs", default=None, help="YAML/JSON list of runs {config, out, set} trained together in one process"
+    )
+    parser.add_argument(
+        "--stack",
+        action="store_true",
+        help="with several runs: train those that step in lockstep as one stacked network (grouped convolutions)",
     )
     parser.add_argument("--data-root", default=None, help="folder holding the data set (sets data.root)")
     parser.add_argument(
@@ -108,4 +116,4 @@ def run(args: argparse.Namespace) -> int:
         for path in args.config:
             cfg = load_config(path, overrides)
             specs.append(RunSpec(cfg, parent / cfg.name))
-    return report(run_many(specs))
+    return report(run_many(specs, stack=args.stack))

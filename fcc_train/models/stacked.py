@@ -123,24 +123,46 @@ class StackedCifarResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
+    def run_slices(self, k: int, net: CifarResNet) -> dict[int, tuple[int, slice | int]]:
+        """``id(p)`` of each parameter of ``net`` (run k) → (index in ``self.parameters()``, its slice there)."""
+        index = {id(p): i for i, p in enumerate(self.parameters())}
+        out: dict[int, tuple[int, slice | int]] = {}
+        for s, t in zip(_convs_and_bns(self), _convs_and_bns(net)):
+            for name in ("weight", "bias"):
+                src, dst = getattr(s, name, None), getattr(t, name, None)
+                if src is not None and dst is not None:
+                    n = dst.shape[0]
+                    out[id(dst)] = (index[id(src)], slice(k * n, (k + 1) * n))
+        fc = _linear(net.head)
+        out[id(fc.weight)] = (index[id(self.head_weight)], k)
+        if self.head_bias is not None:
+            out[id(fc.bias)] = (index[id(self.head_bias)], k)
+        return out
+
     @torch.no_grad()
+    def unstack_run(self, k: int, net: CifarResNet) -> None:
+        """Copy run k's weights and BatchNorm statistics back into ``net`` (for its evaluation and checkpoint)."""
+        for s, t in zip(_convs_and_bns(self), _convs_and_bns(net)):
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                src, dst = getattr(s, name, None), getattr(t, name, None)
+                if src is not None and dst is not None:
+                    n = dst.shape[0]
+                    dst.copy_(src[k * n : (k + 1) * n])
+            if isinstance(s, nn.BatchNorm2d):
+                t.num_batches_tracked.copy_(s.num_batches_tracked)
+        fc = _linear(net.head)
+        fc.weight.copy_(self.head_weight[k])
+        if self.head_bias is not None:
+            fc.bias.copy_(self.head_bias[k])
+
     def unstack_into(self, nets: list[CifarResNet]) -> None:
-        """Copy run k's weights and BatchNorm statistics back into ``nets[k]`` (for its checkpoint)."""
-        mine = [m for m in self.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+        """Copy every run's state back into ``nets`` (``nets[k]`` is run k)."""
         for k, net in enumerate(nets):
-            theirs = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
-            for s, t in zip(mine, theirs):
-                for name in ("weight", "bias", "running_mean", "running_var"):
-                    src, dst = getattr(s, name, None), getattr(t, name, None)
-                    if src is not None and dst is not None:
-                        n = dst.shape[0]
-                        dst.copy_(src[k * n:(k + 1) * n])
-                if isinstance(s, nn.BatchNorm2d):
-                    t.num_batches_tracked.copy_(s.num_batches_tracked)
-            fc = _linear(net.head)
-            fc.weight.copy_(self.head_weight[k])
-            if self.head_bias is not None:
-                fc.bias.copy_(self.head_bias[k])
+            self.unstack_run(k, net)
+
+
+def _convs_and_bns(m: nn.Module) -> list[nn.Module]:
+    return [x for x in m.modules() if isinstance(x, (nn.Conv2d, nn.BatchNorm2d))]
 
 
 def _linear(head: nn.Module) -> nn.Linear:

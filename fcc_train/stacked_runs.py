@@ -1,0 +1,191 @@
+"""Train K compatible runs as one stacked network: one kernel launch does K runs' work (issue 8).
+
+The runs are ordinary :class:`~fcc_train.run.TrainingRun` objects — each builds its own data,
+model, method, loader and generator, resumes from its own checkpoint, evaluates its own model and
+writes its own folder — but their training steps are fused: the K ResNets become one
+:class:`~fcc_train.models.stacked.StackedCifarResNet` (grouped convolutions, exactly the K nets),
+run k's batch fills input channels ``[3k, 3k+3)``, each run's FCC scale multiplies its own
+features (Eq. 1), each run's method computes its own loss on its own logits, and the summed loss
+(runs share no weight, so each run's gradient is its own) drives one SGD update — the trainer's
+:class:`~fcc_train.graphed.CapturedStep`, a CUDA graph on a GPU. Before a run evaluates or
+checkpoints, its weights, BatchNorm statistics and momentum buffers are copied back out of the
+stack, so its checkpoint and resume are those of a solo run.
+
+Stacking needs runs that step in lockstep: the same optimiser settings and schedule, batch size,
+steps per epoch, epoch, numerics and device, a CIFAR ResNet with a linear head, and no per-step
+mixing, weight projection, two-stage set-up or teacher. :func:`stack_problem` names the first thing
+that prevents it; :func:`fcc_train.multirun.run_many` then trains the runs interleaved instead. Runs
+that differ only in their epoch (a process killed between two runs' checkpoints) train alone until
+they have caught up, then stack.
+The result equals the solo runs up to floating-point summation order (tested on CPU).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from fcc_train.graphed import CapturedStep, ForeachSGD
+from fcc_train.models.stacked import StackedCifarResNet
+
+__all__ = ["stack_problem", "StackedGroup"]
+
+
+def _key(cfg: Any) -> dict[str, Any]:
+    """What must be equal across stacked runs (the lockstep)."""
+    from fcc_train.config import config_to_dict
+
+    d = config_to_dict(cfg)
+    return {"optim": d["optim"], "model": d["model"], "precision": d["train"]["precision"],
+            "channels_last": str(d["train"]["channels_last"]), "device": d["train"]["device"]}
+
+
+def stack_problem(runs: list[Any], *, same_epoch: bool = True) -> str | None:
+    """Why these started runs cannot be stacked, or None when they can (``same_epoch=False``: once caught up)."""
+    from fcc_train.models.heads import LinearHead
+    from fcc_train.models.resnet_cifar import CifarResNet
+
+    if len(runs) < 2:
+        return "fewer than two runs to stack"
+    first = runs[0]
+    for r in runs:
+        cfg, name = r.cfg, r.run_dir.name
+        if not isinstance(r.model, CifarResNet) or not isinstance(r.model.head, LinearHead):
+            return f"{name}: only CIFAR ResNets with a linear head stack"
+        if cfg.method.mixup != "none":
+            return f"{name}: mixup mixes inside the step"
+        s = cfg.stage
+        if s.init_from or s.freeze_backbone or s.reset_head or s.lws or s.max_norm is not None:
+            return f"{name}: two-stage set-ups and weight projections train separately"
+        if getattr(cfg.method, "teacher", None):
+            return f"{name}: a distillation teacher trains separately"
+        if _key(cfg) != _key(first.cfg):
+            diff = next(k for k in _key(cfg) if _key(cfg)[k] != _key(first.cfg)[k])
+            return f"{name}: its {diff} settings differ from {first.run_dir.name}'s"
+        if r.loader.steps_per_epoch != first.loader.steps_per_epoch:
+            return f"{name}: {r.loader.steps_per_epoch} steps per epoch, {first.run_dir.name} has {first.loader.steps_per_epoch}"
+        if same_epoch and r.epoch != first.epoch:
+            return f"{name}: resumed at epoch {r.epoch}, {first.run_dir.name} at {first.epoch}"
+        if r.data.in_channels != first.data.in_channels or r.data.num_classes != first.data.num_classes:
+            return f"{name}: input channels or classes differ"
+    return None
+
+
+class _StackedStep(CapturedStep):
+    """CapturedStep whose loss function returns one loss per run; the gradient is of their sum."""
+
+    def __init__(self, loss_fn: Any, opt: ForeachSGD, modules: list[torch.nn.Module], k: int, capture: bool | None) -> None:
+        super().__init__(loss_fn, opt, modules, capture=capture)
+        self.loss_sum = torch.zeros(k, device=self.device)
+
+    def _eager(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        losses = self.loss_fn(x, y, scale)
+        grads = torch.autograd.grad(losses.sum(), self.opt.params)
+        self.opt.step_with(list(grads))
+        return losses.detach()
+
+
+class StackedGroup:
+    """K started, stackable :class:`TrainingRun` objects trained as one network; ``queue_epoch``/``finish_epoch`` like a run."""
+
+    def __init__(self, runs: list[Any]) -> None:
+        problem = stack_problem(runs)
+        if problem is not None:
+            raise ValueError(problem)
+        self.runs, self.k = runs, len(runs)
+        lead = runs[0].engine
+        self.device, self.lead = lead.device, lead
+        self.net = StackedCifarResNet([r.model for r in runs]).to(self.device)
+        if lead.channels_last:
+            self.net.to(memory_format=torch.channels_last)
+        o = runs[0].cfg.optim
+        self.opt = ForeachSGD(list(self.net.parameters()), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
+                              nesterov=o.nesterov)
+        # per run, in the order of its engine's parameters: (stacked parameter index, the run's slice of it)
+        self.views = []
+        for k, r in enumerate(runs):
+            where = self.net.run_slices(k, r.model)
+            self.views.append([where[id(p)] for p in r.engine.params])
+        self._load_momentum()
+        self.step = _StackedStep(self._loss, self.opt, [self.net], self.k, capture=self.device.type == "cuda")
+        self.epoch = runs[0].epoch
+        self._pending_t0 = 0.0
+
+    # -- moving state between the stack and the runs ------------------------------------
+    def _load_momentum(self) -> None:
+        with torch.no_grad():
+            for k, r in enumerate(self.runs):
+                bufs = r.engine.optimizer_state()["momentum_buffer"]
+                for (i, sl), b in zip(self.views[k], bufs):
+                    self.opt.bufs[i][sl].copy_(b if b is not None else torch.zeros_like(self.opt.bufs[i][sl]))
+
+    def _unstack(self, k: int) -> None:
+        run = self.runs[k]
+        self.net.unstack_run(k, run.model)
+        bufs = [self.opt.bufs[i][sl].detach().clone() for i, sl in self.views[k]]
+        run.engine.load_optimizer_state({"momentum_buffer": bufs, "lr": float(self.opt.lr)})
+
+    # -- the fused step -------------------------------------------------------------------
+    def _loss(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        from fcc_train.methods import Batch
+
+        with self.lead.autocast():
+            feats = self.net.features(x)  # (N, K, d)
+            logits = self.net.head(feats * scale[..., None].to(feats.dtype))  # Eq. 1, run by run
+            c = x.shape[1] // self.k
+            return torch.stack([
+                r.engine.method.loss(logits[:, k], Batch(x[:, k * c:(k + 1) * c], y[:, k]), self.epoch).float()
+                for k, r in enumerate(self.runs)
+            ])
+
+    def queue_epoch(self) -> None:
+        from fcc_train.engine import _phase, lr_at
+        from fcc_train.fcc import fcc_active
+
+        self._pending_t0 = time.perf_counter()
+        self.epoch += 1
+        epoch = self.epoch
+        self.opt.set_lr(lr_at(self.runs[0].cfg.optim, epoch))
+        self.net.train()
+        iters, taus, fcc_on = [], [], []
+        for r in self.runs:
+            r.engine._epoch = epoch
+            r.engine.method.on_epoch_start(epoch)
+            probs = r.engine.method.epoch_sampling(epoch)
+            # the data path the run's own engine would take (the captured path augments the epoch at once)
+            by_epoch = r.engine.mode == "graphs" and hasattr(r.loader, "batches_from_epoch_tensor")
+            batches = r.loader.batches_from_epoch_tensor if by_epoch else r.loader.batches
+            iters.append(batches(probs, r.gen))
+            taus.append(r.engine.forward_module.tau_by_class)
+            fcc_on.append(fcc_active(r.cfg.fcc, epoch))
+        phase = tuple(_phase(r.cfg, epoch, on) for r, on in zip(self.runs, fcc_on))
+        for batch in zip(*iters):
+            xs = [b[0] for b in batch]
+            ys = [b[1] for b in batch]
+            x = self.lead.prepare_images(torch.cat(xs, dim=1))
+            y = torch.stack(ys, dim=1)
+            scale = torch.stack([t[yk] if on else torch.ones_like(yk, dtype=torch.float32)
+                                 for t, yk, on in zip(taus, ys, fcc_on)], dim=1)
+            self.step(x, y, scale, phase=phase)
+        losses = self.step.pop_loss()
+        for k, r in enumerate(self.runs):
+            r._pending = (epoch, lr_at(r.cfg.optim, epoch), losses[k], self._pending_t0)
+
+    def finish_epoch(self) -> None:
+        """Copy out the state of each run that evaluates or checkpoints now; let each run finish its epoch."""
+        for k, r in enumerate(self.runs):
+            e, every, ck = self.epoch, r.cfg.train.eval_every, r.ckpt_every
+            if e % every == 0 or e % ck == 0 or e >= r.cfg.optim.epochs:
+                self._unstack(k)
+            r.finish_epoch()
+
+    def unstack_all(self) -> None:
+        """Copy every run's state out of the stack (before the group is rebuilt or dropped)."""
+        for k in range(self.k):
+            self._unstack(k)
+
+    @property
+    def finished(self) -> bool:
+        return any(r.finished for r in self.runs)
