@@ -12,8 +12,9 @@ cut-off run still returns what it finished):
 4. K concurrent runs (K processes, ``--concurrency 1,2,4``) of ``--k-epochs`` epochs each:
    aggregate images/s;
 5. K runs inside one process (``fcc_train.multirun``: one CUDA stream per run, epochs
-   overlapped; ``--inprocess 1,2,4,8``) of ``--k-epochs`` epochs each: aggregate images/s and
-   the time Table 1's 184 runs would take at the best rate;
+   overlapped; ``--inprocess 1,2,4,8``) and K runs stacked as one grouped-convolution network
+   (``fcc_train.stacked_runs``; ``--stacked 4,8,16``) of ``--k-epochs`` epochs each: aggregate
+   images/s and the time Table 1's 184 runs would take at the best rate;
 6. a torch.profiler table of an eager step (the kernels a replay spends its time on).
 
 Synthetic data has CIFAR-10-LT-100's shape (12,406 training images of 3x32x32, 10,000 test).
@@ -73,7 +74,8 @@ def main() -> int:
     ap.add_argument("--k-epochs", type=int, default=20)
     ap.add_argument("--concurrency", default="1,2,4")
     ap.add_argument("--inprocess", default="1,2,4,8", help="runs per process for the in-process section")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent,inprocess,profile")
+    ap.add_argument("--stacked", default="4,8,16", help="runs per stacked network for the stacked section")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent,inprocess,stacked,profile")
     ap.add_argument("--profile-steps", type=int, default=20, help="eager steps traced by torch.profiler in the profile section")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--smoke", action="store_true", help="tiny CPU run of every section (checks the script, measures nothing)")
@@ -137,12 +139,15 @@ def main() -> int:
             imgs = k * a.k_epochs * (N_TRAIN // 128) * 128
             record(a.json, f"concurrent_k{k}", {"k": k, "epochs_each": a.k_epochs, "wall_s_incl_startup": round(wall, 2),
                                                 "max_train_s": round(train_s, 2), "aggregate_train_images_per_s": round(imgs / train_s)})
-    if "inprocess" not in skip:
-        best = 0.0
-        for k in [int(v) for v in a.inprocess.split(",")]:
-            r = train_in_process(k, a.k_epochs, f"{tmp}/inproc{k}")
-            best = max(best, r["aggregate_train_images_per_s"])
-            record(a.json, f"inprocess_k{k}", r)
+    best = 0.0
+    for section, ks, stack in (("inprocess", a.inprocess, False), ("stacked", a.stacked, True)):
+        if section in skip:
+            continue
+        for k in [int(v) for v in ks.split(",")]:
+            r = train_in_process(k, a.k_epochs, f"{tmp}/{section}{k}", stack=stack)
+            best = max(best, r["aggregate_train_images_per_s"] if not r["exit_codes"] or max(r["exit_codes"]) == 0 else 0)
+            record(a.json, f"{section}_k{k}", r)
+    if best:
         steps = 12406 // 128  # the real CIFAR-10-LT-100 epoch, whatever N_TRAIN is here
         record(a.json, "table1_184_runs_projected_h", {"at_best_inprocess_images_per_s": round(best),
                "hours": round(184 * 200 * steps * 128 / best / 3600, 2) if best else None})
@@ -151,8 +156,11 @@ def main() -> int:
     return 0
 
 
-def train_in_process(k: int, epochs: int, out: str) -> dict:
-    """K runs (seeds 0..K-1) in one process via fcc_train.multirun; setup (sequential, before any epoch) is excluded."""
+def train_in_process(k: int, epochs: int, out: str, stack: bool = False) -> dict:
+    """K runs (seeds 0..K-1) in one process via fcc_train.multirun (``stack``: as one stacked network).
+
+    Setup (sequential, before any epoch) is excluded from the rate.
+    """
     from fcc_train.config import load_config
     from fcc_train.multirun import RunSpec, run_many
 
@@ -160,12 +168,12 @@ def train_in_process(k: int, epochs: int, out: str) -> dict:
                                  SYNTH + [f"optim.epochs={epochs}", f"train.eval_every={epochs}", f"train.seed={i}"]),
                      Path(out) / f"run{i}") for i in range(k)]
     t0 = time.perf_counter()
-    outcomes = run_many(specs, stream=open(os.devnull, "w"))
+    outcomes = run_many(specs, stream=open(os.devnull, "w"), stack=stack)
     wall = time.perf_counter() - t0
     summaries = [json.loads((s.out / "summary.json").read_text()) for s in specs]
     setup = sum(s["timing_last_session"]["setup"] for s in summaries)
     imgs = k * epochs * (N_TRAIN // 128) * 128
-    return {"k": k, "epochs_each": epochs, "exit_codes": [o.exit_code for o in outcomes], "wall_s": round(wall, 2),
+    return {"k": k, "stacked": stack, "epochs_each": epochs, "exit_codes": [o.exit_code for o in outcomes], "wall_s": round(wall, 2),
             "setup_s": round(setup, 2), "aggregate_train_images_per_s": round(imgs / max(wall - setup, 1e-9)),
             "last_top1_error": [s.get("last_top1_error") for s in summaries]}
 

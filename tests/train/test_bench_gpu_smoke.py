@@ -15,15 +15,15 @@ REPO = Path(__file__).resolve().parents[2]
 def test_bench_gpu_smoke_runs_each_section(tmp_path):
     out = tmp_path / "smoke.json"
     cmd = [sys.executable, "benchmarks/bench_gpu.py", "--smoke", "--json", str(out), "--eager-epochs", "1", "--ref-epochs", "1",
-           "--ref-workers", "0", "--k-epochs", "1", "--concurrency", "1", "--inprocess", "1,2", "--profile-steps", "1",
+           "--ref-workers", "0", "--k-epochs", "1", "--concurrency", "1", "--inprocess", "1,2", "--stacked", "2", "--profile-steps", "1",
            "--skip", "full"]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     got = json.loads(out.read_text())
     for key in ("device", "eager_short", "reference_pipeline", "concurrent_k1", "inprocess_k1", "inprocess_k2",
-                "table1_184_runs_projected_h", "profile_top_kernels"):
+                "stacked_k2", "table1_184_runs_projected_h", "profile_top_kernels"):
         assert key in got, key
-    assert got["inprocess_k2"]["exit_codes"] == [0, 0]
+    assert got["inprocess_k2"]["exit_codes"] == [0, 0] and got["stacked_k2"]["exit_codes"] == [0, 0]
 
 
 def test_bench_stacked_smoke(tmp_path):
