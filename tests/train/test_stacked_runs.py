@@ -124,3 +124,21 @@ def test_killed_stacked_process_resumes(tmp_path):
     assert "the runs behind catch up alone" in r.stdout and "as one network of 2 runs" in r.stdout
     for name in ("digits_ce", "digits_bsce_fcc"):
         _close(tmp_path / "whole" / name, tmp_path / "cut" / name)
+
+
+@pytest.mark.gpu
+def test_stacked_runs_on_cuda_match_solo_runs(tmp_path, capsys):
+    # captured stacked step (CUDA graph) vs each run's own captured step; fp32 without TF32 for a close comparison
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    synth = ["data.dataset=synthetic", "data.synthetic_train_size=1024", "data.synthetic_test_size=256", "data.num_classes=10",
+             "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=2", "fcc.start_epoch=1",
+             *QUIET]
+    cfgs = [load_config(REPO / "configs/cifar10_lt100/ce_fcc.yaml", synth + [f"train.seed={i}"]) for i in range(2)]
+    for i, c in enumerate(cfgs):
+        assert run_training(c, tmp_path / f"solo{i}", log=lambda s: None) == 0
+    outcomes = run_many([RunSpec(c, tmp_path / f"stack{i}") for i, c in enumerate(cfgs)], stack=True)
+    assert [o.exit_code for o in outcomes] == [0, 0]
+    assert "as one network of 2 runs" in capsys.readouterr().out
+    for i in range(2):
+        _close(tmp_path / f"solo{i}", tmp_path / f"stack{i}", rtol=1e-3, atol=1e-4, momentum_atol=1e-2)
