@@ -96,7 +96,7 @@ class _Slot:
     def __init__(self, spec: RunSpec, stream: TextIO, use_streams: bool) -> None:
         from fcc_train.run import TrainingRun
 
-        self.spec = spec
+        self.spec, self.stream = spec, stream
         out = _Prefixed(f"[{_label(spec.out)}] ", stream)
         self.run = TrainingRun(spec.config, spec.out, stream=out, log=lambda s: print(s, file=out, flush=True))
         self.cuda_stream = None
@@ -148,7 +148,7 @@ class _Stack:
         with self._stream():
             self.group = StackedGroup([s.run for s in slots])
         names = ", ".join(_label(s.spec.out) for s in slots)
-        print(f"[stack] training {names} as one network of {len(slots)} runs", file=slots[0].run._stream.target, flush=True)
+        print(f"[stack] training {names} as one network of {len(slots)} runs", file=slots[0].stream, flush=True)
 
     def _stream(self) -> contextlib.AbstractContextManager:
         cs = self.slots[0].cuda_stream
@@ -246,11 +246,11 @@ def _units(slots: list[_Slot], stack: bool) -> list[Any]:
             if len(slots) > 1:
                 why = stack_problem([slots[0].run, g[0].run]) if g[0] is not slots[0] else None
                 print(f"[stack] {_label(g[0].spec.out)} trains on its own{f' ({why})' if why else ''}",
-                      file=g[0].run._stream.target, flush=True)
+                      file=g[0].stream, flush=True)
             units.append(_Single(g[0]))
         elif len({x.run.epoch for x in g}) > 1:
             print(f"[stack] {', '.join(_label(x.spec.out) for x in g)} resumed at different epochs: "
-                  "the runs behind catch up alone, then they stack", file=g[0].run._stream.target, flush=True)
+                  "the runs behind catch up alone, then they stack", file=g[0].stream, flush=True)
             units.append(_CatchUp(g))
         else:
             units.append(_Stack(g))

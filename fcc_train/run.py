@@ -282,6 +282,15 @@ class TrainingRun:
         loss_t = train_one_epoch(self.engine, self.loader, epoch, self.gen)
         self._pending = (epoch, lr, loss_t, t0)
 
+    def adopt_epoch(self, loss_t: torch.Tensor, started: float) -> None:
+        """Record the next epoch as trained elsewhere (a stacked group), its mean loss ``loss_t``; then ``finish_epoch``."""
+        from fcc_train.engine import lr_at
+
+        if self.finished or self._pending is not None:
+            raise RuntimeError("adopt_epoch() on a finished run or before finish_epoch()")
+        epoch = self.epoch + 1
+        self._pending = (epoch, lr_at(self.cfg.optim, epoch), loss_t, started)
+
     def finish_epoch(self) -> None:
         """Synchronise once (loss), then evaluate, log and checkpoint the queued epoch."""
         from fcc_train import distributed

@@ -171,7 +171,7 @@ class StackedGroup:
             self.step(x, y, scale, phase=phase)
         losses = self.step.pop_loss()
         for k, r in enumerate(self.runs):
-            r._pending = (epoch, lr_at(r.cfg.optim, epoch), losses[k], self._pending_t0)
+            r.adopt_epoch(losses[k], self._pending_t0)
 
     def finish_epoch(self) -> None:
         """Copy out the state of each run that evaluates or checkpoints now; let each run finish its epoch."""
