@@ -291,8 +291,16 @@ class TrainingRun:
         epoch = self.epoch + 1
         self._pending = (epoch, lr_at(self.cfg.optim, epoch), loss_t, started)
 
-    def finish_epoch(self) -> None:
-        """Synchronise once (loss), then evaluate, log and checkpoint the queued epoch."""
+    def evaluates_at(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` ends with an evaluation (every ``train.eval_every`` epochs and the last)."""
+        return epoch % self.cfg.train.eval_every == 0 or epoch == self.cfg.optim.epochs
+
+    def finish_epoch(self, predictions: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+        """Synchronise once (loss), then evaluate, log and checkpoint the queued epoch.
+
+        ``predictions``: (predicted, true) test labels computed elsewhere (a stacked group evaluates
+        its runs in one pass); None evaluates this run's own model.
+        """
         from fcc_train import distributed
         from fcc_train.engine import evaluate
 
@@ -313,9 +321,9 @@ class TrainingRun:
             self.exit_code = EXIT_NAN
             return
         record: dict[str, Any] | None = None
-        if epoch % cfg.train.eval_every == 0 or epoch == epochs:
+        if self.evaluates_at(epoch):
             t0 = time.perf_counter()
-            preds, labels = evaluate(engine, self.loader)
+            preds, labels = predictions if predictions is not None else evaluate(engine, self.loader)
             m = compute_metrics(preds, labels, data.class_counts)
             now = time.perf_counter()
             self.timing["eval"] += now - t0

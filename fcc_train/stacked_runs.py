@@ -9,7 +9,9 @@ features (Eq. 1), each run's method computes its own loss on its own logits, and
 (runs share no weight, so each run's gradient is its own) drives one SGD update — the trainer's
 :class:`~fcc_train.graphed.CapturedStep`, a CUDA graph on a GPU. Before a run evaluates or
 checkpoints, its weights, BatchNorm statistics and momentum buffers are copied back out of the
-stack, so its checkpoint and resume are those of a solo run.
+stack, so its checkpoint and resume are those of a solo run. Evaluation is one pass of the stacked
+net over the runs' own test batches (the K runs' predictions at once), unless a run transforms its
+head for evaluation (τ-norm).
 
 Stacking needs runs that step in lockstep: the same optimiser settings and schedule, batch size,
 steps per epoch, epoch, numerics and device, a CIFAR ResNet with a linear head, and no per-step
@@ -112,6 +114,11 @@ class StackedGroup:
         self.step = _StackedStep(self._loss, self.opt, [self.net], self.k, capture=self.device.type == "cuda")
         self.epoch = runs[0].epoch
         self._pending_t0 = 0.0
+        # one stacked pass evaluates every run when their test sets have one length and no run
+        # transforms its head for evaluation (τ-norm); otherwise each run evaluates its own model
+        self.stacked_eval = len({(r.loader.num_test, r.loader.eval_batch_size) for r in runs}) == 1 and all(
+            r.cfg.stage.head_transform == "none" for r in runs
+        )
 
     # -- moving state between the stack and the runs ------------------------------------
     def _load_momentum(self) -> None:
@@ -175,11 +182,30 @@ class StackedGroup:
 
     def finish_epoch(self) -> None:
         """Copy out the state of each run that evaluates or checkpoints now; let each run finish its epoch."""
+        e = self.epoch
+        due = [k for k, r in enumerate(self.runs) if r.evaluates_at(e)]
+        preds = self._evaluate() if len(due) >= 2 and self.stacked_eval else {}
         for k, r in enumerate(self.runs):
-            e, every, ck = self.epoch, r.cfg.train.eval_every, r.ckpt_every
-            if e % every == 0 or e % ck == 0 or e >= r.cfg.optim.epochs:
+            if r.evaluates_at(e) or e % r.ckpt_every == 0:
                 self._unstack(k)
-            r.finish_epoch()
+            r.finish_epoch(predictions=preds.get(k))
+
+    @torch.no_grad()
+    def _evaluate(self) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+        """Every run's test predictions in one pass of the stacked net (each run's own test batches)."""
+        was_training = self.net.training
+        self.net.eval()
+        out: dict[int, tuple[list[torch.Tensor], list[torch.Tensor]]] = {k: ([], []) for k in range(self.k)}
+        for batches in zip(*(r.loader.eval_batches() for r in self.runs)):
+            x = self.lead.prepare_images(torch.cat([b[0] for b in batches], dim=1))
+            with self.lead.autocast():
+                pred = self.net(x).argmax(2)  # (N, K)
+            for k, (_, y) in enumerate(batches):
+                out[k][0].append(pred[:, k])
+                out[k][1].append(y)
+        if was_training:
+            self.net.train()
+        return {k: (torch.cat(p), torch.cat(t)) for k, (p, t) in out.items()}
 
     def unstack_all(self) -> None:
         """Copy every run's state out of the stack (before the group is rebuilt or dropped)."""
