@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from fcc_train.engine import CAPTURED_MODES
 from fcc_train.graphed import CapturedStep, ForeachSGD
 from fcc_train.models.stacked import StackedCifarResNet
 
@@ -111,7 +112,13 @@ class StackedGroup:
             where = self.net.run_slices(k, r.model)
             self.views.append([where[id(p)] for p in r.engine.params])
         self._load_momentum()
-        self.step = _StackedStep(self._loss, self.opt, [self.net], self.k, capture=self.device.type == "cuda")
+        loss_fn = self._loss
+        if lead.mode == "compile_graphs":  # as the runs asked: Inductor kernels inside the captured stacked step
+            try:
+                loss_fn = torch.compile(self._loss, dynamic=False)
+            except Exception as exc:  # torch.compile unavailable: the plain stacked step
+                lead.notes.append(f"stacked step not compiled ({type(exc).__name__}); training it uncompiled")
+        self.step = _StackedStep(loss_fn, self.opt, [self.net], self.k, capture=self.device.type == "cuda")
         self.epoch = runs[0].epoch
         self._pending_t0 = 0.0
         # one stacked pass evaluates every run when their test sets have one length and no run
@@ -162,7 +169,7 @@ class StackedGroup:
             r.engine.method.on_epoch_start(epoch)
             probs = r.engine.method.epoch_sampling(epoch)
             # the data path the run's own engine would take (the captured path augments the epoch at once)
-            by_epoch = r.engine.mode == "graphs" and hasattr(r.loader, "batches_from_epoch_tensor")
+            by_epoch = r.engine.mode in CAPTURED_MODES and hasattr(r.loader, "batches_from_epoch_tensor")
             batches = r.loader.batches_from_epoch_tensor if by_epoch else r.loader.batches
             iters.append(batches(probs, r.gen))
             taus.append(r.engine.forward_module.tau_by_class)
