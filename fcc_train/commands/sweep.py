@@ -152,6 +152,8 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
         raise UserError(f"--parallel must be >= 1, got {args.parallel}")
     if getattr(args, "per_process", 1) < 1:
         raise UserError(f"--per-process must be >= 1, got {args.per_process}")
+    if getattr(args, "stack", False) and getattr(args, "per_process", 1) < 2:
+        raise UserError("--stack stacks the runs that share a process; add --per-process K with K >= 2")
     known = [m.key for m in METHODS]
     if args.methods:
         keys = [k.strip() for k in args.methods.split(",") if k.strip()]

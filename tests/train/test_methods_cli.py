@@ -76,6 +76,7 @@ def test_sweep_dry_run_chains_stage1(capsys, tmp_path):
         (["--benchmark", "digits", "--seeds", "a"], "--seeds 'a'"),
         (["--benchmark", "digits", "--parallel", "0"], "--parallel"),
         (["--benchmark", "digits", "--per-process", "0"], "--per-process"),
+        (["--benchmark", "digits", "--stack"], "add --per-process K"),
     ],
 )
 def test_sweep_bad_input(argv, msg, capsys):
