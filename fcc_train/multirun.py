@@ -62,7 +62,7 @@ class RunOutcome:
     spec: RunSpec
     exit_code: int
     error: str | None = None
-    epochs_trained: int = 0
+    last_epoch: int = 0  # the last epoch the run reached (resumed ones included)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,7 +132,7 @@ class _Slot:
         return True
 
     def _end(self, code: int, error: str | None = None) -> bool:
-        self.outcome = RunOutcome(self.spec, code, error, epochs_trained=self.run.epoch)
+        self.outcome = RunOutcome(self.spec, code, error, last_epoch=self.run.epoch)
         return False
 
 
@@ -253,7 +253,12 @@ def _units(slots: list[_Slot], stack: bool) -> list[Any]:
                   "the runs behind catch up alone, then they stack", file=g[0].stream, flush=True)
             units.append(_CatchUp(g))
         else:
-            units.append(_Stack(g))
+            try:
+                units.append(_Stack(g))
+            except Exception as exc:  # e.g. out of memory building the stack: the runs still train, side by side
+                print(f"[stack] could not stack {', '.join(_label(x.spec.out) for x in g)} ({type(exc).__name__}: {exc}); "
+                      "training them interleaved", file=g[0].stream, flush=True)
+                units.extend(_Single(x) for x in g)
     return units
 
 

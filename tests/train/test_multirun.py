@@ -58,7 +58,7 @@ def test_interleaved_runs_equal_their_solo_runs(solo, tmp_path, capsys):
     specs = [RunSpec(_cfg(path, seed), tmp_path / f"r{i}") for i, (path, seed) in enumerate(RUNS)]
     outcomes = run_many(specs)
     assert [o.exit_code for o in outcomes] == [0, 0, 0]
-    assert [o.epochs_trained for o in outcomes] == [2, 2, 2]
+    assert [o.last_epoch for o in outcomes] == [2, 2, 2]
     for i in range(len(RUNS)):
         assert _same(solo[i], tmp_path / f"r{i}"), RUNS[i]
     out = capsys.readouterr().out
@@ -104,7 +104,7 @@ def test_finished_runs_are_skipped_and_folders_must_differ(solo, tmp_path):
     path, seed = RUNS[1]
     mtime = (solo[1] / "checkpoints" / "last.pt").stat().st_mtime_ns
     outcomes = run_many([RunSpec(_cfg(path, seed), solo[1])])
-    assert outcomes[0].exit_code == 0 and outcomes[0].epochs_trained == 0
+    assert outcomes[0].exit_code == 0 and outcomes[0].last_epoch == 0
     assert (solo[1] / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
     with pytest.raises(UserError, match="same folder"):
         run_many([RunSpec(_cfg(path, seed), tmp_path / "x"), RunSpec(_cfg(path, 2), tmp_path / "x")])

@@ -142,3 +142,15 @@ def test_stacked_runs_on_cuda_match_solo_runs(tmp_path, capsys):
     assert "as one network of 2 runs" in capsys.readouterr().out
     for i in range(2):
         _close(tmp_path / f"solo{i}", tmp_path / f"stack{i}", rtol=1e-3, atol=1e-4, momentum_atol=1e-2)
+
+
+def test_a_stack_that_cannot_be_built_trains_interleaved(tmp_path, capsys, monkeypatch):
+    import fcc_train.stacked_runs as sr
+
+    def broken(self, runs):
+        raise MemoryError("no room for the stack")
+
+    monkeypatch.setattr(sr.StackedGroup, "__init__", broken)
+    specs = [RunSpec(_cfg("configs/digits/ce.yaml", i, ["optim.epochs=1"]), tmp_path / f"r{i}") for i in range(2)]
+    assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0]
+    assert "could not stack r0, r1 (MemoryError: no room for the stack); training them interleaved" in capsys.readouterr().out
