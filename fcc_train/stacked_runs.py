@@ -182,10 +182,21 @@ class StackedGroup:
             y = torch.stack(ys, dim=1)
             scale = torch.stack([t[yk] if on else torch.ones_like(yk, dtype=torch.float32)
                                  for t, yk, on in zip(taus, ys, fcc_on)], dim=1)
-            self.step(x, y, scale, phase=phase)
+            self._step(x, y, scale, phase)
         losses = self.step.pop_loss()
         for k, r in enumerate(self.runs):
             r.adopt_epoch(losses[k], self._pending_t0)
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, phase: tuple) -> None:
+        try:
+            self.step(x, y, scale, phase=phase)
+        except Exception as exc:
+            if not self.step.capture or phase in self.step.graphs:
+                raise  # an eager step, or a replay of a graph that captured: a real error
+            # the failed capture left every tensor as it was; go on without graphs
+            self.step.capture = False
+            self.runs[0].say(f"[stack] CUDA graph capture failed ({type(exc).__name__}: {exc}); the stacked step runs eagerly")
+            self.step(x, y, scale, phase=phase)
 
     def finish_epoch(self) -> None:
         """Copy out the state of each run that evaluates or checkpoints now; let each run finish its epoch."""

@@ -154,3 +154,24 @@ def test_a_stack_that_cannot_be_built_trains_interleaved(tmp_path, capsys, monke
     specs = [RunSpec(_cfg("configs/digits/ce.yaml", i, ["optim.epochs=1"]), tmp_path / f"r{i}") for i in range(2)]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0]
     assert "could not stack r0, r1 (MemoryError: no room for the stack); training them interleaved" in capsys.readouterr().out
+
+
+def test_a_failed_capture_falls_back_to_the_eager_stacked_step(solo, tmp_path, capsys, monkeypatch):
+    # on CPU nothing is captured; pretend it is, and make the capture fail: the group must go on eagerly, unchanged
+    import fcc_train.stacked_runs as sr
+    from fcc_train.graphed import CapturedStep
+
+    class Capturing(sr._StackedStep):
+        def __init__(self, loss_fn, opt, modules, k, capture):
+            super().__init__(loss_fn, opt, modules, k, capture=True)
+
+    def failing_build(self, phase, x, y, scale):
+        raise RuntimeError("capture not supported")
+
+    monkeypatch.setattr(sr, "_StackedStep", Capturing)
+    monkeypatch.setattr(CapturedStep, "_build", failing_build)
+    specs = [RunSpec(_cfg(path, seed, QUIET), tmp_path / f"stack{i}") for i, (path, seed) in enumerate(RUNS)]
+    assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
+    assert "CUDA graph capture failed (RuntimeError: capture not supported)" in capsys.readouterr().out
+    for i in range(len(RUNS)):
+        _close(solo / f"solo{i}", tmp_path / f"stack{i}")
