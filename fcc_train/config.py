@@ -152,7 +152,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
     channels_last: str = "auto"  # auto (on GPU) | true | false
-    compile: str = "auto"  # auto | none (= eager) | graphs | compile | compile_graphs
+    # auto (graphs on CUDA when allowed, else eager) | none (= eager) | graphs (step captured as a CUDA graph)
+    # | compile (torch.compile'd forward, eager loop) | compile_graphs (Inductor-compiled step captured as a
+    # CUDA graph; runs uncaptured on CPU)
+    compile: str = "auto"
     eval_every: int = 1
     threads: int = 1  # CPU threads (one is fastest on a shared 2-core machine)
     eval_batch_size: int = 1024
