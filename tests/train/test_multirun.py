@@ -147,9 +147,9 @@ def test_no_config_is_one_line(capsys):
 
 
 @pytest.mark.gpu
-def test_streams_on_cuda_match_solo_runs(tmp_path):
+def test_streams_on_cuda_match_solo_runs(tmp_path, monkeypatch):
     # fp32 and cuDNN deterministic algorithms so that overlapping runs can be compared with solo ones
-    torch.backends.cudnn.deterministic = True
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
     synth = ["data.dataset=synthetic", "data.synthetic_train_size=1024", "data.synthetic_test_size=256", "data.num_classes=10",
              "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=2", "fcc.start_epoch=1"]
     cfgs = [load_config(REPO / "configs/cifar10_lt100/ce_fcc.yaml", synth + [f"train.seed={i}"]) for i in range(2)]

@@ -127,10 +127,10 @@ def test_killed_stacked_process_resumes(tmp_path):
 
 
 @pytest.mark.gpu
-def test_stacked_runs_on_cuda_match_solo_runs(tmp_path, capsys):
+def test_stacked_runs_on_cuda_match_solo_runs(tmp_path, capsys, monkeypatch):
     # captured stacked step (CUDA graph) vs each run's own captured step; fp32 without TF32 for a close comparison
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     synth = ["data.dataset=synthetic", "data.synthetic_train_size=1024", "data.synthetic_test_size=256", "data.num_classes=10",
              "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=2", "fcc.start_epoch=1",
              *QUIET]
