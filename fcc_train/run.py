@@ -295,6 +295,10 @@ class TrainingRun:
         """Whether epoch ``epoch`` ends with an evaluation (every ``train.eval_every`` epochs and the last)."""
         return epoch % self.cfg.train.eval_every == 0 or epoch == self.cfg.optim.epochs
 
+    def saves_at(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` writes ``last.pt`` (every ``train.checkpoint_every`` epochs and the last)."""
+        return epoch % self.ckpt_every == 0 or epoch == self.cfg.optim.epochs
+
     def finish_epoch(self, predictions: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
         """Synchronise once (loss), then evaluate, log and checkpoint the queued epoch.
 
@@ -347,7 +351,7 @@ class TrainingRun:
         self.t_epoch = now
         best = self.best
         is_best = record is not None and best is not None and best["epoch"] == epoch
-        if epoch % self.ckpt_every == 0 or epoch == epochs or is_best:
+        if self.saves_at(epoch) or is_best:
             t0 = time.perf_counter()
             state = {
                 "model": model.state_dict(),
@@ -365,7 +369,7 @@ class TrainingRun:
                 state["rng"] = {"per_rank": _gather_objects(state["rng"])}
             if self.main:
                 ckdir = self.run_dir / "checkpoints"
-                if epoch % self.ckpt_every == 0 or epoch == epochs:
+                if self.saves_at(epoch):
                     save_checkpoint(state, ckdir / "last.pt")
                     if is_best:  # the same state: link it instead of serialising it twice
                         publish_copy(ckdir / "last.pt", ckdir / "best.pt")

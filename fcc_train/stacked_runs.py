@@ -204,7 +204,7 @@ class StackedGroup:
         due = [k for k, r in enumerate(self.runs) if r.evaluates_at(e)]
         preds = self._evaluate() if len(due) >= 2 and self.stacked_eval else {}
         for k, r in enumerate(self.runs):
-            if r.evaluates_at(e) or e % r.ckpt_every == 0:
+            if r.evaluates_at(e) or r.saves_at(e):  # the run reads its own model and momentum then
                 self._unstack(k)
             r.finish_epoch(predictions=preds.get(k))
 
