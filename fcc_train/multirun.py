@@ -186,9 +186,7 @@ class _Stack:
             return []
         with self._stream():
             self.group.unstack_all()  # the remaining runs are rebuilt from their own state
-        if len(alive) >= 2:
-            return _Stack(alive).first()
-        return _Single(alive[0]).first()
+        return [u for unit in _together(alive) for u in unit.first()]
 
 
 class _CatchUp:
@@ -204,7 +202,7 @@ class _CatchUp:
         target = max(s.run.epoch for s in alive)
         behind = [s for s in alive if s.run.epoch < target]
         if not behind:
-            return _Stack(alive).first() if len(alive) > 1 else _Single(alive[0]).first()
+            return [u for unit in _together(alive) for u in unit.first()]
         for s in behind:
             s.call(s.run.queue_epoch) and s.call(s.run.finish_epoch)
         return [self]
@@ -253,13 +251,20 @@ def _units(slots: list[_Slot], stack: bool) -> list[Any]:
                   "the runs behind catch up alone, then they stack", file=g[0].stream, flush=True)
             units.append(_CatchUp(g))
         else:
-            try:
-                units.append(_Stack(g))
-            except Exception as exc:  # e.g. out of memory building the stack: the runs still train, side by side
-                print(f"[stack] could not stack {', '.join(_label(x.spec.out) for x in g)} ({type(exc).__name__}: {exc}); "
-                      "training them interleaved", file=g[0].stream, flush=True)
-                units.extend(_Single(x) for x in g)
+            units.extend(_together(g))
     return units
+
+
+def _together(slots: list[_Slot]) -> list[Any]:
+    """Stackable slots at one epoch as one stack (one slot: alone); if the stack cannot be built, interleaved."""
+    if len(slots) == 1:
+        return [_Single(slots[0])]
+    try:
+        return [_Stack(slots)]
+    except Exception as exc:  # e.g. out of memory building the stack: the runs still train, side by side
+        print(f"[stack] could not stack {', '.join(_label(x.spec.out) for x in slots)} ({type(exc).__name__}: {exc}); "
+              "training them interleaved", file=slots[0].stream, flush=True)
+        return [_Single(x) for x in slots]
 
 
 def run_many(
