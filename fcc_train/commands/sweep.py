@@ -1,7 +1,7 @@
 """``fcc sweep``: run a table's configs raw and +FCC as ``fcc train`` subprocesses, K at once, and collect the results.
 
     fcc sweep --table 1 --benchmark cifar10_lt100 [--methods bsce,remix] [--seeds 0,1,2] [--parallel P]
-              [--per-process K] [--dry-run]
+              [--per-process K [--stack]] [--dry-run]
               [--data-root DIR] [--out DIR] [--configs DIR] [--set KEY=VALUE ...] [--device D]
 
 Each run trains ``configs/<benchmark>/<method>[_fcc].yaml`` with ``train.seed``
@@ -16,7 +16,9 @@ processes at once (the GPU time-slices between processes: K = 4 processes
 measured only 1.16× the throughput of one on an H200), and ``--per-process K``
 runs inside each process, each on its own CUDA stream with their epochs
 overlapped (:mod:`fcc_train.multirun`), which lets the small kernels of
-different runs execute side by side.
+different runs execute side by side; with ``--stack`` the runs of a process
+that step in lockstep train as one network of grouped convolutions
+(:mod:`fcc_train.stacked_runs`), K runs per kernel launch.
 
 Results: ``<out>/<benchmark>/sweep_results.json`` and ``.csv`` — one row per
 run (method, variant raw/fcc, seed, best/last top-1 error, many/medium/few,
