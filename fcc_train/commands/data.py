@@ -9,18 +9,13 @@ import argparse
 import json
 from typing import Any
 
+from fcc_train.commands import add_overrides_argument, overrides_of
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="experiment YAML (default: the built-in defaults, digits-LT)")
     p.add_argument("--data-root", metavar="DIR", help="folder holding the data set (overrides data.root)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. data.imbalance_factor=50",
-    )
+    add_overrides_argument(p, "override a config key, e.g. data.imbalance_factor=50")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -55,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from fcc_train.config import load_config
     from fcc_train.data import build_datasets
 
-    cfg = load_config(args.config, args.overrides)
+    cfg = load_config(args.config, overrides_of(args))
     if args.data_root:
         cfg.data.root = args.data_root
     d = describe(build_datasets(cfg))

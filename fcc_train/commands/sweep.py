@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fcc_train.commands import add_overrides_argument, overrides_of
+
 __all__ = ["add_arguments", "run", "Job", "plan_jobs", "collect"]
 
 TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50", "digits")}
@@ -70,15 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/sweep", help="sweep folder (default runs/sweep)")
     parser.add_argument("--configs", default="configs", help="configs folder (default configs)")
     parser.add_argument("--device", default=None, help="passed to fcc train")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra overrides for every run (e.g. optim.epochs=2 for a smoke test)",
-    )
+    add_overrides_argument(parser, "extra overrides for every run (e.g. optim.epochs=2 for a smoke test)")
 
 
 @dataclass
@@ -98,7 +92,7 @@ class Job:
         return f"{self.key}{'_fcc' if self.fcc else ''}/seed{self.seed}"
 
     def sets(self, args: argparse.Namespace) -> list[str]:
-        return [f"train.seed={self.seed}"] + self.extra + [item for group in args.overrides for item in group]
+        return [f"train.seed={self.seed}"] + self.extra + overrides_of(args)
 
     def command(self, args: argparse.Namespace) -> list[str]:
         cmd = [sys.executable, "-m", "fcc", "train", "--config", str(self.config), "--out", str(self.out)]

@@ -21,6 +21,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from fcc_train.commands import add_overrides_argument, overrides_of
+
 __all__ = ["add_arguments", "run", "default_out", "read_jobs"]
 
 
@@ -43,15 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default=None, help="run folder (default runs/<config name>); with several configs, their parent folder"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. --set optim.epochs=10 train.seed=1",
-    )
+    add_overrides_argument(parser, "override config keys, e.g. --set optim.epochs=10 train.seed=1")
     parser.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (sets train.device)")
 
 
@@ -89,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from fcc_theory.errors import UserError
     from fcc_train.config import load_config
 
-    overrides = [item for group in args.overrides for item in group]
+    overrides = overrides_of(args)
     if args.data_root is not None:
         overrides.append(f"data.root={args.data_root}")
     if args.device is not None:
