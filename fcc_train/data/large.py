@@ -26,6 +26,7 @@ import torch
 
 from fcc_train.data import DataError
 from fcc_train.data.gpu_augment import IMAGENET_MEAN, IMAGENET_STD, center_boxes, resized_crop, train_transform
+from fcc_train.data.loader import RankShare
 
 if TYPE_CHECKING:
     from fcc_train.config import Config
@@ -167,7 +168,7 @@ def assemble(source: ImageSource, idx: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return out, sizes
 
 
-class LargeLoader:
+class LargeLoader(RankShare):
     """Training / evaluation batches for :class:`LargeData` (the ``DeviceLoader`` interface the engine uses)."""
 
     def __init__(
@@ -188,38 +189,20 @@ class LargeLoader:
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} outside 0..{world_size - 1}")
         self.data = data
         self.device = torch.device(device)
         self.batch_size, self.eval_batch_size = int(batch_size), int(eval_batch_size)
         self.image_size, self.augment, self.flip, self.jitter, self.min_scale = image_size, augment, flip, jitter, min_scale
         self.workers = workers or min(8, os.cpu_count() or 1)
         self.prefetch, self.channels_last = max(1, prefetch), channels_last
-        self.rank, self.world_size = rank, world_size
         self.num_train, self.num_test = len(data.train), len(data.test)
         self.num_classes = data.num_classes
         self.train_labels = data.train_labels
         self.class_counts = torch.tensor(data.class_counts, dtype=torch.float64)
-        self.local_size = self.num_train // world_size
-        if self.batch_size < 1 or self.local_size < self.batch_size:
-            raise DataError(
-                f"batch size {self.batch_size} needs at least that many training images per rank (have {self.local_size}); "
-                "lower optim.batch_size"
-            )
+        self._share(self.num_train, rank, world_size)
         self.mean = torch.tensor(data.mean, device=self.device).view(1, -1, 1, 1)
         self.std = torch.tensor(data.std, device=self.device).view(1, -1, 1, 1)
         self._pool: ThreadPoolExecutor | None = None
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return self.local_size // self.batch_size
-
-    def __len__(self) -> int:
-        return self.steps_per_epoch
-
-    def make_generator(self, seed: int) -> torch.Generator:
-        return torch.Generator(device=self.device).manual_seed(int(seed))
 
     def pool(self) -> ThreadPoolExecutor:
         if self._pool is None:

@@ -31,7 +31,40 @@ if TYPE_CHECKING:
 __all__ = ["DeviceLoader"]
 
 
-class DeviceLoader:
+class RankShare:
+    """What every loader shares: this rank's share of the training set, cut into drop_last batches.
+
+    Subclasses set ``device`` and ``batch_size`` and call :meth:`_share` in their constructor.
+    """
+
+    device: torch.device
+    batch_size: int
+
+    def _share(self, num_train: int, rank: int, world_size: int) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside 0..{world_size - 1}")
+        self.rank, self.world_size = rank, world_size
+        self.local_size = num_train // world_size  # every rank the same length, so steps agree
+        if self.batch_size < 1 or self.local_size < self.batch_size:
+            raise DataError(
+                f"batch size {self.batch_size} needs at least that many training images per rank (have {self.local_size}); "
+                "lower optim.batch_size"
+            )
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Training batches per epoch on this rank (drop_last); the same for every sampling mode."""
+        return self.local_size // self.batch_size
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def make_generator(self, seed: int) -> torch.Generator:
+        """A generator on the loader's device (CUDA ops need a CUDA generator), seeded."""
+        return torch.Generator(device=self.device).manual_seed(int(seed))
+
+
+class DeviceLoader(RankShare):
     """Training and evaluation batches from device-resident uint8 tensors."""
 
     def __init__(
@@ -54,8 +87,6 @@ class DeviceLoader:
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} outside 0..{world_size - 1}")
         self.device = torch.device(device)
         self.train_images = train_images.to(self.device, torch.uint8).contiguous()
         self.train_labels = train_labels.to(self.device, torch.long)
@@ -75,13 +106,7 @@ class DeviceLoader:
         self.crop_padding = int(crop_padding) if augment else 0
         self.flip = bool(flip) and augment
         self.channels_last = channels_last
-        self.rank, self.world_size = rank, world_size
-        self.local_size = self.num_train // world_size  # every rank the same length, so steps agree
-        if self.batch_size < 1 or self.local_size < self.batch_size:
-            raise DataError(
-                f"batch size {self.batch_size} needs at least that many training images per rank (have {self.local_size}); "
-                "lower optim.batch_size"
-            )
+        self._share(self.num_train, rank, world_size)
 
     @classmethod
     def from_data(cls, data: LTData, cfg: Config, device: torch.device | str, rank: int = 0, world_size: int = 1) -> DeviceLoader:
@@ -115,19 +140,6 @@ class DeviceLoader:
             rank=rank,
             world_size=world_size,
         )
-
-    # -- sizes --------------------------------------------------------------
-    @property
-    def steps_per_epoch(self) -> int:
-        """Training batches per epoch on this rank (drop_last); the same for both sampling modes."""
-        return self.local_size // self.batch_size
-
-    def __len__(self) -> int:
-        return self.steps_per_epoch
-
-    def make_generator(self, seed: int) -> torch.Generator:
-        """A generator on the loader's device (CUDA ops need a CUDA generator), seeded."""
-        return torch.Generator(device=self.device).manual_seed(int(seed))
 
     # -- training -----------------------------------------------------------
     def epoch_indices(
