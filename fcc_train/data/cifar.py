@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from fcc_train.data import DataError, LTData
-from fcc_train.data.longtail import class_profile, draw_subset
+from fcc_train.data.longtail import class_profile, draw_subset, profile_fields
 
 if TYPE_CHECKING:
     from fcc_train.config import DataConfig
@@ -111,14 +111,7 @@ def build_cifar(dc: DataConfig) -> LTData:
         num_classes=C,
         mean=CIFAR_MEAN,
         std=CIFAR_STD,
-        name=f"{name}-lt-{dc.imbalance_type}{dc.imbalance_factor:g}",
         image_size=32,
         in_channels=3,
-        info={
-            "profile": dc.imbalance_type,
-            "imbalance_factor": dc.imbalance_factor,
-            "n_max": n_max,
-            "subset_seed": dc.subset_seed,
-            "source": str(_folder(name, dc.root)),
-        },
+        **profile_fields(name, dc, n_max, source=str(_folder(name, dc.root))),
     )

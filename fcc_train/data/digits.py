@@ -18,7 +18,7 @@ import torch
 
 from fcc_train.data import DataError, LTData
 from fcc_train.data.augment import channel_stats
-from fcc_train.data.longtail import class_profile, draw_subset
+from fcc_train.data.longtail import class_profile, draw_subset, profile_fields
 
 if TYPE_CHECKING:
     from fcc_train.config import DataConfig
@@ -95,14 +95,7 @@ def build_digits(dc: DataConfig) -> LTData:
         num_classes=C,
         mean=mean,
         std=std,
-        name=f"digits-lt-{dc.imbalance_type}{dc.imbalance_factor:g}",
         image_size=8,
         in_channels=1,
-        info={
-            "profile": dc.imbalance_type,
-            "imbalance_factor": dc.imbalance_factor,
-            "n_max": n_max,
-            "subset_seed": dc.subset_seed,
-            "test_per_class": dc.test_per_class,
-        },
+        **profile_fields("digits", dc, n_max, test_per_class=dc.test_per_class),
     )

@@ -18,9 +18,13 @@ per-class counts *and the images* match the peers':
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["exp_profile", "step_profile", "class_profile", "draw_subset", "shot_split", "MANY_MIN", "FEW_MAX"]
+__all__ = [
+    "exp_profile", "step_profile", "class_profile", "draw_subset", "shot_split", "profile_fields", "MANY_MIN", "FEW_MAX",
+]
 
 # Shot thresholds (recipes.md §3, SADE/RIDE/OLTR): many > 100, medium 20..100, few < 20 training images.
 MANY_MIN = 100
@@ -93,3 +97,14 @@ def shot_split(counts: list[int]) -> dict[str, list[int]]:
     few = [c for c, n in enumerate(counts) if n < FEW_MAX]
     medium = [c for c, n in enumerate(counts) if FEW_MAX <= n <= MANY_MIN]
     return {"many": many, "medium": medium, "few": few}
+
+
+def profile_fields(base: str, dc: Any, n_max: int, **extra: Any) -> dict[str, Any]:
+    """``name`` and ``info`` of a long-tailed data set drawn with ``dc``'s profile (``LTData`` keywords).
+
+    >>> from fcc_train.config import DataConfig
+    >>> profile_fields("digits", DataConfig(imbalance_factor=10.0), 180)["name"]
+    'digits-lt-exp10'
+    """
+    info = {"profile": dc.imbalance_type, "imbalance_factor": dc.imbalance_factor, "n_max": n_max, "subset_seed": dc.subset_seed}
+    return {"name": f"{base}-lt-{dc.imbalance_type}{dc.imbalance_factor:g}", "info": {**info, **extra}}

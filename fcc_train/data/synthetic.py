@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from fcc_train.data import DataError, LTData
 from fcc_train.data.augment import channel_stats
-from fcc_train.data.longtail import class_profile
+from fcc_train.data.longtail import class_profile, profile_fields
 
 if TYPE_CHECKING:
     from fcc_train.config import DataConfig
@@ -80,13 +80,7 @@ def build_synthetic(dc: DataConfig) -> LTData:
         num_classes=C,
         mean=mean,
         std=std,
-        name=f"synthetic-lt-{dc.imbalance_type}{dc.imbalance_factor:g}",
         image_size=S,
         in_channels=3,
-        info={
-            "profile": dc.imbalance_type,
-            "imbalance_factor": dc.imbalance_factor,
-            "n_max": n_max,
-            "subset_seed": dc.subset_seed,
-        },
+        **profile_fields("synthetic", dc, n_max),
     )
