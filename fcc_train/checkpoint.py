@@ -17,11 +17,12 @@ far) and ``history`` (the evaluated epochs' records).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from fcc_theory.errors import UserError
 __all__ = [
     "FORMAT_VERSION",
     "CheckpointError",
+    "atomic_open",
     "save_checkpoint",
     "publish_copy",
     "load_checkpoint",
@@ -59,21 +61,36 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Write ``state`` atomically to ``path`` (temporary file in the same folder, fsync, os.replace, fsync folder)."""
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "wb", *, fsync: bool = True, encoding: str | None = None) -> Iterator[IO]:
+    """A file that appears at ``path`` only when complete.
+
+    It is written to a temporary file in the same folder, fsync'ed (``fsync=True``), renamed over
+    ``path`` (atomic) and the folder fsync'ed; on an error or a kill the old ``path`` is untouched and
+    the temporary file is removed (when the process lives to do so).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
+        with open(tmp, mode, encoding=encoding) as f:
+            yield f
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
-    _fsync_dir(path.parent)
+    if fsync:
+        _fsync_dir(path.parent)
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write ``state`` atomically to ``path`` (temporary file in the same folder, fsync, os.replace, fsync folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as f:
+        torch.save(state, f)
     return path
 
 
@@ -88,17 +105,8 @@ def publish_copy(src: str | Path, dst: str | Path) -> Path:
     import shutil
 
     src, dst = Path(src), Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp.{os.getpid()}")
-    try:
-        with open(src, "rb") as fi, open(tmp, "wb") as fo:
-            shutil.copyfileobj(fi, fo, 1 << 20)
-            fo.flush()
-            os.fsync(fo.fileno())
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(dst.parent)
+    with open(src, "rb") as fi, atomic_open(dst) as fo:
+        shutil.copyfileobj(fi, fo, 1 << 20)
     return dst
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence, TextIO
@@ -33,13 +32,10 @@ RECORD_FIELDS = ["epoch", "lr", "train_loss", "top1_error", "many", "medium", "f
 
 def _atomic_write_text(path: Path, text: str, fsync: bool = False) -> None:
     # logs are re-derivable, so no fsync by default (it costs ms per epoch on some file systems); the rename is atomic
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
+    from fcc_train.checkpoint import atomic_open
+
+    with atomic_open(path, "w", fsync=fsync, encoding="utf-8") as f:
         f.write(text)
-        if fsync:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _fmt(v: Any) -> str:
