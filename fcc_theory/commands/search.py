@@ -56,27 +56,20 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--tau-range {args.tau_range!r} needs exactly two rationals LO,HI such as 1,2")
         tau_range = (parse_rational(parts[0]), parse_rational(parts[1]))
     if args.engine == "numpy":
-        from fcc_theory.search.falsifier import search_numpy
+        from fcc_theory.search.falsifier import search_numpy as engine
 
-        res = search_numpy(
-            prop,
-            widths,
-            args.activation,
-            strict=args.strict,
-            max_examples=args.max_examples or 10_000_000,
-            seed=args.seed,
-            tau_range=tau_range,
-        )
+        default_examples = 10_000_000  # float candidates are cheap: millions per second
     else:
-        res = search_hypothesis(
-            prop,
-            widths,
-            args.activation,
-            strict=args.strict,
-            max_examples=args.max_examples or 2000,
-            seed=args.seed,
-            tau_range=tau_range,
-        )
+        engine, default_examples = search_hypothesis, 2000
+    res = engine(
+        prop,
+        widths,
+        args.activation,
+        strict=args.strict,
+        max_examples=args.max_examples or default_examples,
+        seed=args.seed,
+        tau_range=tau_range,
+    )
     out = res.to_json()
     out["statement"] = prop.statement
     ce = res.counterexample
