@@ -14,7 +14,8 @@ FCC trains with the pooled feature of a sample of class y multiplied by τ_y
 
 Everything decisive here is exact: float32 features, weights and biases are
 dyadic rationals (``Fraction(float)`` is exact), so they are turned into
-integers over a common power of two and compared in Python integers. The
+integers over a common power of two and compared in Python integers
+(:class:`fcc_train.exact_head.ExactHead`). The
 same flips are also measured in the model's own float32 arithmetic (supplied
 by the caller as logits); any disagreement between the two is reported with
 the exact margin and a rounding-error bound that explains it.
@@ -31,7 +32,6 @@ the exact margin and a rounding-error bound that explains it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Sequence
@@ -39,118 +39,22 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fcc_theory import margins
-from fcc_theory.errors import UserError
 from fcc_theory.rational import format_rational
-from fcc_train.metrics import FEW_THRESHOLD, MANY_THRESHOLD
+from fcc_train.data.longtail import SHOTS, shot_of
+from fcc_train.exact_head import (
+    AnalysisError,
+    ExactHead,
+    bias_vs_frequency,
+    boundary_distances,
+    float_argmax,
+    row_argmax,
+    slab_widths,
+)
 
-__all__ = [
-    "AnalysisError",
-    "SHOT_SPLITS",
-    "shot_split",
-    "dyadic",
-    "ExactHead",
-    "PointResult",
-    "ModeReport",
-    "HeadReport",
-    "analyze_head",
-    "float_argmax",
-]
+__all__ = ["PointResult", "ModeReport", "HeadReport", "analyze_head"]
 
-SHOT_SPLITS = ("many", "medium", "few")
 _U32 = 2.0**-24  # unit roundoff of float32
 
-
-class AnalysisError(UserError):
-    """Input the analysis cannot use (one line)."""
-
-
-def shot_split(count: int) -> str:
-    """many-shot (> 100 training images), medium (20-100), few (< 20): ``fcc_train.metrics``' thresholds."""
-    return "many" if count > MANY_THRESHOLD else ("few" if count < FEW_THRESHOLD else "medium")
-
-
-def dyadic(values: Any) -> tuple[np.ndarray, int]:
-    """Exact integers ``M`` (object array) and ``K >= 0`` with ``values == M / 2**K`` entrywise.
-
-    Every finite float32/float64 is a dyadic rational, so this is exact
-    (``Fraction(float(v)) == M / 2**K``).
-    """
-    a = np.asarray(values, dtype=np.float64)  # float32 -> float64 is exact
-    if not np.all(np.isfinite(a)):
-        raise AnalysisError("features or head parameters contain NaN/inf; the checkpoint is broken, retrain or pick another")
-    m, e = np.frexp(a)  # a = m * 2**e with 0.5 <= |m| < 1: m * 2**53 is an integer
-    mant = (m * 2.0**53).astype(np.int64)
-    expo = e.astype(np.int64) - 53
-    nz = mant != 0
-    # strip trailing zero bits so the integers stay small
-    low = np.where(nz, mant & -mant, 1)
-    tz = np.round(np.log2(low.astype(np.float64))).astype(np.int64)
-    mant = mant >> tz
-    expo = expo + tz
-    K = max(0, int(-expo[nz].min())) if nz.any() else 0
-    out = np.zeros(a.shape, dtype=object)
-    flat_out = out.reshape(-1)
-    for idx in np.flatnonzero(nz):
-        flat_out[idx] = int(mant.flat[idx]) << int(expo.flat[idx] + K)
-    return out, K
-
-
-@dataclass(frozen=True)
-class ExactHead:
-    """Exact ``Wf`` and ``b`` of a linear head on N features, as integers over ``2**K``."""
-
-    S: np.ndarray  # object (N, C): (W f_n)_c * 2**K
-    Bv: np.ndarray  # object (C,): b_c * 2**K
-    K: int
-    weight: np.ndarray  # float64 copy of W (for widths and error bounds only)
-    bias_free: bool
-
-    @classmethod
-    def build(cls, features: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> ExactHead:
-        F, kf = dyadic(features)
-        Wi, kw = dyadic(weight)
-        S = F.dot(Wi.T)  # exact: Python integers
-        ks = kf + kw
-        if bias is None:
-            Bv, kb = np.zeros(Wi.shape[0], dtype=object), 0
-        else:
-            Bv, kb = dyadic(bias)
-        K = max(ks, kb)
-        S = S * (1 << (K - ks))
-        Bv = Bv * (1 << (K - kb))
-        return cls(S, Bv, K, np.asarray(weight, np.float64), bias is None)
-
-    @property
-    def denom(self) -> int:
-        return 1 << self.K
-
-    def numerators(self, taus: Sequence[Fraction]) -> np.ndarray:
-        """Row n holds ``τ_n W f_n + b`` times the positive constant ``q_n 2**K`` (τ_n = p_n/q_n)."""
-        p = np.array([t.numerator for t in taus], dtype=object)[:, None]
-        q = np.array([t.denominator for t in taus], dtype=object)[:, None]
-        return p * self.S + q * self.Bv[None, :]
-
-    def s(self, n: int, i: int, j: int) -> Fraction:
-        """s_ij = (w_i - w_j)·f_n exactly."""
-        return Fraction(self.S[n, i] - self.S[n, j], self.denom)
-
-    def B(self, i: int, j: int) -> Fraction:
-        """B_ij = b_i - b_j exactly (the margin at f = 0)."""
-        return Fraction(self.Bv[i] - self.Bv[j], self.denom)
-
-
-def _row_argmax(rows: np.ndarray) -> list[int | None]:
-    """``margins.argmax_or_none`` on each row (exact; None on a tie for the maximum)."""
-    return [margins.argmax_or_none(list(r)) for r in rows]
-
-
-def float_argmax(logits: np.ndarray) -> list[int | None]:
-    """Argmax of float logits with the same tie convention (None when the maximum is shared)."""
-    lg = np.asarray(logits)
-    top = lg.max(axis=1, keepdims=True)
-    shared = (lg == top).sum(axis=1) > 1
-    am = lg.argmax(axis=1)
-    return [None if sh else int(a) for a, sh in zip(am, shared)]
 
 
 @dataclass
@@ -312,7 +216,7 @@ def _mode(
     float_logits: tuple[np.ndarray, np.ndarray] | None,
 ) -> ModeReport:
     num_tau = head.numerators(taus_pp)
-    cls_tau = _row_argmax(num_tau)
+    cls_tau = row_argmax(num_tau)
     anyslab = _any_slab(num_tau, num_one)
     f_one = f_tau = None
     if float_logits is not None:
@@ -367,8 +271,8 @@ def _mode(
         if float_logits is not None and (p.float_scaled != p.class_scaled or p.float_unscaled != p.class_unscaled):
             fmism.append(_float_mismatch(head, feats, num_tau, num_one, p, scale_t, float_logits, n))
     by_split: dict[str, dict[str, Any]] = {}
-    for sp in SHOT_SPLITS:
-        sel = [p for p in points if shot_split(counts[p.label]) == sp]
+    for sp in SHOTS:
+        sel = [p for p in points if shot_of(counts[p.label]) == sp]
         by_split[sp] = {
             "points": len(sel),
             "flips_exact": sum(p.flip_measured for p in sel),
@@ -427,80 +331,6 @@ def _float_mismatch(
     return out
 
 
-def _slab_widths(head: ExactHead, taus: list[Fraction]) -> dict[str, Any]:
-    """Width of the pair (i, j) slab at τ_i: |B_ij|(1 - 1/τ_i) in s units and that over ||w_i - w_j|| in
-    feature space (theory.md §1.6). Per class: min / median / max over j."""
-    C = head.S.shape[1]
-    per_class = []
-    matrix = []
-    for i in range(C):
-        row = []
-        t = taus[i]
-        for j in range(C):
-            if i == j:
-                row.append(0.0)
-                continue
-            sw = abs(head.B(i, j)) * abs(1 - 1 / t)
-            norm = float(np.linalg.norm(head.weight[i] - head.weight[j]))
-            row.append(float(sw) / norm if norm > 0 else math.inf)
-        matrix.append(row)
-        vals = sorted(v for j, v in enumerate(row) if j != i)
-        per_class.append(
-            {
-                "class": i,
-                "tau": format_rational(t),
-                "min": vals[0] if vals else 0.0,
-                "median": vals[len(vals) // 2] if vals else 0.0,
-                "max": vals[-1] if vals else 0.0,
-            }
-        )
-    return {"per_class": per_class, "matrix": matrix, "units": "feature space, |B_ij|(1-1/tau_i)/||w_i-w_j||"}
-
-
-def _boundary_distances(head: ExactHead, labels: np.ndarray, cls_one: list[int | None], C: int) -> dict[str, Any]:
-    """Context for the slab widths: each point's feature-space distance to the nearest boundary of its
-    unscaled winner c′, min_j (s_{c′j} + B_{c′j}) / ||w_{c′} - w_j|| (float64, for reporting only); per label."""
-    dist = np.full(len(labels), np.nan)
-    for n, c in enumerate(cls_one):
-        if c is None:
-            dist[n] = 0.0
-            continue
-        best = math.inf
-        for j in range(C):
-            if j != c:
-                norm = float(np.linalg.norm(head.weight[c] - head.weight[j]))
-                m = float(Fraction(head.S[n, c] - head.S[n, j] + head.Bv[c] - head.Bv[j], head.denom))
-                best = min(best, m / norm if norm > 0 else math.inf)
-        dist[n] = best
-    per = []
-    for c in range(C):
-        d = dist[labels == c]
-        per.append(None if not len(d) else float(np.median(d)))
-    return {
-        "median_per_class": per,
-        "median": float(np.median(dist)) if len(dist) else None,
-        "min": float(np.min(dist)) if len(dist) else None,
-    }
-
-
-def _bias_vs_frequency(bias: list[float], counts: Sequence[int]) -> dict[str, Any]:
-    """Is the trained bias larger for head classes?  (An empirical question, theory.md §1.5(c).)"""
-    pairs = agree = 0
-    C = len(counts)
-    for i in range(C):
-        for j in range(i + 1, C):
-            if counts[i] == counts[j] or bias[i] == bias[j]:
-                continue
-            pairs += 1
-            agree += (counts[i] > counts[j]) == (bias[i] > bias[j])
-    rho = None
-    if C > 2 and np.ptp(bias) > 0 and np.ptp(counts) > 0:  # Spearman's rho with average ranks for ties
-        from scipy.stats import spearmanr
-
-        rho = float(spearmanr(counts, bias).statistic)
-    return {"pairs_compared": pairs, "pairs_more_frequent_has_larger_bias": agree, "spearman_rank_corr": rho}
-
-
 def analyze_head(
     features: np.ndarray,
     labels: np.ndarray,
@@ -534,10 +364,10 @@ def analyze_head(
     head = ExactHead.build(feats, W, None if bias is None else np.asarray(bias))
     taus = [Fraction(t) for t in taus]
     num_one = head.numerators([Fraction(1)] * len(labels))
-    cls_one = _row_argmax(num_one)
+    cls_one = row_argmax(num_one)
     tau_true = [taus[int(y)] for y in labels]
     # the identity, on a separate path: Fractions Wf + b/τ against the integer numerators of τWf + b
-    cls_true = _row_argmax(head.numerators(tau_true))
+    cls_true = row_argmax(head.numerators(tau_true))
     ident = 0
     for n, t in enumerate(tau_true):
         alt = [Fraction(head.S[n, c], head.denom) + Fraction(head.Bv[c], head.denom) / t for c in range(C)]
@@ -576,7 +406,7 @@ def analyze_head(
         ident,
         ident_f,
         modes,
-        dict(_slab_widths(head, taus), boundary_distance=_boundary_distances(head, labels, cls_one, C)),
-        _bias_vs_frequency(bias_f, class_counts),
+        dict(slab_widths(head, taus), boundary_distance=boundary_distances(head, labels, cls_one, C)),
+        bias_vs_frequency(bias_f, class_counts),
         notes,
     )

@@ -18,15 +18,9 @@ from typing import Any, Sequence
 
 import torch
 
-__all__ = ["MANY_THRESHOLD", "FEW_THRESHOLD", "shot_split", "per_class_recall", "compute_metrics"]
+from fcc_train.data.longtail import SHOTS, shot_of
 
-MANY_THRESHOLD = 100  # many-shot: strictly more training images than this
-FEW_THRESHOLD = 20  # few-shot: strictly fewer training images than this
-
-
-def shot_split(class_counts: Sequence[int]) -> list[str]:
-    """'many' / 'medium' / 'few' for each label id from its training count."""
-    return ["many" if n > MANY_THRESHOLD else "few" if n < FEW_THRESHOLD else "medium" for n in class_counts]
+__all__ = ["per_class_recall", "compute_metrics"]
 
 
 def per_class_recall(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> list[float | None]:
@@ -44,9 +38,9 @@ def compute_metrics(preds: torch.Tensor, labels: torch.Tensor, class_counts: Seq
     n = int(labels.numel())
     correct = int((preds == labels).sum())
     recall = per_class_recall(preds, labels, C)
-    splits = shot_split(class_counts)
+    splits = [shot_of(n) for n in class_counts]
     out: dict[str, Any] = {"top1_error": 100.0 * (1 - correct / n) if n else float("nan")}
-    for name in ("many", "medium", "few"):
+    for name in SHOTS:
         vals = [r for r, s in zip(recall, splits) if s == name and r is not None]
         out[name] = sum(vals) / len(vals) if vals else None
     out["per_class_recall"] = recall

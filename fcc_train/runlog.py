@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from fcc_train.metrics import shot_split
+from fcc_train.data.longtail import shot_of
 
 __all__ = ["RECORD_FIELDS", "RunLog", "format_results"]
 
@@ -177,11 +177,10 @@ class RunLog:
         buf = StringIO()
         w = csv.writer(buf)
         w.writerow(["class", "train_count", "split", "recall_best", "recall_last"])
-        splits = shot_split(class_counts)
         for j, n in enumerate(class_counts):
             rb = best[j] if best is not None else None
             rl = last[j] if last is not None else None
-            w.writerow([j, n, splits[j], "" if rb is None else f"{rb:.4f}", "" if rl is None else f"{rl:.4f}"])
+            w.writerow([j, n, shot_of(n), "" if rb is None else f"{rb:.4f}", "" if rl is None else f"{rl:.4f}"])
         _atomic_write_text(self.dir / "per_class_recall.csv", buf.getvalue())
 
     def write_summary(self, summary: dict[str, Any]) -> None:

@@ -174,7 +174,7 @@ def _recall(pred: np.ndarray, labels: np.ndarray, C: int) -> list[float | None]:
 
 def strategy_entries(paths: list[str], metric: str = "best") -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Fig. 4(a) data: mean ± std of top-1 error per (strategy, γ) over seeds, and the raw runs' band."""
-    from fcc_train.tables import Stats, find_runs
+    from fcc_train.run_results import Stats, find_runs
 
     runs = find_runs(paths)
     groups: dict[tuple[str, float], list[float]] = {}

@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "exp_profile", "step_profile", "class_profile", "draw_subset", "shot_split", "profile_fields", "MANY_MIN", "FEW_MAX",
+    "exp_profile", "step_profile", "class_profile", "draw_subset", "shot_of", "shot_split", "profile_fields", "SHOTS", "MANY_MIN",
+    "FEW_MAX",
 ]
 
 # Shot thresholds (recipes.md §3, SADE/RIDE/OLTR): many > 100, medium 20..100, few < 20 training images.
 MANY_MIN = 100
 FEW_MAX = 20
+SHOTS = ("many", "medium", "few")
 
 
 def exp_profile(n_max: int, num_classes: int, imbalance_factor: float) -> list[int]:
@@ -91,12 +93,18 @@ def draw_subset(labels: np.ndarray, counts: list[int], seed: int = 0) -> np.ndar
     return np.concatenate(keep).astype(np.int64) if keep else np.zeros(0, dtype=np.int64)
 
 
+def shot_of(count: int) -> str:
+    """The shot split of a class with ``count`` training images: 'many' (> 100), 'medium' (20..100) or 'few' (< 20).
+
+    >>> [shot_of(n) for n in (101, 100, 20, 19)]
+    ['many', 'medium', 'medium', 'few']
+    """
+    return "many" if count > MANY_MIN else "few" if count < FEW_MAX else "medium"
+
+
 def shot_split(counts: list[int]) -> dict[str, list[int]]:
     """Label ids of the many (> 100), medium (20..100) and few (< 20) shot classes."""
-    many = [c for c, n in enumerate(counts) if n > MANY_MIN]
-    few = [c for c, n in enumerate(counts) if n < FEW_MAX]
-    medium = [c for c, n in enumerate(counts) if FEW_MAX <= n <= MANY_MIN]
-    return {"many": many, "medium": medium, "few": few}
+    return {s: [c for c, n in enumerate(counts) if shot_of(n) == s] for s in SHOTS}
 
 
 def profile_fields(base: str, dc: Any, n_max: int, **extra: Any) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fcc_theory import margins
-from fcc_train.analysis import ExactHead, analyze_head, dyadic, float_argmax
+from fcc_train.analysis import analyze_head
+from fcc_train.exact_head import ExactHead, dyadic, float_argmax
 
 TAUS = [Fraction(1), Fraction(21, 20), Fraction(5, 4), Fraction(3, 2), Fraction(2), Fraction(3)]
 
@@ -182,23 +183,23 @@ def test_report_json_and_splits() -> None:
 
 
 def test_bias_vs_frequency_reports_rank_correlation() -> None:
-    from fcc_train.analysis import _bias_vs_frequency
+    from fcc_train.exact_head import bias_vs_frequency
 
-    up = _bias_vs_frequency([3.0, 2.0, 1.0, 0.5], [400, 100, 30, 5])
+    up = bias_vs_frequency([3.0, 2.0, 1.0, 0.5], [400, 100, 30, 5])
     assert up["pairs_more_frequent_has_larger_bias"] == up["pairs_compared"] == 6 and up["spearman_rank_corr"] == pytest.approx(
         1.0
     )
-    down = _bias_vs_frequency([0.5, 1.0, 2.0, 3.0], [400, 100, 30, 5])
+    down = bias_vs_frequency([0.5, 1.0, 2.0, 3.0], [400, 100, 30, 5])
     assert down["pairs_more_frequent_has_larger_bias"] == 0 and down["spearman_rank_corr"] == pytest.approx(-1.0)
-    assert _bias_vs_frequency([0.0] * 4, [400, 100, 30, 5])["spearman_rank_corr"] is None  # a bias-free head has no order
+    assert bias_vs_frequency([0.0] * 4, [400, 100, 30, 5])["spearman_rank_corr"] is None  # a bias-free head has no order
 
 
 def test_docstring_examples() -> None:
     import doctest
 
     import fcc_train.analysis
-    import fcc_train.tables
+    import fcc_train.exact_head
 
-    for mod in (fcc_train.analysis, fcc_train.tables):
+    for mod in (fcc_train.analysis, fcc_train.exact_head):
         res = doctest.testmod(mod)
         assert res.failed == 0 and res.attempted > 0

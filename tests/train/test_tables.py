@@ -13,7 +13,10 @@ import pytest
 
 from fcc.cli import main
 from fcc_train.config import config_to_dict, load_config
-from fcc_train.tables import build_rows, fcc_variant, find_runs, method_identity, method_label, paper_row, paper_rows, render
+from fcc_train.method_identity import fcc_variant, method_identity, method_label
+from fcc_train.paper_tables import paper_row, paper_rows
+from fcc_train.run_results import find_runs
+from fcc_train.tables import build_rows, render
 
 REF = Path(__file__).resolve().parents[3] / "shared" / "reference" / "paper-tables.csv"
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -232,3 +235,15 @@ def test_runs_stored_before_a_new_config_key_still_group(tmp_path: Path) -> None
     _run(tmp_path, "new", DIGITS + ["train.seed=2"], 22.0)
     (row,) = build_rows(find_runs([tmp_path]))
     assert row.raw.n == 2
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import fcc_train.method_identity
+    import fcc_train.paper_tables
+    import fcc_train.run_results
+
+    for mod in (fcc_train.paper_tables, fcc_train.run_results, fcc_train.method_identity):
+        res = doctest.testmod(mod)
+        assert res.failed == 0 and res.attempted > 0, mod.__name__
