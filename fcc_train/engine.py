@@ -29,13 +29,15 @@ off); fp32 on CPU. ``train.compile``:
   numerics, with a note);
 * ``compile`` runs the forward through ``torch.compile`` in the eager loop;
 * ``none`` (= ``eager``) is plain PyTorch;
-* ``auto`` picks ``graphs`` on CUDA when the method allows it and eager
-  otherwise.
+* ``auto`` picks ``graphs`` on CUDA with one process and eager otherwise.
 
-``graphs`` and ``compile_graphs`` need one process and no per-step mixing
-(``method.mixup: none``; ``graphs`` also needs CUDA); otherwise the run is
-eager with a note. Any failure to compile or capture falls back to eager with
-a note (the momentum carries over).
+``graphs`` and ``compile_graphs`` need one process (``graphs`` also needs
+CUDA); otherwise the run is eager with a note. Mixup runs are captured too:
+each step's λ and pairing permutation are drawn outside the graph
+(``method.draw_mix``) and enter it as device tensors, like the batch, and the
+mixing, FCC's per-sample τ and the mixed loss run inside it
+(``method.apply_mix``). Any failure to compile or capture falls back to eager
+with a note (the momentum carries over).
 
 Learning rate (recipes.md §2, BoT's ``WarmupMultiStepLR`` stepped before
 each epoch): epoch e (1-based) trains at
@@ -130,6 +132,8 @@ class Engine:
         self.params = [p for p in params if p.requires_grad]
         o = cfg.optim
         self.forward_module: nn.Module = TrainForward(model, method, tau_by_class.to(device))
+        self.mixes = cfg.method.mixup != "none"
+        self._fcc_on = False  # read by the captured mixup loss; FCC on/off is part of the graph's phase
         self.mode = self._choose_mode(cfg.train.compile, on_gpu)
         self.captured = None
         if self.mode in CAPTURED_MODES:
@@ -138,15 +142,16 @@ class Engine:
             self.optimizer: Any = ForeachSGD(
                 self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
             )
-            loss_fn = self._graph_loss
+            plain_loss = self._graph_mix_loss if self.mixes else self._graph_loss
+            loss_fn = plain_loss
             if self.mode == "compile_graphs":
                 try:  # lazy: Inductor compiles at the first call, i.e. in CapturedStep's warm-up before the capture
-                    loss_fn = torch.compile(self._graph_loss, dynamic=False)
+                    loss_fn = torch.compile(plain_loss, dynamic=False)
                 except Exception as exc:  # torch.compile missing or unsupported here
                     loss_fn, err = None, f"{type(exc).__name__}: {exc}"
                     why = f"train.compile=compile_graphs: torch.compile unavailable ({err}); training eagerly"
             # on CPU the step runs uncaptured (CapturedStep's capture follows the device)
-            self.captured = CapturedStep(loss_fn or self._graph_loss, self.optimizer, [model])
+            self.captured = CapturedStep(loss_fn or plain_loss, self.optimizer, [model])
             if loss_fn is None:
                 self._fallback(why)
         else:
@@ -163,21 +168,21 @@ class Engine:
 
     # -- mode -------------------------------------------------------------------
     def _choose_mode(self, want: str, on_gpu: bool) -> str:
-        graphable = on_gpu and self.cfg.method.mixup == "none" and world_size() == 1
+        graphable = on_gpu and world_size() == 1
         if want == "auto":
             return "graphs" if graphable else "eager"
         if want in ("none", "eager"):
             return "eager"
         if want == "graphs":
             if not graphable:
-                self.notes.append("train.compile=graphs needs CUDA, one process and no mixup; training eagerly")
+                self.notes.append("train.compile=graphs needs CUDA and one process; training eagerly")
                 return "eager"
             return "graphs"
         if want == "compile":
             return "compile"
         if want == "compile_graphs":
-            if self.cfg.method.mixup != "none" or world_size() != 1:
-                self.notes.append("train.compile=compile_graphs needs one process and no mixup; training eagerly")
+            if world_size() != 1:
+                self.notes.append("train.compile=compile_graphs needs one process; training eagerly")
                 return "eager"
             if not on_gpu:
                 self.notes.append("train.compile=compile_graphs on CPU: the compiled step runs without CUDA graph capture")
@@ -242,6 +247,13 @@ class Engine:
             logits = self.model.head(feats * scale[:, None].to(feats.dtype))
             return self.method.loss(logits, Batch(x, y), self._epoch)
 
+    def _graph_mix_loss(self, x: torch.Tensor, y: torch.Tensor, lam: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+        """The mixup step with this step's draws as device tensors (λ 0-d, the pairing permutation (N,))."""
+        with self.autocast():
+            batch = self.method.apply_mix(Batch(x, y), lam, perm)
+            logits, batch = self.forward_module(batch, None, self._fcc_on)
+            return self.method.loss(logits, batch, self._epoch)
+
 
 def _phase(cfg: Config, epoch: int, fcc_on: bool) -> tuple:
     """What changes the traced step between epochs: FCC on/off and the DRW switch."""
@@ -259,17 +271,22 @@ def train_one_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generato
     model.train()
     if engine.mode in CAPTURED_MODES:
         tau = engine.forward_module.tau_by_class
+        engine._fcc_on = fcc_on
         epoch_batches = getattr(loader, "batches_from_epoch_tensor", loader.batches)
         step, phase = engine.captured, _phase(cfg, epoch, fcc_on)
         batches = iter(epoch_batches(probs, gen))
         for x, y in batches:
             x = engine.prepare_images(x)
-            scale = tau[y] if fcc_on else torch.ones(y.shape[0], device=y.device)
+            if engine.mixes:  # the draws happen here, outside the graph; the mixing inside it
+                lam, perm = method.draw_mix(y.shape[0], y.device, gen)
+                inputs = (x, y, torch.full((), lam, device=y.device), perm)
+            else:
+                inputs = (x, y, tau[y] if fcc_on else torch.ones(y.shape[0], device=y.device))
             # a failure while compiling/capturing (a new phase, or every uncaptured CPU step) falls back;
             # one in the replay of a graph that was captured fine is a real error
             building = not step.capture or phase not in step.graphs
             try:
-                step(x, y, scale, phase=phase)
+                step(*inputs, phase=phase)
             except Exception as exc:  # compile/capture unsupported for this model/method: finish eagerly
                 if not building:
                     raise

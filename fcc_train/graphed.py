@@ -72,26 +72,30 @@ class ForeachSGD:
 
 
 class CapturedStep:
-    """``step(x, y, scale)``: one training step; on CUDA replays a captured graph.
+    """``step(x, y, scale, ...)``: one training step; on CUDA replays a captured graph.
 
-    ``loss_fn(x, y, scale) -> loss`` runs the model (features, per-sample FCC
+    ``loss_fn(*inputs) -> loss`` runs the model (features, per-sample FCC
     scale, head, the method's loss); it must not synchronise with the host or
-    branch on tensor values. ``phase`` keys distinct graphs (e.g. FCC on/off).
+    branch on tensor values. The inputs are device tensors, copied into the
+    graph's static inputs before each replay: the batch, the FCC scale and, for
+    mixup, the step's λ and pairing permutation (drawn outside the graph, so
+    every replay mixes differently). ``phase`` keys distinct graphs (e.g. FCC
+    on/off); every call of one phase passes inputs of the same shapes.
     The summed loss of the replays stays on the device in ``loss_sum``.
     """
 
-    def __init__(self, loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], opt: ForeachSGD,
+    def __init__(self, loss_fn: Callable[..., torch.Tensor], opt: ForeachSGD,
                  modules: list[torch.nn.Module], capture: bool | None = None, warmup: int = 3) -> None:
         self.loss_fn, self.opt, self.modules = loss_fn, opt, modules
         self.device = opt.params[0].device
         self.capture = (self.device.type == "cuda") if capture is None else capture
         self.warmup = warmup
-        self.graphs: dict[object, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self.graphs: dict[object, tuple[torch.cuda.CUDAGraph, tuple[torch.Tensor, ...]]] = {}
         self.loss_sum = torch.zeros((), device=self.device)
         self.steps = 0
 
-    def _eager(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        loss = self.loss_fn(x, y, scale)
+    def _eager(self, *inputs: torch.Tensor) -> torch.Tensor:
+        loss = self.loss_fn(*inputs)
         grads = torch.autograd.grad(loss, self.opt.params)
         self.opt.step_with(list(grads))
         return loss.detach()
@@ -102,8 +106,8 @@ class CapturedStep:
             tensors += [b for b in m.buffers()]
         return [t.detach().clone() for t in tensors], tensors
 
-    def _build(self, phase: object, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor):
-        sx, sy, ss = x.clone(), y.clone(), scale.clone()
+    def _build(self, phase: object, inputs: tuple[torch.Tensor, ...]) -> None:
+        static = tuple(t.clone() for t in inputs)
         saved, live = self._snapshot()
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -111,30 +115,31 @@ class CapturedStep:
             # warm-up runs (and torch.compile's compilation) allocate workspaces outside the graph
             with torch.cuda.stream(side):
                 for _ in range(self.warmup):
-                    self._eager(sx, sy, ss)
+                    self._eager(*static)
             torch.cuda.current_stream().wait_stream(side)
             g = torch.cuda.CUDAGraph()
             with torch.cuda.graph(g):
-                out = self._eager(sx, sy, ss)
+                out = self._eager(*static)
                 self.loss_sum.add_(out)
         finally:
             torch.cuda.current_stream().wait_stream(side)
             with torch.no_grad():  # the warm-up and capture (or a failed attempt) must not count as training
                 for t, s in zip(live, saved):
                     t.copy_(s)
-        self.graphs[phase] = (g, sx, sy, ss)
+        self.graphs[phase] = (g, static)
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, phase: object = 0) -> None:
+    def __call__(self, *inputs: torch.Tensor, phase: object = 0) -> None:
         if not self.capture:
-            self.loss_sum.add_(self._eager(x, y, scale))
+            self.loss_sum.add_(self._eager(*inputs))
             self.steps += 1
             return
         if phase not in self.graphs:
-            self._build(phase, x, y, scale)
-        g, sx, sy, ss = self.graphs[phase]
-        sx.copy_(x)
-        sy.copy_(y)
-        ss.copy_(scale)
+            self._build(phase, inputs)
+        g, static = self.graphs[phase]
+        if len(static) != len(inputs):
+            raise ValueError(f"phase {phase!r} was captured with {len(static)} inputs, this step passes {len(inputs)}")
+        for s, t in zip(static, inputs):
+            s.copy_(t)
         g.replay()
         self.steps += 1
 

@@ -83,8 +83,8 @@ class _StackedStep(CapturedStep):
         super().__init__(loss_fn, opt, modules, capture=capture)
         self.loss_sum = torch.zeros(k, device=self.device)
 
-    def _eager(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        losses = self.loss_fn(x, y, scale)
+    def _eager(self, *inputs: torch.Tensor) -> torch.Tensor:
+        losses = self.loss_fn(*inputs)
         grads = torch.autograd.grad(losses.sum(), self.opt.params)
         self.opt.step_with(list(grads))
         return losses.detach()

@@ -8,7 +8,8 @@ One training step, in order::
 
     idx    = method.epoch_sampling(epoch)          # once per epoch: per-class draw probabilities or None
     batch  = Batch(images, labels)                 # augmented, normalised, on the device
-    batch  = method.mix_inputs(batch, gen)         # input mixup / Remix (identity by default)
+    batch  = method.mix_inputs(batch, gen)         # input mixup / Remix (identity by default):
+                                                   #   apply_mix(batch, *draw_mix(N, device, gen))
     feats  = model.features(batch.images)          # pooled backbone feature, (N, d)
     feats, batch = method.mix_features(feats, batch, gen)   # manifold mixup at 'pool'
     if FCC active:  feats = feats * method.fcc_tau(tau_by_class, batch)[:, None]   # Eq. 1
@@ -16,6 +17,8 @@ One training step, in order::
     loss   = method.loss(logits, batch, epoch)
 
 Evaluation never calls ``mix_*`` or scales features (FCC acts in training only).
+A captured step (CUDA graphs) calls ``draw_mix`` outside the graph, where random
+draws belong, and ``apply_mix`` with the draws as device tensors inside it.
 """
 
 from __future__ import annotations
@@ -81,8 +84,18 @@ class Method:
         return None
 
     # -- mixing ---------------------------------------------------------
-    def mix_inputs(self, batch: Batch, gen: torch.Generator | None) -> Batch:
+    def draw_mix(self, n: int, device: torch.device, gen: torch.Generator | None) -> tuple[float, torch.Tensor] | None:
+        """This step's mixing draws, (λ on the host, the pairing permutation on the device), or None (no mixing)."""
+        return None
+
+    def apply_mix(self, batch: Batch, lam: float | torch.Tensor, perm: torch.Tensor) -> Batch:
+        """Mix the batch with given draws; λ a float or a 0-d device tensor. Tensor ops only (no host sync,
+        no branch on values), so a CUDA graph can capture it and replay it with new draws."""
         return batch
+
+    def mix_inputs(self, batch: Batch, gen: torch.Generator | None) -> Batch:
+        draws = self.draw_mix(batch.labels.shape[0], batch.labels.device, gen)
+        return batch if draws is None else self.apply_mix(batch, *draws)
 
     def mix_features(self, feats: torch.Tensor, batch: Batch, gen: torch.Generator | None) -> tuple[torch.Tensor, Batch]:
         return feats, batch

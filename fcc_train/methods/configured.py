@@ -104,14 +104,17 @@ class ConfiguredMethod(Method):
     def on_epoch_start(self, epoch: int) -> None:
         self.lam_source.start_epoch(epoch)
 
-    def mix_inputs(self, batch: Batch, gen: torch.Generator | None) -> Batch:
+    def draw_mix(self, n: int, device: torch.device, gen: torch.Generator | None) -> tuple[float, torch.Tensor] | None:
+        if self.m.mixup == "none":
+            return None
+        from fcc_train.methods.mixup import _perm
+
+        return self.lam_source.draw(), _perm(n, device, gen)
+
+    def apply_mix(self, batch: Batch, lam: float | torch.Tensor, perm: torch.Tensor) -> Batch:
         kind = self.m.mixup
         if kind == "none":
             return batch
-        from fcc_train.methods.mixup import _perm
-
-        lam = self.lam_source.draw()
-        perm = _perm(batch.labels.shape[0], batch.labels.device, gen)
         if kind == "manifold":
             if self.m.manifold_layer == "pool":
                 return batch.with_(extra={"manifold": (lam, perm)})

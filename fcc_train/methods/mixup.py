@@ -20,7 +20,10 @@
 λ is drawn on the host from a NumPy generator seeded by (train seed, epoch,
 step), so no device→host synchronisation is needed and a resumed run (which
 restarts at an epoch boundary) draws the same λ sequence. The pairing
-permutation uses the loader's device generator.
+permutation uses the loader's device generator. Both draws happen outside a
+captured step (``Method.draw_mix``); the mixing itself takes λ as a float or
+as a 0-d device tensor (``Method.apply_mix``), so a CUDA graph replays it with
+each step's new draws.
 """
 
 from __future__ import annotations
@@ -66,8 +69,8 @@ def _perm(n: int, device: torch.device, gen: torch.Generator | None) -> torch.Te
     return torch.randperm(n, device=device)
 
 
-def mix_pair(x: torch.Tensor, lam: float, perm: torch.Tensor) -> torch.Tensor:
-    """λ·x + (1−λ)·x[perm] (the mixed input or hidden representation)."""
+def mix_pair(x: torch.Tensor, lam: float | torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    """λ·x + (1−λ)·x[perm] (the mixed input or hidden representation); λ a float or a 0-d tensor."""
     return lam * x + (1.0 - lam) * x[perm]
 
 
@@ -84,10 +87,13 @@ def remix_label_weights(
     return out
 
 
-def mixed_batch(batch: Batch, lam: float, perm: torch.Tensor, label_lam: torch.Tensor | None = None) -> Batch:
+def mixed_batch(batch: Batch, lam: float | torch.Tensor, perm: torch.Tensor, label_lam: torch.Tensor | None = None) -> Batch:
     """The batch's labels after mixing (images unchanged here): labels_b, the loss weight lam and the mixing image_lam."""
     n = batch.labels.shape[0]
-    lam_vec = torch.full((n,), float(lam), device=batch.labels.device)
+    if isinstance(lam, torch.Tensor):  # a captured step's λ: stays on the device (float() would synchronise)
+        lam_vec = lam.to(torch.float32).expand(n)
+    else:
+        lam_vec = torch.full((n,), float(lam), device=batch.labels.device)
     return batch.with_(labels_b=batch.labels[perm], lam=lam_vec if label_lam is None else label_lam, image_lam=lam_vec)
 
 
@@ -95,10 +101,10 @@ class ManifoldSlot:
     """A pending hidden-layer mix: set by ``mix_inputs``, consumed by the forward hook inside ``model.features``."""
 
     def __init__(self) -> None:
-        self.pending: tuple[float, torch.Tensor] | None = None
+        self.pending: tuple[float | torch.Tensor, torch.Tensor] | None = None
         self.consumed = False
 
-    def arm(self, lam: float, perm: torch.Tensor) -> None:
+    def arm(self, lam: float | torch.Tensor, perm: torch.Tensor) -> None:
         self.pending, self.consumed = (lam, perm), False
 
     def hook(self, module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor | None:

@@ -326,9 +326,68 @@ def test_graphs_capture_failure_falls_back_with_momentum(monkeypatch):
     assert all(b is not None for b in eng.optimizer_state()["momentum_buffer"])
 
 
-def test_compile_graphs_needs_no_mixup():
+def test_compile_graphs_takes_mixup_runs_too():
     eng = _resnet_engine(["train.compile=compile_graphs", "method.mixup=input"])
-    assert eng.mode == "eager" and any("compile_graphs needs one process and no mixup" in n for n in eng.notes)
+    assert eng.mode == "compile_graphs" and eng.mixes and not any("eager" in n for n in eng.notes)
+
+
+# -- mixup in the captured step: draws outside the graph, mixing inside it ---------------------------------
+
+MIXUP_CASES = {
+    "input": ["method.mixup=input"],
+    "manifold_pool": ["method.mixup=manifold", "method.manifold_layer=pool"],
+    "manifold_stage1": ["method.mixup=manifold", "method.manifold_layer=stage1"],
+    "remix": ["method.mixup=remix", "method.remix_kappa=3", "method.remix_tau=0.5"],
+    "remix_batch_mean_mixed_tau": ["method.mixup=remix", "method.remix_weighting=batch_mean", "fcc.mix_tau=mixed"],
+    "input_drw": ["method.mixup=input", "method.loss=ldam", "model.head=linear", "method.drw_start_epoch=1"],
+}
+
+
+def _mixup_engine(monkeypatch, mode, overrides):
+    from fcc_train.methods import prepare_stage
+
+    if mode == "graphs":  # CapturedStep follows the device: on the CPU it runs the captured loss uncaptured
+        monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
+    eng = _resnet_engine([f"train.compile={'none' if mode == 'eager' else 'graphs'}", "method.mixup_alpha=1.0", *overrides])
+    monkeypatch.undo()
+    prepare_stage(eng.model, eng.cfg)  # the manifold hook, as run.py installs it
+    return eng
+
+
+@pytest.mark.parametrize("case", sorted(MIXUP_CASES))
+def test_captured_mixup_trains_like_eager(monkeypatch, case):
+    """The captured path (λ and the permutation drawn outside, the loss with them as tensors) ends where the
+    eager path ends: two epochs, FCC off then on (two phases), each with a fresh λ per step."""
+    graphed = _mixup_engine(monkeypatch, "graphs", MIXUP_CASES[case])
+    eager = _mixup_engine(monkeypatch, "eager", MIXUP_CASES[case])
+    assert graphed.mode == "graphs" and graphed.mixes and eager.mode == "eager"
+    loader = ImageLoader()
+    for epoch in (1, 2):
+        lg = train_one_epoch(graphed, loader, epoch, torch.Generator().manual_seed(epoch))
+        le = train_one_epoch(eager, loader, epoch, torch.Generator().manual_seed(epoch))
+        torch.testing.assert_close(lg, le, rtol=1e-5, atol=1e-6)
+    _assert_same_state(graphed, eager, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["input", "manifold_stage1", "remix_batch_mean_mixed_tau"])
+def test_captured_mixup_loss_takes_new_draws_when_replayed(case, monkeypatch):
+    """What a CUDA graph does, on the CPU: trace the mixup loss once (make_fx records tensor ops only, a
+    Python float would be frozen into the trace as a graph would freeze it), then run the trace with other
+    draws. It must give the loss of those draws; a λ or permutation baked in at trace time would not."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    eng = _mixup_engine(monkeypatch, "graphs", MIXUP_CASES[case])
+    eng._fcc_on, eng._epoch = True, 3
+    x, y = ImageLoader().x[0], ImageLoader().y[0]
+    n = y.shape[0]
+    traced = make_fx(lambda *a: eng._graph_mix_loss(*a))(x, y, torch.tensor(0.9), torch.arange(n))
+    g = torch.Generator().manual_seed(1)
+    for lam in (0.2, 0.55):
+        perm = torch.randperm(n, generator=g)
+        want = eng._graph_mix_loss(x, y, torch.tensor(lam), perm)
+        torch.testing.assert_close(traced(x, y, torch.tensor(lam), perm), want, rtol=1e-6, atol=1e-7)
+        frozen = eng._graph_mix_loss(x, y, torch.tensor(0.9), torch.arange(n))
+        assert not torch.allclose(want, frozen)  # the draws matter, so a frozen trace would have been caught
 
 
 @pytest.mark.gpu
@@ -349,3 +408,20 @@ def test_compile_graphs_on_cuda_captures_and_trains_like_graphs():
             torch.testing.assert_close(lc, lr_, rtol=1e-3, atol=1e-4)
     assert comp.mode == "compile_graphs" and len(comp.captured.graphs) == 2, comp.notes
     _assert_same_state(comp, ref, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.gpu
+def test_captured_mixup_on_cuda_trains_like_eager(monkeypatch):
+    """On CUDA the mixup step is captured once per phase and replayed with each step's draws (fp32, no TF32)."""
+    over = ["train.precision=fp32", "train.channels_last=false", "method.mixup_alpha=1.0", *MIXUP_CASES["remix_batch_mean_mixed_tau"]]
+    graphed = _resnet_engine(["train.compile=graphs", *over], device="cuda")
+    eager = _resnet_engine(["train.compile=none", *over], device="cuda")
+    assert graphed.mode == "graphs" and graphed.mixes
+    loader = ImageLoader(device="cuda")
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        for epoch in (1, 2):
+            lg = train_one_epoch(graphed, loader, epoch, torch.Generator(device="cuda").manual_seed(epoch))
+            le = train_one_epoch(eager, loader, epoch, torch.Generator(device="cuda").manual_seed(epoch))
+            torch.testing.assert_close(lg, le, rtol=1e-4, atol=1e-5)
+    assert len(graphed.captured.graphs) == 2 and graphed.mode == "graphs", graphed.notes
+    _assert_same_state(graphed, eager, rtol=1e-4, atol=1e-5)
