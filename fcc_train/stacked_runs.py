@@ -14,8 +14,10 @@ net over the runs' own test batches (the K runs' predictions at once), unless a 
 head for evaluation (τ-norm).
 
 Stacking needs runs that step in lockstep: the same optimiser settings and schedule, batch size,
-steps per epoch, epoch, numerics and device, a CIFAR ResNet with a linear head, and no per-step
-mixing, weight projection, two-stage set-up or teacher. :func:`stack_problem` names the first thing
+steps per epoch, epoch, numerics and device, a CIFAR ResNet with a linear head, and no weight
+projection, two-stage set-up, teacher or manifold mixup inside the backbone. Input mixup, Remix
+and manifold mixup at the pooled feature stack: each run's λ and pairing permutation are drawn
+from its own generators, as its solo step draws them, and each run mixes its own slice. :func:`stack_problem` names the first thing
 that prevents it; :func:`fcc_train.multirun.run_many` then trains the runs interleaved instead. Runs
 that differ only in their epoch (a process killed between two runs' checkpoints) train alone until
 they have caught up, then stack.
@@ -33,16 +35,39 @@ from fcc_train.engine import CAPTURED_MODES
 from fcc_train.graphed import CapturedStep, ForeachSGD
 from fcc_train.models.stacked import StackedCifarResNet
 
-__all__ = ["stack_problem", "StackedGroup"]
+__all__ = ["stack_key", "config_stack_problem", "stack_problem", "StackedGroup"]
 
 
-def _key(cfg: Any) -> dict[str, Any]:
-    """What must be equal across stacked runs (the lockstep)."""
+def stack_key(cfg: Any) -> dict[str, Any]:
+    """What must be equal across stacked runs (the lockstep): optimiser and schedule, model, numerics, device."""
     from fcc_train.config import config_to_dict
 
     d = config_to_dict(cfg)
     return {"optim": d["optim"], "model": d["model"], "precision": d["train"]["precision"],
             "channels_last": str(d["train"]["channels_last"]), "device": d["train"]["device"]}
+
+
+def config_stack_problem(cfg: Any) -> str | None:
+    """Why a run of this config never stacks (its model, per-step mixing, two stages, a teacher), or None.
+
+    >>> from fcc_train.config import load_config
+    >>> config_stack_problem(load_config(None, [])) is None
+    True
+    >>> config_stack_problem(load_config(None, ["model.head=cosine"]))
+    'only CIFAR ResNets with a linear head stack'
+    """
+    from fcc_train.models import CIFAR_ARCHS
+
+    if cfg.model.arch not in CIFAR_ARCHS or cfg.model.head != "linear":
+        return "only CIFAR ResNets with a linear head stack"
+    if cfg.method.mixup == "manifold" and cfg.method.manifold_layer != "pool":
+        return "manifold mixup at a hidden layer mixes inside the backbone"
+    s = cfg.stage
+    if s.init_from or s.depends_on or s.freeze_backbone or s.reset_head or s.lws or s.max_norm is not None:
+        return "two-stage set-ups and weight projections train separately"
+    if getattr(cfg.method, "teacher", None) or cfg.method.loss == "dive":
+        return "a distillation teacher trains separately"
+    return None
 
 
 def stack_problem(runs: list[Any], *, same_epoch: bool = True) -> str | None:
@@ -55,17 +80,13 @@ def stack_problem(runs: list[Any], *, same_epoch: bool = True) -> str | None:
     first = runs[0]
     for r in runs:
         cfg, name = r.cfg, r.run_dir.name
-        if not isinstance(r.model, CifarResNet) or not isinstance(r.model.head, LinearHead):
-            return f"{name}: only CIFAR ResNets with a linear head stack"
-        if cfg.method.mixup != "none":
-            return f"{name}: mixup mixes inside the step"
-        s = cfg.stage
-        if s.init_from or s.freeze_backbone or s.reset_head or s.lws or s.max_norm is not None:
-            return f"{name}: two-stage set-ups and weight projections train separately"
-        if getattr(cfg.method, "teacher", None):
-            return f"{name}: a distillation teacher trains separately"
-        if _key(cfg) != _key(first.cfg):
-            diff = next(k for k in _key(cfg) if _key(cfg)[k] != _key(first.cfg)[k])
+        why = config_stack_problem(cfg)
+        if why is None and (not isinstance(r.model, CifarResNet) or not isinstance(r.model.head, LinearHead)):
+            why = "only CIFAR ResNets with a linear head stack"
+        if why is not None:
+            return f"{name}: {why}"
+        if stack_key(cfg) != stack_key(first.cfg):
+            diff = next(k for k in stack_key(cfg) if stack_key(cfg)[k] != stack_key(first.cfg)[k])
             return f"{name}: its {diff} settings differ from {first.run_dir.name}'s"
         if r.loader.steps_per_epoch != first.loader.steps_per_epoch:
             return f"{name}: {r.loader.steps_per_epoch} steps per epoch, {first.run_dir.name} has {first.loader.steps_per_epoch}"
@@ -119,6 +140,10 @@ class StackedGroup:
             except Exception as exc:  # torch.compile unavailable: the plain stacked step
                 lead.notes.append(f"stacked step not compiled ({type(exc).__name__}); training it uncompiled")
         self.step = _StackedStep(loss_fn, self.opt, [self.net], self.k, capture=self.device.type == "cuda")
+        # mixup runs: each step's λ and permutation per run are drawn outside the graph (as their solo
+        # captured step draws them) and enter it as tensors; FCC on/off is in the phase
+        self.mixes = [r.engine.mixes for r in runs]
+        self._fcc_on = [False] * self.k
         self.epoch = runs[0].epoch
         self._pending_t0 = 0.0
         # one stacked pass evaluates every run when their test sets have one length and no run
@@ -142,17 +167,46 @@ class StackedGroup:
         run.engine.load_optimizer_state({"momentum_buffer": bufs, "lr": float(self.opt.lr)})
 
     # -- the fused step -------------------------------------------------------------------
-    def _loss(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    def _loss(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, lam: torch.Tensor | None = None,
+              perm: torch.Tensor | None = None) -> torch.Tensor:
+        """Each run's loss (K,). ``lam`` (K,) and ``perm`` (N, K) carry the mixup runs' draws of this step;
+        a mixup run's FCC scale is its method's τ of the mixed batch (``scale``'s column is unused)."""
         from fcc_train.methods import Batch
 
         with self.lead.autocast():
-            feats = self.net.features(x)  # (N, K, d)
-            logits = self.net.head(feats * scale[..., None].to(feats.dtype))  # Eq. 1, run by run
             c = x.shape[1] // self.k
-            return torch.stack([
-                r.engine.method.loss(logits[:, k], Batch(x[:, k * c:(k + 1) * c], y[:, k]), self.epoch).float()
-                for k, r in enumerate(self.runs)
-            ])
+            batches = [Batch(x[:, k * c:(k + 1) * c], y[:, k]) for k in range(self.k)]
+            if lam is not None and perm is not None:
+                batches = [r.engine.method.apply_mix(b, lam[k], perm[:, k]) if m else b
+                           for k, (r, b, m) in enumerate(zip(self.runs, batches, self.mixes))]
+                x = self.lead.prepare_images(torch.cat([b.images for b in batches], dim=1))
+            feats = self.net.features(x)  # (N, K, d)
+            if lam is not None:
+                cols, scales = [], []
+                for k, r in enumerate(self.runs):
+                    f, s = feats[:, k], scale[:, k]
+                    if self.mixes[k]:  # manifold mixup at 'pool' mixes the run's pooled feature
+                        f, batches[k] = r.engine.method.mix_features(f, batches[k], None)
+                        tau = r.engine.forward_module.tau_by_class
+                        s = r.engine.method.fcc_tau(tau, batches[k]) if self._fcc_on[k] else torch.ones_like(s)
+                    cols.append(f)
+                    scales.append(s)
+                feats, scale = torch.stack(cols, dim=1), torch.stack(scales, dim=1)
+            logits = self.net.head(feats * scale[..., None].to(feats.dtype))  # Eq. 1, run by run
+            return torch.stack([r.engine.method.loss(logits[:, k], batches[k], self.epoch).float()
+                                for k, r in enumerate(self.runs)])
+
+    def _draws(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This step's mixup draws of every run, in each run's own generators: λ (K,) and permutations (N, K)."""
+        lams, perms = [], []
+        for r, m in zip(self.runs, self.mixes):
+            lam, perm = r.engine.method.draw_mix(n, self.device, r.gen) if m else (1.0, torch.arange(n, device=self.device))
+            lams.append(lam)
+            perms.append(perm)
+        host = torch.tensor(lams, dtype=torch.float32)
+        if self.device.type == "cuda":  # a pageable copy would wait for the queued replays
+            host = host.pin_memory()
+        return host.to(self.device, non_blocking=True), torch.stack(perms, dim=1)
 
     def queue_epoch(self) -> None:
         from fcc_train.engine import _phase, lr_at
@@ -175,6 +229,7 @@ class StackedGroup:
             taus.append(r.engine.forward_module.tau_by_class)
             fcc_on.append(fcc_active(r.cfg.fcc, epoch))
         phase = tuple(_phase(r.cfg, epoch, on) for r, on in zip(self.runs, fcc_on))
+        self._fcc_on = fcc_on
         for batch in zip(*iters):
             xs = [b[0] for b in batch]
             ys = [b[1] for b in batch]
@@ -182,21 +237,21 @@ class StackedGroup:
             y = torch.stack(ys, dim=1)
             scale = torch.stack([t[yk] if on else torch.ones_like(yk, dtype=torch.float32)
                                  for t, yk, on in zip(taus, ys, fcc_on)], dim=1)
-            self._step(x, y, scale, phase)
+            self._step((x, y, scale, *self._draws(y.shape[0])) if any(self.mixes) else (x, y, scale), phase)
         losses = self.step.pop_loss()
         for k, r in enumerate(self.runs):
             r.adopt_epoch(losses[k], self._pending_t0)
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, phase: tuple) -> None:
+    def _step(self, inputs: tuple[torch.Tensor, ...], phase: tuple) -> None:
         try:
-            self.step(x, y, scale, phase=phase)
+            self.step(*inputs, phase=phase)
         except Exception as exc:
             if not self.step.capture or phase in self.step.graphs:
                 raise  # an eager step, or a replay of a graph that captured: a real error
             # the failed capture left every tensor as it was; go on without graphs
             self.step.capture = False
             self.runs[0].say(f"[stack] CUDA graph capture failed ({type(exc).__name__}: {exc}); the stacked step runs eagerly")
-            self.step(x, y, scale, phase=phase)
+            self.step(*inputs, phase=phase)
 
     def finish_epoch(self) -> None:
         """Copy out the state of each run that evaluates or checkpoints now; let each run finish its epoch."""

@@ -70,7 +70,15 @@ def _perm(n: int, device: torch.device, gen: torch.Generator | None) -> torch.Te
 
 
 def mix_pair(x: torch.Tensor, lam: float | torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
-    """λ·x + (1−λ)·x[perm] (the mixed input or hidden representation); λ a float or a 0-d tensor."""
+    """λ·x + (1−λ)·x[perm] (the mixed input or hidden representation); λ a float or a 0-d tensor.
+
+    Both coefficients are float32 numbers computed in float32 arithmetic, whether λ comes as a host
+    float (the eager step) or as a device tensor (a captured step), so the two steps mix identically.
+    """
+    if not isinstance(lam, torch.Tensor):
+        a = np.float32(lam)
+        return float(a) * x + float(np.float32(1.0) - a) * x[perm]
+    lam = lam.to(torch.float32)
     return lam * x + (1.0 - lam) * x[perm]
 
 

@@ -422,6 +422,6 @@ def test_captured_mixup_on_cuda_trains_like_eager(monkeypatch):
         for epoch in (1, 2):
             lg = train_one_epoch(graphed, loader, epoch, torch.Generator(device="cuda").manual_seed(epoch))
             le = train_one_epoch(eager, loader, epoch, torch.Generator(device="cuda").manual_seed(epoch))
-            torch.testing.assert_close(lg, le, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(lg, le, rtol=1e-3, atol=1e-4)
     assert len(graphed.captured.graphs) == 2 and graphed.mode == "graphs", graphed.notes
-    _assert_same_state(graphed, eager, rtol=1e-4, atol=1e-5)
+    _assert_same_state(graphed, eager, rtol=1e-3, atol=1e-4)

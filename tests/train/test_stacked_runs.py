@@ -3,7 +3,8 @@
 The stack is exact in real arithmetic; grouped and separate convolutions sum in different orders.
 At the recipe's LR 0.1 the digits net amplifies that round-off (near-constant BatchNorm channels on
 2×2 maps) to 1e-2 within two epochs, so the comparison trains at LR 0.001, where stacked and solo
-weights agree to 5e-7 and a stack that drops one run's FCC scale is off by 1e-3 (caught below). Also: incompatible runs train on their own, a run that
+weights agree to 5e-7 and a stack that drops one run's FCC scale is off by 1e-3 (caught below). Mixup runs
+(input, manifold at the pooled feature, Remix) stack with their own draws. Also: incompatible runs train on their own, a run that
 stops (non-finite loss) leaves the others training, and a killed stacked process resumes.
 """
 
@@ -81,13 +82,35 @@ def test_a_stack_that_drops_a_runs_fcc_scale_is_caught(solo, tmp_path, monkeypat
         _close(solo / "solo0", tmp_path / "stack0")
 
 
+# the mixup family stacks too: each run draws its own λ and permutation; one of them with FCC's mixed τ
+MIXUP_RUNS = [("configs/digits/input_mixup_fcc.yaml", 0, ()), ("configs/digits/manifold_mixup_fcc.yaml", 1, ()),
+              ("configs/digits/remix_fcc.yaml", 2, ("fcc.mix_tau=mixed",))]
+
+
+def test_stacked_mixup_runs_match_their_solo_runs(tmp_path, capsys):
+    """Input mixup and Remix agree to 1e-6. The manifold run has one momentum entry that any round-off moves
+    by 2e-3 (measured: the same solo run with 2 CPU threads instead of 1 differs from itself exactly as much),
+    so its momentum gets 5e-3; a stack that mixed with wrong draws is off by far more (caught in the review
+    of this test: a constant λ moved weights or BN statistics by 5e-3 to 0.7)."""
+    for i, (path, seed, extra) in enumerate(MIXUP_RUNS):
+        assert run_training(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"solo{i}", log=lambda s: None) == 0
+    specs = [RunSpec(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"stack{i}") for i, (path, seed, extra) in enumerate(MIXUP_RUNS)]
+    assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
+    assert "as one network of 3 runs" in capsys.readouterr().out
+    for i in range(len(MIXUP_RUNS)):
+        _close(tmp_path / f"solo{i}", tmp_path / f"stack{i}", momentum_atol=5e-3 if "manifold" in MIXUP_RUNS[i][0] else 1e-3)
+        a = [json.loads(x) for x in (tmp_path / f"solo{i}" / "metrics.jsonl").read_text().splitlines()]
+        b = [json.loads(x) for x in (tmp_path / f"stack{i}" / "metrics.jsonl").read_text().splitlines()]
+        assert [q["train_loss"] for q in b] == pytest.approx([r["train_loss"] for r in a], rel=1e-5)
+
+
 def test_incompatible_runs_train_on_their_own(tmp_path, capsys):
     specs = [RunSpec(_cfg("configs/digits/ce.yaml", 0), tmp_path / "ce"),
-             RunSpec(_cfg("configs/digits/remix.yaml", 0), tmp_path / "remix"),
+             RunSpec(_cfg("configs/digits/ce.yaml", 0, ["method.mixup=manifold", "method.manifold_layer=stage2"]), tmp_path / "mm"),
              RunSpec(_cfg("configs/digits/ce.yaml", 1, ["optim.lr=0.05"]), tmp_path / "lr")]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     out = capsys.readouterr().out
-    assert "remix trains on its own (remix: mixup mixes inside the step)" in out
+    assert "mm trains on its own (mm: manifold mixup at a hidden layer mixes inside the backbone)" in out
     assert "lr trains on its own (lr: its optim settings differ from ce's)" in out
     assert "as one network" not in out
 
@@ -126,21 +149,41 @@ def test_killed_stacked_process_resumes(tmp_path):
         _close(tmp_path / "whole" / name, tmp_path / "cut" / name)
 
 
+# One short epoch (4 steps, FCC on from the start): ResNet-32 on noise images amplifies round-off fast, so
+# that on the CPU two epochs of these runs differ from themselves run with 2 threads by 1e-3 in the weights;
+# after 4 steps stacked and solo agree to 3e-6 (weights) and 3e-3 (momentum) on the CPU.
+CUDA_SYNTH = ["data.dataset=synthetic", "data.synthetic_train_size=512", "data.synthetic_test_size=256", "data.num_classes=10",
+              "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=1", "fcc.start_epoch=0", *QUIET]
+
+
 @pytest.mark.gpu
 def test_stacked_runs_on_cuda_match_solo_runs(tmp_path, capsys, monkeypatch):
     # captured stacked step (CUDA graph) vs each run's own captured step; fp32 without TF32 for a close comparison
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    synth = ["data.dataset=synthetic", "data.synthetic_train_size=1024", "data.synthetic_test_size=256", "data.num_classes=10",
-             "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=2", "fcc.start_epoch=1",
-             *QUIET]
+    synth = CUDA_SYNTH
     cfgs = [load_config(REPO / "configs/cifar10_lt100/ce_fcc.yaml", synth + [f"train.seed={i}"]) for i in range(2)]
+    _solo_then_stacked_on_cuda(cfgs, tmp_path, capsys)
+
+
+@pytest.mark.gpu
+def test_stacked_mixup_runs_on_cuda_match_solo_runs(tmp_path, capsys, monkeypatch):
+    # each run's draws enter the stacked CUDA graph as tensors; solo runs replay their own captured mixup step
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    synth = CUDA_SYNTH
+    cfgs = [load_config(REPO / f"configs/cifar10_lt100/{name}.yaml", synth + [f"train.seed={i}"])
+            for i, name in enumerate(("input_mixup_fcc", "remix_fcc"))]
+    _solo_then_stacked_on_cuda(cfgs, tmp_path, capsys)
+
+
+def _solo_then_stacked_on_cuda(cfgs, tmp_path, capsys):
     for i, c in enumerate(cfgs):
         assert run_training(c, tmp_path / f"solo{i}", log=lambda s: None) == 0
     outcomes = run_many([RunSpec(c, tmp_path / f"stack{i}") for i, c in enumerate(cfgs)], stack=True)
     assert [o.exit_code for o in outcomes] == [0, 0]
     assert "as one network of 2 runs" in capsys.readouterr().out
-    for i in range(2):
+    for i in range(len(cfgs)):
         _close(tmp_path / f"solo{i}", tmp_path / f"stack{i}", rtol=1e-3, atol=1e-4, momentum_atol=1e-2)
 
 
@@ -165,7 +208,7 @@ def test_a_failed_capture_falls_back_to_the_eager_stacked_step(solo, tmp_path, c
         def __init__(self, loss_fn, opt, modules, k, capture):
             super().__init__(loss_fn, opt, modules, k, capture=True)
 
-    def failing_build(self, phase, x, y, scale):
+    def failing_build(self, phase, inputs):
         raise RuntimeError("capture not supported")
 
     monkeypatch.setattr(sr, "_StackedStep", Capturing)
