@@ -14,8 +14,11 @@ cut-off run still returns what it finished):
 5. K runs inside one process (``fcc_train.multirun``: one CUDA stream per run, epochs
    overlapped; ``--inprocess 1,2,4,8``) and K runs stacked as one grouped-convolution network
    (``fcc_train.stacked_runs``; ``--stacked 4,8,16``) of ``--k-epochs`` epochs each: aggregate
-   images/s and the time Table 1's 184 runs would take at the best rate;
-6. a torch.profiler table of an eager step (the kernels a replay spends its time on).
+   images/s, and the hours of Table 1's real sweep at those rates (benchmarks/table1_projection.py:
+   stackable runs at the best stacked rate, the others at the best in-process rate);
+6. an input-mixup + FCC run (Table 1's 400-epoch mixup recipe) for ``--mixup-epochs`` epochs,
+   captured and eager: s/epoch of each (mixup used to train eagerly);
+7. a torch.profiler table of an eager step (the kernels a replay spends its time on).
 
 Synthetic data has CIFAR-10-LT-100's shape (12,406 training images of 3x32x32, 10,000 test).
 Run: ``python benchmarks/bench_gpu.py --json OUT.json``; on a machine without CUDA it says so and exits 0.
@@ -50,11 +53,11 @@ def record(path: str | None, key: str, value) -> None:
     Path(path).write_text(json.dumps(data, indent=1))
 
 
-def train_once(overrides: list[str], out: str) -> dict:
+def train_once(overrides: list[str], out: str, config: str = "ce_fcc") -> dict:
     from fcc_train.config import load_config
     from fcc_train.run import run_training
 
-    cfg = load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml", SYNTH + overrides)
+    cfg = load_config(ROOT / f"configs/cifar10_lt100/{config}.yaml", SYNTH + overrides)
     t0 = time.perf_counter()
     rc = run_training(cfg, out, log=lambda s: None)
     wall = time.perf_counter() - t0
@@ -75,7 +78,9 @@ def main() -> int:
     ap.add_argument("--concurrency", default="1,2,4")
     ap.add_argument("--inprocess", default="1,2,4,8", help="runs per process for the in-process section")
     ap.add_argument("--stacked", default="4,8,16", help="runs per stacked network for the stacked section")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: full,eager,reference,concurrent,inprocess,stacked,profile")
+    ap.add_argument("--mixup-epochs", type=int, default=6, help="epochs of the captured and the eager input-mixup run")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated sections to skip: full,eager,reference,concurrent,inprocess,stacked,mixup,profile")
     ap.add_argument("--profile-steps", type=int, default=20, help="eager steps traced by torch.profiler in the profile section")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--smoke", action="store_true", help="tiny CPU run of every section (checks the script, measures nothing)")
@@ -139,18 +144,29 @@ def main() -> int:
             imgs = k * a.k_epochs * (N_TRAIN // 128) * 128
             record(a.json, f"concurrent_k{k}", {"k": k, "epochs_each": a.k_epochs, "wall_s_incl_startup": round(wall, 2),
                                                 "max_train_s": round(train_s, 2), "aggregate_train_images_per_s": round(imgs / train_s)})
-    best = 0.0
+    best = {"inprocess": 0.0, "stacked": 0.0}
     for section, ks, stack in (("inprocess", a.inprocess, False), ("stacked", a.stacked, True)):
         if section in skip:
             continue
         for k in [int(v) for v in ks.split(",")]:
             r = train_in_process(k, a.k_epochs, f"{tmp}/{section}{k}", stack=stack)
-            best = max(best, r["aggregate_train_images_per_s"] if not r["exit_codes"] or max(r["exit_codes"]) == 0 else 0)
+            ok = not r["exit_codes"] or max(r["exit_codes"]) == 0
+            best[section] = max(best[section], r["aggregate_train_images_per_s"] if ok else 0)
             record(a.json, f"{section}_k{k}", r)
-    if best:
-        steps = 12406 // 128  # the real CIFAR-10-LT-100 epoch, whatever N_TRAIN is here
-        record(a.json, "table1_184_runs_projected_h", {"at_best_inprocess_images_per_s": round(best),
-               "hours": round(184 * 200 * steps * 128 / best / 3600, 2) if best else None})
+    alone = best["inprocess"] or (our_epoch and (N_TRAIN // 128) * 128 / our_epoch)
+    if alone:
+        from table1_projection import project, sweep_runs
+
+        record(a.json, "table1_projection", project(sweep_runs(), best["stacked"] or None, alone, 2.0))
+    if "mixup" not in skip:
+        out = {}
+        for mode in ("graphs", "none"):
+            r = train_once([f"optim.epochs={a.mixup_epochs}", f"train.eval_every={a.mixup_epochs}", f"train.compile={mode}",
+                            "fcc.start_epoch=0"], f"{tmp}/mixup_{mode}", config="input_mixup_fcc")
+            out[mode] = {"rc": r["rc"], "train_s_per_epoch": round(r["timing"]["train"] / r["epochs"], 4) if r.get("timing") else None}
+        g, e = out["graphs"]["train_s_per_epoch"], out["none"]["train_s_per_epoch"]
+        out["eager_over_graphs"] = round(e / g, 2) if g and e else None
+        record(a.json, "mixup_input_fcc", out)
     if "profile" not in skip:
         record(a.json, "profile_top_kernels", profile_step(a.profile_steps, a.smoke))
     return 0

@@ -14,7 +14,7 @@ net over the runs' own test batches (the K runs' predictions at once), unless a 
 head for evaluation (τ-norm).
 
 Stacking needs runs that step in lockstep: the same optimiser settings and schedule, batch size,
-steps per epoch, epoch, numerics and device, a CIFAR ResNet with a linear head, and no weight
+steps per epoch, epoch, numerics and device, a CIFAR ResNet (linear or cosine head), and no weight
 projection, two-stage set-up, teacher or manifold mixup inside the backbone. Input mixup, Remix
 and manifold mixup at the pooled feature stack: each run's λ and pairing permutation are drawn
 from its own generators, as its solo step draws them, and each run mixes its own slice. :func:`stack_problem` names the first thing
@@ -53,13 +53,13 @@ def config_stack_problem(cfg: Any) -> str | None:
     >>> from fcc_train.config import load_config
     >>> config_stack_problem(load_config(None, [])) is None
     True
-    >>> config_stack_problem(load_config(None, ["model.head=cosine"]))
-    'only CIFAR ResNets with a linear head stack'
+    >>> config_stack_problem(load_config(None, ["model.arch=resnet50"]))
+    'only CIFAR ResNets stack'
     """
     from fcc_train.models import CIFAR_ARCHS
 
-    if cfg.model.arch not in CIFAR_ARCHS or cfg.model.head != "linear":
-        return "only CIFAR ResNets with a linear head stack"
+    if cfg.model.arch not in CIFAR_ARCHS:
+        return "only CIFAR ResNets stack"
     if cfg.method.mixup == "manifold" and cfg.method.manifold_layer != "pool":
         return "manifold mixup at a hidden layer mixes inside the backbone"
     s = cfg.stage
@@ -72,7 +72,7 @@ def config_stack_problem(cfg: Any) -> str | None:
 
 def stack_problem(runs: list[Any], *, same_epoch: bool = True) -> str | None:
     """Why these started runs cannot be stacked, or None when they can (``same_epoch=False``: once caught up)."""
-    from fcc_train.models.heads import LinearHead
+    from fcc_train.models.heads import CosineHead, LinearHead
     from fcc_train.models.resnet_cifar import CifarResNet
 
     if len(runs) < 2:
@@ -81,8 +81,8 @@ def stack_problem(runs: list[Any], *, same_epoch: bool = True) -> str | None:
     for r in runs:
         cfg, name = r.cfg, r.run_dir.name
         why = config_stack_problem(cfg)
-        if why is None and (not isinstance(r.model, CifarResNet) or not isinstance(r.model.head, LinearHead)):
-            why = "only CIFAR ResNets with a linear head stack"
+        if why is None and (not isinstance(r.model, CifarResNet) or not isinstance(r.model.head, (LinearHead, CosineHead))):
+            why = "only CIFAR ResNets with a linear or cosine head stack"
         if why is not None:
             return f"{name}: {why}"
         if stack_key(cfg) != stack_key(first.cfg):

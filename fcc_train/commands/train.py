@@ -10,7 +10,7 @@ With several ``--config`` files, ``--out`` is the parent folder (default
 ``runs``) and each run trains into ``<out>/<config name>``; ``--set`` applies
 to every run. In a jobs file each entry's own ``set`` comes after the
 command line's, so it wins. ``--stack`` trains the runs that can step in
-lockstep (same recipe, CIFAR ResNet, linear head, one stage) as one network of
+lockstep (same recipe, CIFAR ResNet, one head kind, one stage) as one network of
 grouped convolutions (:mod:`fcc_train.stacked_runs`): one kernel launch does
 every run's work.
 """

@@ -11,7 +11,8 @@ and logits are ``(N, K, C)``.
 The stacked net computes exactly what the K separate nets compute (forward, gradients and
 BatchNorm running statistics; tested against :class:`~fcc_train.models.resnet_cifar.CifarResNet`),
 so :func:`stack_resnets` / :meth:`StackedCifarResNet.unstack_into` move weights in and out without
-changing any run. Only the linear head is supported (the Table 1 backbone + head of most methods).
+changing any run. The heads are linear (with or without bias) or cosine (LDAM's normalised head), one
+kind and one scale per stack.
 
 >>> import torch
 >>> from fcc_train.models.resnet_cifar import resnet_small
@@ -89,16 +90,18 @@ class _StackedBlock(nn.Module):
 
 
 class StackedCifarResNet(nn.Module):
-    """K CIFAR ResNets with linear heads; ``features`` → (N, K, d), ``forward`` → logits (N, K, C)."""
+    """K CIFAR ResNets with linear or cosine heads; ``features`` → (N, K, d), ``forward`` → logits (N, K, C)."""
 
     def __init__(self, nets: list[CifarResNet]) -> None:
         super().__init__()
-        from fcc_train.models.heads import LinearHead
+        from fcc_train.models.heads import CosineHead
 
         if not nets:
             raise ValueError("stack at least one network")
-        if not all(isinstance(n.head, LinearHead) for n in nets):
-            raise ValueError("only linear heads can be stacked (cosine/LWS heads: train those runs separately)")
+        kinds = {(type(n.head).__name__, getattr(n.head, "scale", None)) for n in nets}
+        if len(kinds) != 1:
+            raise ValueError(f"the runs' heads differ ({sorted(map(str, kinds))}); stack runs with one head kind and scale")
+        self.cosine_scale = nets[0].head.scale if isinstance(nets[0].head, CosineHead) else None
         self.k, self.feature_dim = len(nets), nets[0].feature_dim
         stem = [n.stem for n in nets]
         self.stem = nn.Sequential(_grouped_conv([s[0] for s in stem]), _stacked_bn([s[1] for s in stem]), nn.ReLU(inplace=True))
@@ -106,7 +109,7 @@ class StackedCifarResNet(nn.Module):
             nn.Sequential(*[_StackedBlock([n.stages[i][j] for n in nets]) for j in range(len(nets[0].stages[i]))])
             for i in range(len(nets[0].stages))
         )
-        fcs = [_linear(n.head) for n in nets]
+        fcs = [_head_params(n.head) for n in nets]
         self.head_weight = nn.Parameter(torch.stack([f.weight.detach().clone() for f in fcs]))  # (K, C, d)
         self.head_bias = nn.Parameter(torch.stack([f.bias.detach().clone() for f in fcs])) if fcs[0].bias is not None else None
 
@@ -117,6 +120,9 @@ class StackedCifarResNet(nn.Module):
         return x.mean(dim=(2, 3)).reshape(x.shape[0], self.k, self.feature_dim)
 
     def head(self, feats: torch.Tensor) -> torch.Tensor:
+        if self.cosine_scale is not None:  # heads.CosineHead, run by run: s · ⟨f/‖f‖, w_c/‖w_c‖⟩
+            w = F.normalize(self.head_weight, dim=-1)
+            return self.cosine_scale * torch.einsum("nkd,kcd->nkc", F.normalize(feats, dim=-1), w)
         out = torch.einsum("nkd,kcd->nkc", feats, self.head_weight)
         return out + self.head_bias if self.head_bias is not None else out
 
@@ -133,7 +139,7 @@ class StackedCifarResNet(nn.Module):
                 if src is not None and dst is not None:
                     n = dst.shape[0]
                     out[id(dst)] = (index[id(src)], slice(k * n, (k + 1) * n))
-        fc = _linear(net.head)
+        fc = _head_params(net.head)
         out[id(fc.weight)] = (index[id(self.head_weight)], k)
         if self.head_bias is not None:
             out[id(fc.bias)] = (index[id(self.head_bias)], k)
@@ -150,7 +156,7 @@ class StackedCifarResNet(nn.Module):
                     dst.copy_(src[k * n : (k + 1) * n])
             if isinstance(s, nn.BatchNorm2d):
                 t.num_batches_tracked.copy_(s.num_batches_tracked)
-        fc = _linear(net.head)
+        fc = _head_params(net.head)
         fc.weight.copy_(self.head_weight[k])
         if self.head_bias is not None:
             fc.bias.copy_(self.head_bias[k])
@@ -165,10 +171,13 @@ def _convs_and_bns(m: nn.Module) -> list[nn.Module]:
     return [x for x in m.modules() if isinstance(x, (nn.Conv2d, nn.BatchNorm2d))]
 
 
-def _linear(head: nn.Module) -> nn.Linear:
-    fc = getattr(head, "fc", head)
-    if not isinstance(fc, nn.Linear):
-        raise ValueError(f"expected a linear head, got {type(head).__name__}")
+def _head_params(head: nn.Module) -> nn.Module:
+    """The module holding a head's ``weight`` (C, d) and ``bias`` (C,) or None: a LinearHead's nn.Linear, or a CosineHead."""
+    from fcc_train.models.heads import CosineHead
+
+    fc = head if isinstance(head, CosineHead) else getattr(head, "fc", head)
+    if not isinstance(fc, (nn.Linear, CosineHead)):
+        raise ValueError(f"expected a linear or cosine head, got {type(head).__name__}")
     return fc
 
 

@@ -21,9 +21,11 @@ def test_bench_gpu_smoke_runs_each_section(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     got = json.loads(out.read_text())
     for key in ("device", "eager_short", "reference_pipeline", "concurrent_k1", "inprocess_k1", "inprocess_k2",
-                "stacked_k2", "table1_184_runs_projected_h", "profile_top_kernels"):
+                "stacked_k2", "table1_projection", "mixup_input_fcc", "profile_top_kernels"):
         assert key in got, key
     assert got["inprocess_k2"]["exit_codes"] == [0, 0] and got["stacked_k2"]["exit_codes"] == [0, 0]
+    assert got["mixup_input_fcc"]["graphs"]["rc"] == 0
+    assert got["table1_projection"]["runs"] >= got["table1_projection"]["stackable_runs"] > 0
 
 
 def test_bench_stacked_smoke(tmp_path):

@@ -63,10 +63,36 @@ def test_whole_block_padding_would_be_caught():
     assert not torch.allclose(stacked(x)[:, 1], nets[1](x[:, 1:2]), atol=1e-4)
 
 
-def test_non_linear_head_is_refused():
+def test_mixed_head_kinds_are_refused():
     from fcc_train.models.heads import CosineHead
 
     nets = _nets(2, num_classes=4, in_channels=1)
     nets[1].head = CosineHead(64, 4)
-    with pytest.raises(ValueError, match="linear heads"):
+    with pytest.raises(ValueError, match="heads differ"):
         stack_resnets(nets)
+    nets[0].head = CosineHead(64, 4, scale=16.0)  # one kind, two scales
+    with pytest.raises(ValueError, match="heads differ"):
+        stack_resnets(nets)
+
+
+def test_cosine_heads_stack_run_by_run():
+    """LDAM's normalised head: each run normalises its own features and class weights (not the stacked ones)."""
+    from fcc_train.models.heads import CosineHead
+
+    nets = _nets(3, num_classes=4, in_channels=1)
+    for n in nets:
+        n.head = CosineHead(64, 4, scale=30.0)
+    stacked = stack_resnets(nets)
+    x = torch.randn(6, 3, 8, 8)
+    y = torch.randint(0, 4, (6, 3))
+    logits = stacked(x)
+    sum(F.cross_entropy(logits[:, i], y[:, i]) for i in range(3)).backward()
+    for i, net in enumerate(nets):
+        ref = net(x[:, i : i + 1])
+        torch.testing.assert_close(logits[:, i], ref, rtol=1e-4, atol=1e-4)
+        F.cross_entropy(ref, y[:, i]).backward()
+    torch.testing.assert_close(stacked.head_weight.grad, torch.stack([n.head.weight.grad for n in nets]), rtol=1e-4, atol=1e-6)
+    # the mechanism: one normalisation over the stacked weight (K, C, d) as a whole would not match
+    whole = 30.0 * torch.einsum("nkd,kcd->nkc", F.normalize(stacked.features(x), dim=-1),
+                                stacked.head_weight / stacked.head_weight.norm())
+    assert not torch.allclose(whole[:, 0], nets[0](x[:, :1]), atol=1e-3)
