@@ -17,8 +17,10 @@ Stacking needs runs that step in lockstep: the same optimiser settings and sched
 steps per epoch, epoch, numerics and device, a CIFAR ResNet (linear or cosine head), and no weight
 projection, two-stage set-up, teacher or manifold mixup inside the backbone. Input mixup, Remix
 and manifold mixup at the pooled feature stack: each run's λ and pairing permutation are drawn
-from its own generators, as its solo step draws them, and each run mixes its own slice. :func:`stack_problem` names the first thing
-that prevents it; :func:`fcc_train.multirun.run_many` then trains the runs interleaved instead. Runs
+from its own generators, as its solo step draws them, and each run mixes its own slice.
+:func:`stack_problem` names the first thing that prevents stacking (:func:`config_stack_problem`
+the part a config alone decides); :func:`fcc_train.multirun.run_many` then trains the runs
+interleaved instead. Runs
 that differ only in their epoch (a process killed between two runs' checkpoints) train alone until
 they have caught up, then stack.
 The result equals the solo runs up to floating-point summation order (tested on CPU).

@@ -234,3 +234,14 @@ def test_a_failed_capture_falls_back_to_the_eager_stacked_step(solo, tmp_path, c
     assert "CUDA graph capture failed (RuntimeError: capture not supported)" in capsys.readouterr().out
     for i in range(len(RUNS)):
         _close(solo / f"solo{i}", tmp_path / f"stack{i}")
+
+
+def test_docstring_examples():
+    import doctest
+
+    import fcc_train.models.stacked
+    import fcc_train.stacked_runs
+
+    for mod in (fcc_train.stacked_runs, fcc_train.models.stacked):
+        res = doctest.testmod(mod)
+        assert res.attempted > 0 and res.failed == 0, mod.__name__
