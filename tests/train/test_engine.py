@@ -369,6 +369,22 @@ def test_captured_mixup_trains_like_eager(monkeypatch, case):
     _assert_same_state(graphed, eager, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # Inductor's C++ codegen, cold: ~40 s
+def test_compile_graphs_mixup_compiles_and_trains_like_eager(monkeypatch):
+    """torch.compile takes the mixup loss (Remix's weights, FCC's mixed τ) without falling back to eager."""
+    torch._dynamo.reset()
+    over = ["method.mixup_alpha=1.0", *MIXUP_CASES["remix_batch_mean_mixed_tau"]]
+    comp = _resnet_engine(["train.compile=compile_graphs", *over])
+    eager = _resnet_engine(["train.compile=none", *over])
+    loader = ImageLoader()
+    for epoch in (1, 2):
+        lc = train_one_epoch(comp, loader, epoch, torch.Generator().manual_seed(epoch))
+        le = train_one_epoch(eager, loader, epoch, torch.Generator().manual_seed(epoch))
+        torch.testing.assert_close(lc, le, rtol=1e-4, atol=1e-5)
+    assert comp.mode == "compile_graphs" and not any("eagerly" in n for n in comp.notes), comp.notes
+    _assert_same_state(comp, eager, rtol=1e-3, atol=1e-4)
+
+
 @pytest.mark.parametrize("case", ["input", "manifold_stage1", "remix_batch_mean_mixed_tau"])
 def test_captured_mixup_loss_takes_new_draws_when_replayed(case, monkeypatch):
     """What a CUDA graph does, on the CPU: trace the mixup loss once (make_fx records tensor ops only, a
