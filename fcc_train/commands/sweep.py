@@ -195,6 +195,27 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
     return list(jobs.values())  # insertion order puts every dependency before its dependant
 
 
+def stack_order(jobs: list[Job], args: argparse.Namespace) -> dict[str, tuple[int, str]]:
+    """A key per job name: runs with equal keys can stack together (``--stack``); stackable runs sort first,
+    by their lockstep (recipe, model, numerics), then the runs that train alone. ``--per-process K`` then
+    gives each process up to K runs of one key, one stack each, instead of a slice of the plan that mixes
+    recipes into several small stacks."""
+    from fcc_theory.errors import UserError
+    from fcc_train.config import load_config
+    from fcc_train.stacked_runs import config_stack_problem, stack_key
+
+    order = {}
+    for j in jobs:
+        try:
+            cfg = load_config(j.config, j.sets(args))
+        except UserError:  # a broken config fails in its own process, with its own message
+            order[j.name] = (2, "")
+            continue
+        alone = config_stack_problem(cfg) is not None
+        order[j.name] = (int(alone), "" if alone else json.dumps(stack_key(cfg), sort_keys=True))
+    return order
+
+
 def _run_all(jobs: list[Job], args: argparse.Namespace) -> None:
     for j in jobs:
         if _is_done(j.out):
@@ -204,14 +225,21 @@ def _run_all(jobs: list[Job], args: argparse.Namespace) -> None:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
     groups = 0
+    order = stack_order(jobs, args) if getattr(args, "stack", False) and per > 1 else None
     while True:
         for j in jobs:  # a failed stage 1 blocks its stage 2
             if j.status == "pending" and j.depends is not None and j.depends.status in ("failed", "blocked"):
                 j.status = "blocked"
                 print(f"[sweep] {j.name}: blocked ({j.depends.name} {j.depends.status})", flush=True)
         ready = [j for j in jobs if j.status == "pending" and (j.depends is None or j.depends.status in ("done", "skipped-done"))]
+        if order is not None:  # stable: plan order within one lockstep
+            ready.sort(key=lambda j: order[j.name])
         while ready and len(running) < args.parallel:
-            group, ready = ready[:per], ready[per:]
+            if order is None:
+                group, ready = ready[:per], ready[per:]
+            else:  # up to K runs of the first ready lockstep: one process, one stack
+                group = [j for j in ready if order[j.name] == order[ready[0].name]][:per]
+                ready = [j for j in ready if j not in group]
             for j in group:
                 j.out.mkdir(parents=True, exist_ok=True)
                 j.status = "running"
@@ -308,7 +336,15 @@ def run(args: argparse.Namespace) -> int:
         for j in jobs:
             state = "done, skip" if _is_done(j.out) else ("after " + j.depends.name if j.depends else "ready")
             print(f"{j.name:<28} [{state}]  {' '.join(j.command(args)[1:])}")
-        if args.per_process > 1:
+        if args.per_process > 1 and args.stack:
+            order = stack_order(jobs, args)
+            keys = sorted({order[j.name] for j in jobs})
+            for n, key in enumerate(keys):
+                names = [j.name for j in jobs if order[j.name] == key]
+                what = "train alone (beside each other)" if key[0] else f"stack together (lockstep {n + 1})"
+                print(f"--stack: {len(names)} runs {what}: {', '.join(names)}")
+            print(f"--per-process {args.per_process}: each process takes up to {args.per_process} ready runs of one group above")
+        elif args.per_process > 1:
             print(f"--per-process {args.per_process}: ready runs are grouped {args.per_process} to one 'fcc train --jobs' process")
         print(f"{len(jobs)} runs ({sum(_is_done(j.out) for j in jobs)} already done); nothing trained (--dry-run)")
         return 0

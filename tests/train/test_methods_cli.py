@@ -152,14 +152,17 @@ def test_sweep_per_process_groups_runs_and_keeps_the_chain(tmp_path):
 
 @pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
 def test_sweep_stack_trains_a_group_as_one_network(tmp_path):
-    # one process, two stacks: CE's recipe and Remix's (mixup recipes have their own schedule)
+    # plan order is ce, ce_fcc, remix, remix_fcc; CE's recipe and Remix's (mixup recipes have their own
+    # schedule) cannot stack together, so --per-process 4 gives each recipe its own process and stack
     cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", "ce,remix", "--per-process", "4", "--stack",
            "--out", str(tmp_path), "--set", "optim.epochs=1", "train.progress=none", "train.device=cpu", "train.threads=1"]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "--jobs" in r.stdout and "--stack" in r.stdout
-    log = next((tmp_path / "digits" / "sweep_groups").glob("group-*.log")).read_text()
-    assert "[stack] training ce/seed42, ce_fcc/seed42 as one network of 2 runs" in log
-    assert "[stack] training remix/seed42, remix_fcc/seed42 as one network of 2 runs" in log
+    logs = sorted(p.read_text() for p in (tmp_path / "digits" / "sweep_groups").glob("group-*.log"))
+    assert len(logs) == 2 and all(log.count("as one network") == 1 for log in logs)
+    joined = "".join(logs)
+    assert "[stack] training ce/seed42, ce_fcc/seed42 as one network of 2 runs" in joined
+    assert "[stack] training remix/seed42, remix_fcc/seed42 as one network of 2 runs" in joined
     rows = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
     assert [x["status"] for x in rows] == ["done"] * 4
