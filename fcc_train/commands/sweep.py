@@ -196,9 +196,9 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
 
 
 def stack_order(jobs: list[Job], args: argparse.Namespace) -> dict[str, tuple[int, str]]:
-    """A key per job name: runs with equal keys can stack together (``--stack``); stackable runs sort first,
-    by their lockstep (recipe, model, numerics), then the runs that train alone. ``--per-process K`` then
-    gives each process up to K runs of one key, one stack each, instead of a slice of the plan that mixes
+    """A key per job name: runs with equal keys can stack together (``--stack``); stackable runs have keys
+    ``(0, lockstep)`` (recipe, model, numerics), the runs that train alone ``(1, "")``. :func:`next_group`
+    fills each ``--per-process K`` process from them, instead of a slice of the plan that would split
     recipes into several small stacks."""
     from fcc_theory.errors import UserError
     from fcc_train.config import load_config
@@ -214,6 +214,24 @@ def stack_order(jobs: list[Job], args: argparse.Namespace) -> dict[str, tuple[in
         alone = config_stack_problem(cfg) is not None
         order[j.name] = (int(alone), "" if alone else json.dumps(stack_key(cfg), sort_keys=True))
     return order
+
+
+def next_group(ready: list[Job], per: int, order: dict[str, tuple[int, str]]) -> list[Job]:
+    """The runs of the next ``--stack`` process: up to ``per`` ready runs of the largest lockstep (one full
+    stack), then whole smaller locksteps that fit in the room left (more stacks in the same process, on
+    their own CUDA streams). Runs keep their plan order within a lockstep."""
+    buckets: dict[tuple[int, str], list[Job]] = {}
+    for j in ready:
+        buckets.setdefault(order[j.name], []).append(j)
+    group: list[Job] = []
+    for _, js in sorted(buckets.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1])):
+        room = per - len(group)
+        if room <= 0:
+            break
+        chunk = js[:per]
+        if len(chunk) <= room or not group:
+            group += chunk[:room]
+    return group
 
 
 def _run_all(jobs: list[Job], args: argparse.Namespace) -> None:
@@ -232,14 +250,9 @@ def _run_all(jobs: list[Job], args: argparse.Namespace) -> None:
                 j.status = "blocked"
                 print(f"[sweep] {j.name}: blocked ({j.depends.name} {j.depends.status})", flush=True)
         ready = [j for j in jobs if j.status == "pending" and (j.depends is None or j.depends.status in ("done", "skipped-done"))]
-        if order is not None:  # stable: plan order within one lockstep
-            ready.sort(key=lambda j: order[j.name])
         while ready and len(running) < args.parallel:
-            if order is None:
-                group, ready = ready[:per], ready[per:]
-            else:  # up to K runs of the first ready lockstep: one process, one stack
-                group = [j for j in ready if order[j.name] == order[ready[0].name]][:per]
-                ready = [j for j in ready if j not in group]
+            group = ready[:per] if order is None else next_group(ready, per, order)
+            ready = [j for j in ready if j not in group]
             for j in group:
                 j.out.mkdir(parents=True, exist_ok=True)
                 j.status = "running"
@@ -343,7 +356,8 @@ def run(args: argparse.Namespace) -> int:
                 names = [j.name for j in jobs if order[j.name] == key]
                 what = "train alone (beside each other)" if key[0] else f"stack together (lockstep {n + 1})"
                 print(f"--stack: {len(names)} runs {what}: {', '.join(names)}")
-            print(f"--per-process {args.per_process}: each process takes up to {args.per_process} ready runs of one group above")
+            print(f"--per-process {args.per_process}: each process takes up to {args.per_process} ready runs of the largest group "
+                  "above (one stack), then whole smaller groups that fit")
         elif args.per_process > 1:
             print(f"--per-process {args.per_process}: ready runs are grouped {args.per_process} to one 'fcc train --jobs' process")
         print(f"{len(jobs)} runs ({sum(_is_done(j.out) for j in jobs)} already done); nothing trained (--dry-run)")

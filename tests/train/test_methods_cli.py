@@ -152,17 +152,34 @@ def test_sweep_per_process_groups_runs_and_keeps_the_chain(tmp_path):
 
 @pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
 def test_sweep_stack_trains_a_group_as_one_network(tmp_path):
-    # plan order is ce, ce_fcc, remix, remix_fcc; CE's recipe and Remix's (mixup recipes have their own
-    # schedule) cannot stack together, so --per-process 4 gives each recipe its own process and stack
-    cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", "ce,remix", "--per-process", "4", "--stack",
-           "--out", str(tmp_path), "--set", "optim.epochs=1", "train.progress=none", "train.device=cpu", "train.threads=1"]
+    # plan order: ce, ce_fcc, remix, remix_fcc, focal, focal_fcc. A slice of 4 would stack CE with its pair
+    # and Remix with its pair; grouping by lockstep gives CE and focal loss (one recipe) a process of their
+    # own, one stack of 4, and the Remix pair (the 400-epoch mixup recipe) the next process
+    cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", "ce,remix,focal", "--per-process", "4",
+           "--stack", "--out", str(tmp_path), "--set", "optim.epochs=1", "train.progress=none", "train.device=cpu",
+           "train.threads=1"]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "--jobs" in r.stdout and "--stack" in r.stdout
-    logs = sorted(p.read_text() for p in (tmp_path / "digits" / "sweep_groups").glob("group-*.log"))
+    logs = [p.read_text() for p in (tmp_path / "digits" / "sweep_groups").glob("group-*.log")]
     assert len(logs) == 2 and all(log.count("as one network") == 1 for log in logs)
     joined = "".join(logs)
-    assert "[stack] training ce/seed42, ce_fcc/seed42 as one network of 2 runs" in joined
+    assert "[stack] training ce/seed42, ce_fcc/seed42, focal/seed42, focal_fcc/seed42 as one network of 4 runs" in joined
     assert "[stack] training remix/seed42, remix_fcc/seed42 as one network of 2 runs" in joined
     rows = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
-    assert [x["status"] for x in rows] == ["done"] * 4
+    assert [x["status"] for x in rows] == ["done"] * 6
+
+
+def test_next_group_fills_a_process_with_whole_stacks():
+    from types import SimpleNamespace
+
+    from fcc_train.commands.sweep import next_group
+
+    jobs = [SimpleNamespace(name=n) for n in ["a1", "a2", "a3", "b1", "b2", "c1", "x1", "x2"]]
+    order = {"a1": (0, "A"), "a2": (0, "A"), "a3": (0, "A"), "b1": (0, "B"), "b2": (0, "B"), "c1": (0, "C"),
+             "x1": (1, ""), "x2": (1, "")}
+    names = lambda g: [j.name for j in g]  # noqa: E731
+    assert names(next_group(jobs, 2, order)) == ["a1", "a2"]  # the largest lockstep first, cut at K
+    assert names(next_group(jobs, 4, order)) == ["a1", "a2", "a3", "c1"]  # B's pair does not fit; C's run does
+    assert names(next_group(jobs, 8, order)) == ["a1", "a2", "a3", "b1", "b2", "c1", "x1", "x2"]
+    assert names(next_group(jobs[6:], 4, order)) == ["x1", "x2"]  # runs that train alone share a process too
