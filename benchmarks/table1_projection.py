@@ -36,6 +36,12 @@ BENCHMARKS = ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50"
 PER_CLASS = {"cifar10": (5000, 10), "cifar100": (500, 100)}  # the balanced CIFAR training sets
 
 
+def sweep_args(benchmark: str, seeds: str = "42") -> SimpleNamespace:
+    """The arguments ``fcc sweep --table 1 --benchmark B --seeds S`` plans its runs from."""
+    return SimpleNamespace(table=1, benchmark=benchmark, parallel=1, per_process=1, stack=False, methods=None,
+                           variants="raw,fcc", seeds=seeds, configs=str(ROOT / "configs"), out="runs/sweep", overrides=[])
+
+
 def sweep_runs(benchmarks: tuple[str, ...] = BENCHMARKS, seeds: str = "42") -> list[dict]:
     """One row per run of ``fcc sweep --table 1``: benchmark, name, epochs, images, why it cannot stack (or None)."""
     from fcc_train.commands.sweep import plan_jobs
@@ -45,9 +51,7 @@ def sweep_runs(benchmarks: tuple[str, ...] = BENCHMARKS, seeds: str = "42") -> l
 
     rows = []
     for bench in benchmarks:
-        args = SimpleNamespace(table=1, benchmark=bench, parallel=1, per_process=1, stack=False, methods=None,
-                               variants="raw,fcc", seeds=seeds, configs=str(ROOT / "configs"), out="runs/sweep", set=None)
-        for job in plan_jobs(args):
+        for job in plan_jobs(sweep_args(bench, seeds)):
             cfg = load_config(job.config, [f"train.seed={job.seed}"])
             n_max, classes = PER_CLASS[cfg.data.dataset]
             n_train = sum(class_profile(cfg.data.imbalance_type, n_max, classes, cfg.data.imbalance_factor, cfg.data.step_ratio))

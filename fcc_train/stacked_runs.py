@@ -178,12 +178,13 @@ class StackedGroup:
         with self.lead.autocast():
             c = x.shape[1] // self.k
             batches = [Batch(x[:, k * c:(k + 1) * c], y[:, k]) for k in range(self.k)]
-            if lam is not None and perm is not None:
+            mixing = lam is not None and perm is not None
+            if mixing:
                 batches = [r.engine.method.apply_mix(b, lam[k], perm[:, k]) if m else b
                            for k, (r, b, m) in enumerate(zip(self.runs, batches, self.mixes))]
                 x = self.lead.prepare_images(torch.cat([b.images for b in batches], dim=1))
             feats = self.net.features(x)  # (N, K, d)
-            if lam is not None:
+            if mixing:
                 cols, scales = [], []
                 for k, r in enumerate(self.runs):
                     f, s = feats[:, k], scale[:, k]

@@ -2,14 +2,13 @@
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from table1_projection import BENCHMARKS, project, sweep_runs  # noqa: E402
+from table1_projection import BENCHMARKS, project, sweep_args, sweep_runs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +19,7 @@ def rows():
 def test_the_run_list_is_the_sweeps(rows):
     from fcc_train.commands.sweep import plan_jobs
 
-    want = []
-    for b in BENCHMARKS:
-        args = SimpleNamespace(table=1, benchmark=b, parallel=1, per_process=1, stack=False, methods=None, variants="raw,fcc",
-                               seeds="42", configs=str(REPO / "configs"), out="runs/sweep", set=None)
-        want += [(b, j.name) for j in plan_jobs(args)]
+    want = [(b, j.name) for b in BENCHMARKS for j in plan_jobs(sweep_args(b))]
     assert [(r["benchmark"], r["run"]) for r in rows] == want
     by = {(r["benchmark"], r["run"]): r for r in rows}
     # CIFAR-10-LT-100 has 12,406 training images: 96 full batches of 128; the mixup recipe trains 400 epochs
