@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def ours(cfg_path: Path, out: str, seed: int) -> tuple[float, float]:
     from fcc_train.config import load_config
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     cfg = load_config(cfg_path, ["train.progress=none", f"train.seed={seed}", "train.device=cpu", "train.threads=1"])
     t0 = time.perf_counter()

@@ -11,9 +11,9 @@ cut-off run still returns what it finished):
    ``--ref-epochs`` epochs on the same card, model and data: per-epoch ratio;
 4. K concurrent runs (K processes, ``--concurrency 1,2,4``) of ``--k-epochs`` epochs each:
    aggregate images/s;
-5. K runs inside one process (``fcc_train.multirun``: one CUDA stream per run, epochs
+5. K runs inside one process (``fcc_train.fleet.multirun``: one CUDA stream per run, epochs
    overlapped; ``--inprocess 1,2,4,8``) and K runs stacked as one grouped-convolution network
-   (``fcc_train.stacked_runs``; ``--stacked 4,8,16``) of ``--k-epochs`` epochs each: aggregate
+   (``fcc_train.fleet.stacked_runs``; ``--stacked 4,8,16``) of ``--k-epochs`` epochs each: aggregate
    images/s, and the hours of Table 1's real sweep at those rates (benchmarks/table1_projection.py:
    stackable runs at the best stacked rate, the others at the best in-process rate);
 6. an input-mixup + FCC run (Table 1's 400-epoch mixup recipe) for ``--mixup-epochs`` epochs,
@@ -55,7 +55,7 @@ def record(path: str | None, key: str, value) -> None:
 
 def train_once(overrides: list[str], out: str, config: str = "ce_fcc") -> dict:
     from fcc_train.config import load_config
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     cfg = load_config(ROOT / f"configs/cifar10_lt100/{config}.yaml", SYNTH + overrides)
     t0 = time.perf_counter()
@@ -173,12 +173,12 @@ def main() -> int:
 
 
 def train_in_process(k: int, epochs: int, out: str, stack: bool = False) -> dict:
-    """K runs (seeds 0..K-1) in one process via fcc_train.multirun (``stack``: as one stacked network).
+    """K runs (seeds 0..K-1) in one process via fcc_train.fleet.multirun (``stack``: as one stacked network).
 
     Setup (sequential, before any epoch) is excluded from the rate.
     """
     from fcc_train.config import load_config
-    from fcc_train.multirun import RunSpec, run_many
+    from fcc_train.fleet.multirun import RunSpec, run_many
 
     specs = [RunSpec(load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml",
                                  SYNTH + [f"optim.epochs={epochs}", f"train.eval_every={epochs}", f"train.seed={i}"]),

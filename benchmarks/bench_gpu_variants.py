@@ -1,7 +1,7 @@
 """The trainer's ResNet-32 training step, variant by variant, side by side in one call (docs/performance.md's 3.4 ms/step).
 
-What is timed: ``fcc_train.engine.train_one_epoch`` itself (the trainer's step: τ gather, the copy into
-the captured graph's inputs and the replay; or the eager loop) on an :class:`~fcc_train.engine.Engine`
+What is timed: ``fcc_train.train.engine.train_one_epoch`` itself (the trainer's step: τ gather, the copy into
+the captured graph's inputs and the replay; or the eager loop) on an :class:`~fcc_train.train.engine.Engine`
 built as ``fcc train`` builds it from ``configs/cifar10_lt100/ce_fcc.yaml`` (ResNet-32, CE + FCC active,
 SGD Nesterov), batch 128, on synthetic CIFAR-shaped batches already on the GPU and laid out as the loader
 lays them out. Only the batches are synthetic; model, method, optimiser and step are the trainer's.
@@ -118,7 +118,7 @@ class Variant:
     def build(self):
         torch = self.torch
         from fcc_train.config import load_config
-        from fcc_train.engine import Engine, lr_at
+        from fcc_train.train.engine import Engine, lr_at
         from fcc_train.fcc import tau_by_class
         from fcc_train.methods import DataInfo, build_method, prepare_stage
         from fcc_train.models import build_model
@@ -134,7 +134,7 @@ class Variant:
         method = build_method(cfg, DataInfo(class_counts=list(CIFAR10_LT100_COUNTS), epochs=cfg.optim.epochs), self.device)
         params = list(prepare_stage(model, cfg, self.device))
         tau = tau_by_class(cfg.fcc, CIFAR10_LT100_COUNTS, self.device)
-        engine = Engine(cfg, model, method, params, self.device, tau, notes=[])  # as fcc_train.run builds it
+        engine = Engine(cfg, model, method, params, self.device, tau, notes=[])  # as fcc_train.train.loop builds it
         engine.set_lr(lr_at(cfg.optim, EPOCH))
         g = torch.Generator().manual_seed(1)
         xs, ys = [], []
@@ -145,7 +145,7 @@ class Variant:
         return engine, FixedBatches(xs, ys)
 
     def epoch(self, engine, loader, steps: int):
-        from fcc_train.engine import train_one_epoch
+        from fcc_train.train.engine import train_one_epoch
 
         loader.n = steps
         return train_one_epoch(engine, loader, EPOCH, None)
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             if a.smoke_backend != "inductor":
                 torch.compile = functools.partial(torch.compile, backend=a.smoke_backend)
         else:
-            torch.backends.cudnn.benchmark = True  # as fcc_train.run does on a GPU
+            torch.backends.cudnn.benchmark = True  # as fcc_train.train.loop does on a GPU
         return worker(a)
 
     t_start = time.perf_counter()

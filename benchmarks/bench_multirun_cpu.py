@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 def run_mode(mode: str, k: int, epochs: int, root: Path) -> dict:
     from fcc_train.config import load_config
-    from fcc_train.multirun import RunSpec, run_many
-    from fcc_train.run import run_training
+    from fcc_train.fleet.multirun import RunSpec, run_many
+    from fcc_train.train.loop import run_training
 
     sets = ["train.progress=none", "train.device=cpu", "train.threads=1", f"optim.epochs={epochs}"]
     cfgs = [load_config(ROOT / "configs/digits/ce_fcc.yaml", sets + [f"train.seed={i}"]) for i in range(k)]

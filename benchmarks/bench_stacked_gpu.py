@@ -1,7 +1,7 @@
 """Is stacking K runs as grouped convolutions worth building into the trainer? One timing answers it.
 
 Times the captured training step (CapturedStep + ForeachSGD, the trainer's own GPU step) of
-``fcc_train.models.stacked.StackedCifarResNet`` holding K ResNet-32s, each run with its own batch
+``fcc_train.fleet.stacked_model.StackedCifarResNet`` holding K ResNet-32s, each run with its own batch
 of 128, for K in ``--ks`` and for bf16 + channels_last and bf16 NCHW (cuDNN's grouped kernels
 differ by layout). Reports ms/step and aggregate training images/s (K·128 per step), beside the
 plain ResNet-32 step, and what Table 1's 184 runs × 200 epochs × 96 steps would take at each rate.
@@ -36,9 +36,9 @@ def time_step(k: int, layout: str, steps: int, blocks: int, smoke: bool) -> dict
     import torch
     import torch.nn.functional as F
 
-    from fcc_train.graphed import CapturedStep, ForeachSGD
+    from fcc_train.train.graphs import CapturedStep, ForeachSGD
     from fcc_train.models.resnet_cifar import resnet32
-    from fcc_train.models.stacked import stack_resnets
+    from fcc_train.fleet.stacked_model import stack_resnets
 
     dev = "cpu" if smoke else "cuda"
     size, batch = (16, 8) if smoke else (32, 128)

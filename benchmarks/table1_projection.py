@@ -5,7 +5,7 @@ runs and DiVe teachers included), each run's images are ``epochs × steps_per_ep
 its own config (mixup recipes train 400 epochs, cRT/LWS 30, LTR-WB's second stage 10) and the
 long-tailed training set size (Cao et al.'s profile; the CIFAR training sets hold 5,000 / 500 images
 per class). Runs split into those ``fcc train --stack`` can stack
-(:func:`fcc_train.stacked_runs.config_stack_problem`) and those that train alone beside the stacks.
+(:func:`fcc_train.fleet.stacked_runs.config_stack_problem`) and those that train alone beside the stacks.
 
 With rates (aggregate training images/s) the projection is
 
@@ -47,7 +47,7 @@ def sweep_runs(benchmarks: tuple[str, ...] = BENCHMARKS, seeds: str = "42") -> l
     from fcc_train.commands.sweep import plan_jobs
     from fcc_train.config import load_config
     from fcc_train.data.longtail import class_profile
-    from fcc_train.stacked_runs import config_stack_problem
+    from fcc_train.fleet.stacked_runs import config_stack_problem
 
     rows = []
     for bench in benchmarks:

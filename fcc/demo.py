@@ -63,7 +63,7 @@ def _fmt(v: object) -> str:
 
 def _train(out_root: Path, seed: int | None) -> int:
     from fcc_train.config import load_config
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     cdir = _config_dir()
     rows, rc = [], 0

@@ -1,7 +1,7 @@
 """``fcc analyze RUN_DIR``: check a trained head against the theory (theory.md §1.5(c), §1.6).
 
 Loads the run's checkpoint, rebuilds its data and model, extracts the pooled
-test features f and the head (W, b), and decides exactly (``fcc_train.analysis``):
+test features f and the head (W, b), and decides exactly (``fcc_train.analysis.head_theory``):
 the bias-rescaling identity on every feature, which test points change class
 between scaled evaluation (τ of the label, or of the predicted class) and
 unscaled evaluation as predicted by the pairwise slabs, and whether the
@@ -99,7 +99,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test",
         raise UserError(f"run folder '{p}' has no checkpoints/{checkpoint}.pt{hint}")
     import torch
 
-    from fcc_train.checkpoint import load_checkpoint
+    from fcc_train.train.checkpoint import load_checkpoint
     from fcc_train.config import config_from_dict
     from fcc_train.data import build_datasets
     from fcc_train.methods import eval_head
@@ -174,7 +174,7 @@ def _recall(pred: np.ndarray, labels: np.ndarray, C: int) -> list[float | None]:
 
 def strategy_entries(paths: list[str], metric: str = "best") -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Fig. 4(a) data: mean ± std of top-1 error per (strategy, γ) over seeds, and the raw runs' band."""
-    from fcc_train.run_results import Stats, find_runs
+    from fcc_train.results.run_results import Stats, find_runs
 
     runs = find_runs(paths)
     groups: dict[tuple[str, float], list[float]] = {}
@@ -282,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
     written: list[str] = []
     code = 0
     if args.strategies:
-        from fcc_train.analysis_figures import fig4a_strategies
+        from fcc_train.analysis.figures import fig4a_strategies
 
         entries, raw = strategy_entries(args.strategies)
         written.append(str(fig4a_strategies(entries, raw, figs / "fig4a_strategies.png")))  # type: ignore[operator]
@@ -294,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace, figs: Path | None, written: list[str]) -> int:
-    from fcc_train.analysis import analyze_head
+    from fcc_train.analysis.head_theory import analyze_head
     from fcc_train.fcc import tau_by_class, tau_fractions
 
     lr = load_run(args.run_dir, args.checkpoint, args.split, args.device)
@@ -337,7 +337,7 @@ def _analyze(args: argparse.Namespace, figs: Path | None, written: list[str]) ->
 
 
 def _figures(args: argparse.Namespace, lr: LoadedRun, rep: Any, figs: Path, pred: np.ndarray) -> list[str]:
-    from fcc_train.analysis_figures import fig2b_feature_scaling, fig4b_recall, fig6_boundary
+    from fcc_train.analysis.figures import fig2b_feature_scaling, fig4b_recall, fig6_boundary
 
     C = len(lr.class_counts)
     taus = [float(t) for t in rep.taus]

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def method_records(split: str | None = None) -> list[dict[str, Any]]:
     """One dict per catalogue entry (the data behind ``fcc methods``)."""
-    from fcc_train.methods.catalog import METHODS, SPLITS, config_overrides, config_path, fcc_gamma
+    from fcc_train.experiments.catalog import METHODS, SPLITS, config_overrides, config_path, fcc_gamma
 
     out = []
     for m in METHODS:
@@ -49,7 +49,7 @@ def _fmt(v: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from fcc_theory.errors import UserError
-    from fcc_train.methods.catalog import ALL_SPLITS
+    from fcc_train.experiments.catalog import ALL_SPLITS
 
     if args.split is not None and args.split not in ALL_SPLITS:
         raise UserError(f"unknown --split '{args.split}'; use one of {', '.join(ALL_SPLITS)}")

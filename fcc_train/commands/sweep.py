@@ -15,10 +15,10 @@ dependants are skipped. Several runs share one GPU two ways: ``--parallel P``
 processes at once (the GPU time-slices between processes: K = 4 processes
 measured only 1.16× the throughput of one on an H200), and ``--per-process K``
 runs inside each process, each on its own CUDA stream with their epochs
-overlapped (:mod:`fcc_train.multirun`), which lets the small kernels of
+overlapped (:mod:`fcc_train.fleet.multirun`), which lets the small kernels of
 different runs execute side by side; with ``--stack`` the runs of a process
 that step in lockstep train as one network of grouped convolutions
-(:mod:`fcc_train.stacked_runs`), K runs per kernel launch.
+(:mod:`fcc_train.fleet.stacked_runs`), K runs per kernel launch.
 
 Results: ``<out>/<benchmark>/sweep_results.json`` and ``.csv`` — one row per
 run (method, variant raw/fcc, seed, best/last top-1 error, many/medium/few,
@@ -136,7 +136,7 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
     import yaml
 
     from fcc_theory.errors import UserError
-    from fcc_train.methods.catalog import METHODS
+    from fcc_train.experiments.catalog import METHODS
 
     if args.table not in TABLES:
         raise UserError(f"unknown --table {args.table}; fcc sweep runs table 1 (single-model methods on CIFAR-LT)")
@@ -173,7 +173,7 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
         path = cfg_dir / f"{stem}.yaml"
         if not path.is_file():
             raise UserError(
-                f"config '{path}' does not exist; regenerate with python -m fcc_train.methods.catalog or drop {key} from --methods"
+                f"config '{path}' does not exist; regenerate with python -m fcc_train.experiments.catalog or drop {key} from --methods"
             )
         data = yaml.safe_load(path.read_text()) or {}
         dep_stem = (data.get("stage") or {}).get("depends_on")
@@ -202,7 +202,7 @@ def stack_order(jobs: list[Job], args: argparse.Namespace) -> dict[str, tuple[in
     recipes into several small stacks."""
     from fcc_theory.errors import UserError
     from fcc_train.config import load_config
-    from fcc_train.stacked_runs import config_stack_problem, stack_key
+    from fcc_train.fleet.stacked_runs import config_stack_problem, stack_key
 
     order = {}
     for j in jobs:
@@ -290,7 +290,7 @@ def _run_all(jobs: list[Job], args: argparse.Namespace) -> None:
 
 def collect(jobs: list[Job], benchmark: str) -> list[dict[str, Any]]:
     """One row per run: its summary.json's numbers (None where the run did not finish)."""
-    from fcc_train.methods.catalog import method_entry
+    from fcc_train.experiments.catalog import method_entry
 
     rows = []
     for j in jobs:

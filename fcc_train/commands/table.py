@@ -28,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fcc_train.run_results import find_runs
-    from fcc_train.tables import build_rows, render
+    from fcc_train.results.run_results import find_runs
+    from fcc_train.results.tables import build_rows, render
 
     runs = find_runs(args.runs)
     text = render(build_rows(runs, args.metric, args.paper_benchmark), args.format, args.metric)

@@ -1,7 +1,7 @@
 """``fcc train``: train one experiment from a YAML config; re-running the same command resumes.
 
 Several runs in one process (they share one GPU, each on its own CUDA stream,
-their epochs overlapped; see :mod:`fcc_train.multirun`)::
+their epochs overlapped; see :mod:`fcc_train.fleet.multirun`)::
 
     fcc train --config configs/cifar10_lt100/ce.yaml --config configs/cifar10_lt100/ce_fcc.yaml --out runs/c10
     fcc train --jobs jobs.yaml          # a list of {config: ..., out: ..., set: [KEY=VALUE, ...]}
@@ -11,7 +11,7 @@ With several ``--config`` files, ``--out`` is the parent folder (default
 to every run. In a jobs file each entry's own ``set`` comes after the
 command line's, so it wins. ``--stack`` trains the runs that can step in
 lockstep (same recipe, CIFAR ResNet, one head kind, one stage) as one network of
-grouped convolutions (:mod:`fcc_train.stacked_runs`): one kernel launch does
+grouped convolutions (:mod:`fcc_train.fleet.stacked_runs`): one kernel launch does
 every run's work.
 """
 
@@ -93,13 +93,13 @@ def run(args: argparse.Namespace) -> int:
     if args.config and args.jobs:
         raise UserError("--config and --jobs cannot be combined; list every run in the jobs file")
     if len(args.config) == 1:
-        from fcc_train.run import run_training
+        from fcc_train.train.loop import run_training
 
         cfg = load_config(args.config[0], overrides)
         out = Path(args.out) if args.out else default_out(cfg.name)
         return run_training(cfg, out)
 
-    from fcc_train.multirun import RunSpec, report, run_many
+    from fcc_train.fleet.multirun import RunSpec, report, run_many
 
     specs: list[RunSpec] = []
     if args.jobs:

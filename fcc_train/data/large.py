@@ -8,7 +8,7 @@ batch — the images of the batch edge-padded to a common size — a few batches
 (test), and ImageNet mean/std normalisation.
 
 Sampling (instance, or per-class probabilities from ``Method.epoch_sampling`` for CB / SR / PB / DRS) and the
-torchrun sharding are :func:`fcc_train.distributed.epoch_indices`: every rank draws the same global index list
+torchrun sharding are :func:`fcc_train.train.distributed.epoch_indices`: every rank draws the same global index list
 from a seed that rank 0 draws from its generator and broadcasts, then keeps ``idx[rank::world_size]``.
 """
 
@@ -213,8 +213,8 @@ class LargeLoader(RankShare):
     def epoch_indices(
         self, epoch_class_probs: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """This rank's index list (CPU int64, length ``local_size``): see :func:`fcc_train.distributed.epoch_indices`."""
-        from fcc_train.distributed import epoch_indices, shared_seed
+        """This rank's index list (CPU int64, length ``local_size``): see :func:`fcc_train.train.distributed.epoch_indices`."""
+        from fcc_train.train.distributed import epoch_indices, shared_seed
 
         seed = shared_seed(generator)
         return epoch_indices(self.train_labels, self.class_counts, epoch_class_probs, seed, self.rank, self.world_size)

@@ -155,7 +155,7 @@ class DeviceLoader(RankShare):
         if self.world_size > 1:
             # every rank must shard the same global list; the ranks' own generators differ (so their
             # crops and flips differ), hence a seed drawn on rank 0 and broadcast
-            from fcc_train import distributed
+            from fcc_train.train import distributed
 
             seed = distributed.shared_seed(generator)
             idx = distributed.epoch_indices(self.train_labels, self.class_counts, epoch_class_probs, seed, self.rank, self.world_size)

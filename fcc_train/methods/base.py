@@ -1,6 +1,6 @@
 """The contract between the training loop and a long-tailed method.
 
-The engine (``fcc_train/engine.py``) runs one straight loop and asks the
+The engine (``fcc_train/train/engine.py``) runs one straight loop and asks the
 method at fixed points; a method overrides only what it changes. Plain
 cross-entropy (the baseline of Tables 1-2) is this base class unchanged.
 

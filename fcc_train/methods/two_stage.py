@@ -62,7 +62,7 @@ def resolve_checkpoint(spec: str, what: str = "stage.init_from") -> Path:
 
 
 def load_state_from(spec: str, what: str = "stage.init_from") -> tuple[dict[str, Any], Path]:
-    from fcc_train.checkpoint import load_checkpoint
+    from fcc_train.train.checkpoint import load_checkpoint
 
     path = resolve_checkpoint(spec, what)
     return load_checkpoint(path, map_location="cpu"), path

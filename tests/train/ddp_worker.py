@@ -2,7 +2,7 @@
 
 Trains a small ResNet (BatchNorm in eval mode: running statistics fixed, so no per-rank batch statistics)
 for a few SGD steps on a fixed synthetic set, the global batch of each step drawn by
-:func:`fcc_train.distributed.epoch_indices` from a seed shared with :func:`~fcc_train.distributed.shared_seed`
+:func:`fcc_train.train.distributed.epoch_indices` from a seed shared with :func:`~fcc_train.train.distributed.shared_seed`
 and split over the ranks; then evaluates a test set sharded over the ranks and gathers the predictions
 with ``all_gather_cat`` before the per-class metrics. Rank 0 (or the single process) writes OUT (JSON).
 """
@@ -24,8 +24,8 @@ def main() -> None:
     if world > 1:
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, RANK=str(rank), WORLD_SIZE=str(world))
         dist.init_process_group("gloo", rank=rank, world_size=world)
-    from fcc_train.distributed import all_gather_cat, epoch_indices, shared_seed
-    from fcc_train.metrics import compute_metrics
+    from fcc_train.train.distributed import all_gather_cat, epoch_indices, shared_seed
+    from fcc_train.train.metrics import compute_metrics
     from fcc_train.models.resnet_cifar import resnet_small
 
     data_gen = torch.Generator().manual_seed(123)
@@ -42,7 +42,7 @@ def main() -> None:
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4)
 
-    gen = torch.Generator().manual_seed(42 + 1000 * rank)  # per-rank generators, as fcc_train.run seeds them
+    gen = torch.Generator().manual_seed(42 + 1000 * rank)  # per-rank generators, as fcc_train.train.loop seeds them
     losses, seeds = [], []
     probs = [None, torch.tensor([0.25, 0.25, 0.25, 0.25])]  # epoch 1 instance sampling, epoch 2 class-balanced
     for p in probs:

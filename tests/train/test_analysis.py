@@ -1,4 +1,4 @@
-"""fcc_train.analysis: the slab prediction against independently computed flips, exactly.
+"""fcc_train.analysis.head_theory: the slab prediction against independently computed flips, exactly.
 
 The expected answers are computed here from scratch (plain Fractions, no
 helper of the module under test), and mutated prediction rules must be caught.
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fcc_theory import margins
-from fcc_train.analysis import analyze_head
-from fcc_train.exact_head import ExactHead, dyadic, float_argmax
+from fcc_train.analysis.head_theory import analyze_head
+from fcc_train.analysis.exact_head import ExactHead, dyadic, float_argmax
 
 TAUS = [Fraction(1), Fraction(21, 20), Fraction(5, 4), Fraction(3, 2), Fraction(2), Fraction(3)]
 
@@ -183,7 +183,7 @@ def test_report_json_and_splits() -> None:
 
 
 def test_bias_vs_frequency_reports_rank_correlation() -> None:
-    from fcc_train.exact_head import bias_vs_frequency
+    from fcc_train.analysis.exact_head import bias_vs_frequency
 
     up = bias_vs_frequency([3.0, 2.0, 1.0, 0.5], [400, 100, 30, 5])
     assert up["pairs_more_frequent_has_larger_bias"] == up["pairs_compared"] == 6 and up["spearman_rank_corr"] == pytest.approx(
@@ -197,9 +197,9 @@ def test_bias_vs_frequency_reports_rank_correlation() -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import fcc_train.analysis
-    import fcc_train.exact_head
+    import fcc_train.analysis.head_theory
+    import fcc_train.analysis.exact_head
 
-    for mod in (fcc_train.analysis, fcc_train.exact_head):
+    for mod in (fcc_train.analysis.head_theory, fcc_train.analysis.exact_head):
         res = doctest.testmod(mod)
         assert res.failed == 0 and res.attempted > 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fcc.cli import main
-from fcc_train.analysis_figures import fig2b_feature_scaling, fig4a_strategies, fig4b_recall, fig6_boundary, pca_2d
+from fcc_train.analysis.figures import fig2b_feature_scaling, fig4a_strategies, fig4b_recall, fig6_boundary, pca_2d
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], *words: str) -> str:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from fcc_train import checkpoint as ck
-from fcc_train.checkpoint import CheckpointError, capture_rng, find_resume, load_checkpoint, restore_rng, save_checkpoint
+from fcc_train.train import checkpoint as ck
+from fcc_train.train.checkpoint import CheckpointError, capture_rng, find_resume, load_checkpoint, restore_rng, save_checkpoint
 
 
 def _state(epoch, value=0.0):
@@ -72,7 +72,7 @@ def test_rng_roundtrip_reproduces_draws():
 
 
 def test_publish_copy_is_independent(tmp_path):
-    from fcc_train.checkpoint import publish_copy
+    from fcc_train.train.checkpoint import publish_copy
 
     last = save_checkpoint(_state(3, 1.0), tmp_path / "last.pt")
     best = publish_copy(last, tmp_path / "best.pt")

@@ -1,7 +1,7 @@
 """DDP on CPU (gloo, 2 processes) against one process: same losses, parameters and gathered metrics.
 
 What is compared: each step's *global* batch (8 images) is the same in both runs — drawn by
-``fcc_train.distributed.epoch_indices`` from a seed rank 0 broadcasts — and is split 4 + 4 over two
+``fcc_train.train.distributed.epoch_indices`` from a seed rank 0 broadcasts — and is split 4 + 4 over two
 ranks; BatchNorm runs in eval mode (fixed running statistics) so a sample's forward does not depend on
 which rank holds its batch mates. DDP averages gradients, so every SGD step equals the one-process step
 on the whole batch. Tolerance: losses and parameters agree to 1e-4 relative (float32 summation order

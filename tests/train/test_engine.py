@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 
 from fcc_train.config import load_config
-from fcc_train.engine import Engine, evaluate, lr_at, train_one_epoch
+from fcc_train.train.engine import Engine, evaluate, lr_at, train_one_epoch
 from fcc_train.fcc import tau_by_class
 from fcc_train.methods import DataInfo, Method
 
@@ -84,7 +84,7 @@ def _engine(overrides, log):
 
 
 def test_hook_order_with_and_without_fcc(monkeypatch):
-    import fcc_train.engine as engine_mod
+    import fcc_train.train.engine as engine_mod
 
     log = []
     monkeypatch.setattr(engine_mod, "after_step", lambda model, cfg: log.append("after_step"))

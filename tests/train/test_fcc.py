@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from fcc_train.config import FCCConfig, load_config
-from fcc_train.engine import Engine, TrainForward, evaluate
+from fcc_train.train.engine import Engine, TrainForward, evaluate
 from fcc_train.fcc import class_ranks, fcc_active, tau_by_class
 from fcc_train.methods import Batch, DataInfo, Method
 

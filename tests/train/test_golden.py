@@ -71,7 +71,7 @@ def _digest(run_dir: Path) -> dict[str, Any]:
 
 def _train_all(root: Path) -> dict[str, Any]:
     from fcc_train.config import load_config
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     torch.set_num_threads(1)
     out: dict[str, Any] = {}

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fcc_train.graphed import CapturedStep, ForeachSGD
+from fcc_train.train.graphs import CapturedStep, ForeachSGD
 
 
 def _models():

@@ -16,7 +16,7 @@ from fcc_train.config import load_config
 from fcc_train.data import DataError, build_datasets, make_loader
 from fcc_train.data.gpu_augment import center_boxes, color_jitter, resized_crop, rrc_boxes, train_transform
 from fcc_train.data.store import ImageStore, build_large_store, build_store, load_resized, resized_size
-from fcc_train.distributed import epoch_indices
+from fcc_train.train.distributed import epoch_indices
 
 SMALL = ["data.short_side=32", "data.image_size=24", "optim.batch_size=4", "data.workers=2"]
 
@@ -260,7 +260,7 @@ def test_epoch_indices_class_probabilities() -> None:
 
 @pytest.mark.parametrize("dataset", ["imagenet_lt", "inat18"])
 def test_one_epoch_of_training_end_to_end(tmp_path: Path, inet_root: Path, inat_root: Path, dataset: str) -> None:
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     root = inet_root if dataset == "imagenet_lt" else inat_root
     cfg = cfg_for(

@@ -123,9 +123,9 @@ def test_weighted_draw_follows_class_probabilities():
 def test_sharding_takes_disjoint_strided_slices_of_one_draw():
     labels = torch.arange(103) % 3
     imgs = torch.zeros(103, 1, 2, 2, dtype=torch.uint8)
-    # with world_size > 1 the list comes from fcc_train.distributed.epoch_indices on a seed drawn from the
+    # with world_size > 1 the list comes from fcc_train.train.distributed.epoch_indices on a seed drawn from the
     # generator (broadcast from rank 0 under torchrun; here no process group, so each draws it locally)
-    from fcc_train import distributed
+    from fcc_train.train import distributed
 
     seed = distributed.shared_seed(torch.Generator().manual_seed(5))
     full = distributed.epoch_indices(labels, torch.bincount(labels).float(), None, seed)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from fcc_train.config import CHOICES, Config, ConfigError, config_from_dict, config_to_dict, flatten_config, load_config
-from fcc_train.methods.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, method_entry
+from fcc_train.experiments.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, method_entry
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
@@ -186,7 +186,7 @@ def test_nullable_keys_still_take_null():
 def test_choices_agree_with_the_code_that_reads_them():
     from fcc_theory.tau import STRATEGIES
     from fcc_train.data.longtail import class_profile
-    from fcc_train.engine import lr_at
+    from fcc_train.train.engine import lr_at
     from fcc_train.fcc import ORDERS
     from fcc_train.methods.mixup import MIXUPS
     from fcc_train.models.heads import build_head
@@ -232,7 +232,7 @@ def _short(key: str, fcc: bool, extra=()) -> list[str]:
 
 @pytest.fixture(scope="module")
 def stage1_runs(tmp_path_factory):
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     root = tmp_path_factory.mktemp("stage1")
     done: dict[str, Path] = {}
@@ -254,7 +254,7 @@ KEYS = [m.key for m in METHODS]
 @pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
 @pytest.mark.parametrize("key", KEYS)
 def test_each_method_trains_two_short_epochs(key, tmp_path, stage1_runs):
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     entry = method_entry(key)
     fcc = entry.fcc_on_student  # the +FCC config exercises the most code (DiVe's FCC lives in its teacher)
@@ -275,7 +275,7 @@ def test_each_method_trains_two_short_epochs(key, tmp_path, stage1_runs):
 )
 def test_cifar_configs_run_one_epoch_on_tiny_synthetic(config, tmp_path):
     """The CIFAR recipe itself (ResNet-32, its optimiser keys) on a tiny synthetic long-tailed set shaped by the split."""
-    from fcc_train.run import run_training
+    from fcc_train.train.loop import run_training
 
     C = 100 if config.startswith("cifar100") else 10
     over = FAST + [

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_methods_lists_every_catalogue_entry(capsys):
-    from fcc_train.methods.catalog import METHODS
+    from fcc_train.experiments.catalog import METHODS
 
     assert main(["methods"]) == 0
     text = capsys.readouterr().out

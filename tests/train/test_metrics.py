@@ -5,7 +5,7 @@ import torch
 from sklearn.metrics import accuracy_score, recall_score
 
 from fcc_train.data.longtail import shot_of
-from fcc_train.metrics import compute_metrics, per_class_recall
+from fcc_train.train.metrics import compute_metrics, per_class_recall
 
 
 def test_shot_split_boundaries():
@@ -47,8 +47,8 @@ def test_docstring_examples():
     import doctest
 
     import fcc_train.fcc
-    import fcc_train.metrics
+    import fcc_train.train.metrics
 
-    for mod in (fcc_train.fcc, fcc_train.metrics):
+    for mod in (fcc_train.fcc, fcc_train.train.metrics):
         res = doctest.testmod(mod)
         assert res.attempted > 0 and res.failed == 0, mod.__name__

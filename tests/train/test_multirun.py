@@ -1,4 +1,4 @@
-"""Several runs in one process (fcc_train/multirun.py): each equals its solo run bit for bit on the CPU.
+"""Several runs in one process (fcc_train/fleet/multirun.py): each equals its solo run bit for bit on the CPU.
 
 The runs alternate epoch by epoch; the process-wide random state is swapped per run, which
 matters for anything that draws from the global torch generator (the official code's mixup
@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 
-import fcc_train.multirun as multirun
+import fcc_train.fleet.multirun as multirun
 from fcc.cli import main
 from fcc_theory.errors import UserError
-from fcc_train.checkpoint import load_checkpoint
+from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.config import load_config
-from fcc_train.multirun import RunSpec, run_many
-from fcc_train.run import run_training
+from fcc_train.fleet.multirun import RunSpec, run_many
+from fcc_train.train.loop import run_training
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["optim.batch_size=64", "train.progress=none", "train.device=cpu", "train.threads=1", "optim.epochs=2",

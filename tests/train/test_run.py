@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import fcc_train.methods as methods
-from fcc_train.checkpoint import load_checkpoint
+from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.config import load_config
-from fcc_train.run import EXIT_NAN, run_training
+from fcc_train.train.loop import EXIT_NAN, run_training
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["optim.batch_size=64", "train.progress=none", "train.device=cpu", "train.threads=1"]
@@ -136,7 +136,7 @@ def test_truncated_last_checkpoint_is_skipped_on_resume(tmp_path, capsys):
 def test_runlog_bar_lines_and_resume_truncation(tmp_path):
     import io
 
-    from fcc_train.runlog import RunLog
+    from fcc_train.train.runlog import RunLog
 
     class TTY(io.StringIO):
         def isatty(self):
@@ -171,7 +171,7 @@ def test_runlog_bar_lines_and_resume_truncation(tmp_path):
 def test_tensorboard_optional(tmp_path):
     import io
 
-    from fcc_train.runlog import RunLog
+    from fcc_train.train.runlog import RunLog
 
     out = io.StringIO()
     log = RunLog(tmp_path, tensorboard=True, stream=out)

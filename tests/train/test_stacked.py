@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from fcc_train.models.resnet_cifar import resnet32, resnet_small
-from fcc_train.models.stacked import stack_resnets
+from fcc_train.fleet.stacked_model import stack_resnets
 
 
 def _nets(k, make=resnet_small, seed=0, **kw):

@@ -1,4 +1,4 @@
-"""Runs trained as one stacked network (fcc_train/stacked_runs.py) end like their solo runs.
+"""Runs trained as one stacked network (fcc_train/fleet/stacked_runs.py) end like their solo runs.
 
 The stack is exact in real arithmetic; grouped and separate convolutions sum in different orders.
 At the recipe's LR 0.1 the digits net amplifies that round-off (near-constant BatchNorm channels on
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from fcc_train.checkpoint import load_checkpoint
+from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.config import load_config
-from fcc_train.multirun import RunSpec, run_many
-from fcc_train.run import run_training
+from fcc_train.fleet.multirun import RunSpec, run_many
+from fcc_train.train.loop import run_training
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["optim.batch_size=64", "train.progress=none", "train.device=cpu", "train.threads=1", "optim.epochs=2",
@@ -204,7 +204,7 @@ def _solo_then_stacked_on_cuda(cfgs, tmp_path, capsys):
 
 
 def test_a_stack_that_cannot_be_built_trains_interleaved(tmp_path, capsys, monkeypatch):
-    import fcc_train.stacked_runs as sr
+    import fcc_train.fleet.stacked_runs as sr
 
     def broken(self, runs):
         raise MemoryError("no room for the stack")
@@ -217,8 +217,8 @@ def test_a_stack_that_cannot_be_built_trains_interleaved(tmp_path, capsys, monke
 
 def test_a_failed_capture_falls_back_to_the_eager_stacked_step(solo, tmp_path, capsys, monkeypatch):
     # on CPU nothing is captured; pretend it is, and make the capture fail: the group must go on eagerly, unchanged
-    import fcc_train.stacked_runs as sr
-    from fcc_train.graphed import CapturedStep
+    import fcc_train.fleet.stacked_runs as sr
+    from fcc_train.train.graphs import CapturedStep
 
     class Capturing(sr._StackedStep):
         def __init__(self, loss_fn, opt, modules, k, capture):
@@ -239,9 +239,9 @@ def test_a_failed_capture_falls_back_to_the_eager_stacked_step(solo, tmp_path, c
 def test_docstring_examples():
     import doctest
 
-    import fcc_train.models.stacked
-    import fcc_train.stacked_runs
+    import fcc_train.fleet.stacked_model
+    import fcc_train.fleet.stacked_runs
 
-    for mod in (fcc_train.stacked_runs, fcc_train.models.stacked):
+    for mod in (fcc_train.fleet.stacked_runs, fcc_train.fleet.stacked_model):
         res = doctest.testmod(mod)
         assert res.attempted > 0 and res.failed == 0, mod.__name__

@@ -13,10 +13,10 @@ import pytest
 
 from fcc.cli import main
 from fcc_train.config import config_to_dict, load_config
-from fcc_train.method_identity import fcc_variant, method_identity, method_label
-from fcc_train.paper_tables import paper_row, paper_rows
-from fcc_train.run_results import find_runs
-from fcc_train.tables import build_rows, render
+from fcc_train.results.method_identity import fcc_variant, method_identity, method_label
+from fcc_train.results.paper_tables import paper_row, paper_rows
+from fcc_train.results.run_results import find_runs
+from fcc_train.results.tables import build_rows, render
 
 REF = Path(__file__).resolve().parents[3] / "shared" / "reference" / "paper-tables.csv"
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -163,7 +163,7 @@ def test_cli_prints_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_every_catalogue_config_maps_to_its_paper_row() -> None:
     """The configs fcc sweep trains are labelled with the paper's row names (raw and +FCC, every split)."""
-    catalog = pytest.importorskip("fcc_train.methods.catalog")
+    catalog = pytest.importorskip("fcc_train.experiments.catalog")
     root = Path(__file__).resolve().parents[2] / "configs"
     checked = 0
     for entry in catalog.METHODS:
@@ -214,7 +214,7 @@ def test_dive_fcc_is_the_fcc_column_though_only_its_teacher_used_fcc(tmp_path: P
 
 def test_fcc_variant_is_what_the_sweep_asks_for() -> None:
     """Every catalogue config reads as raw exactly when fcc sweep runs it as the raw variant (stem without _fcc)."""
-    catalog = pytest.importorskip("fcc_train.methods.catalog")
+    catalog = pytest.importorskip("fcc_train.experiments.catalog")
     checked = 0
     for entry in catalog.METHODS:
         for split in catalog.ALL_SPLITS:
@@ -240,10 +240,10 @@ def test_runs_stored_before_a_new_config_key_still_group(tmp_path: Path) -> None
 def test_docstring_examples() -> None:
     import doctest
 
-    import fcc_train.method_identity
-    import fcc_train.paper_tables
-    import fcc_train.run_results
+    import fcc_train.results.method_identity
+    import fcc_train.results.paper_tables
+    import fcc_train.results.run_results
 
-    for mod in (fcc_train.paper_tables, fcc_train.run_results, fcc_train.method_identity):
+    for mod in (fcc_train.results.paper_tables, fcc_train.results.run_results, fcc_train.results.method_identity):
         res = doctest.testmod(mod)
         assert res.failed == 0 and res.attempted > 0, mod.__name__

@@ -41,7 +41,7 @@ def _models():
 
 
 def _save_stage1(tmp_path, model):
-    from fcc_train.checkpoint import FORMAT_VERSION, save_checkpoint
+    from fcc_train.train.checkpoint import FORMAT_VERSION, save_checkpoint
 
     run = tmp_path / "stage1"
     save_checkpoint(
@@ -120,7 +120,7 @@ def test_dive_loads_its_teacher(tmp_path):
     models = _models()
     cfg_t = load_config(None, ["data.dataset=synthetic", "data.num_classes=4", "model.arch=resnet_small"])
     teacher = models.build_model(cfg_t, 4, 3)
-    from fcc_train.checkpoint import FORMAT_VERSION, save_checkpoint
+    from fcc_train.train.checkpoint import FORMAT_VERSION, save_checkpoint
 
     save_checkpoint(
         {"model": teacher.state_dict(), "epoch": 1, "config": config_to_dict(cfg_t), "format_version": FORMAT_VERSION},

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.checkpoint import FORMAT_VERSION, capture_rng, find_resume, publish_copy, restore_rng, save_checkpoint
+from fcc_train.train.checkpoint import FORMAT_VERSION, capture_rng, find_resume, publish_copy, restore_rng, save_checkpoint
 from fcc_train.config import Config, config_from_dict, config_to_dict, flatten_config
-from fcc_train.metrics import compute_metrics
-from fcc_train.runlog import RunLog, format_results
+from fcc_train.train.metrics import compute_metrics
+from fcc_train.train.runlog import RunLog, format_results
 
 __all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training", "TrainingRun"]
 
@@ -149,7 +149,7 @@ class TrainingRun:
     epoch (on a GPU it returns before the device has finished); ``finish_epoch()``
     synchronises once (the NaN check), evaluates, logs and checkpoints, and writes
     the summary after the last epoch. :func:`run_training` alternates the two;
-    :mod:`fcc_train.multirun` queues the epochs of several runs on their own CUDA
+    :mod:`fcc_train.fleet.multirun` queues the epochs of several runs on their own CUDA
     streams before finishing any, so their kernels overlap on one GPU.
     ``exit_code`` is None while the run goes on, then 0 (done) or :data:`EXIT_NAN`.
     """
@@ -167,9 +167,9 @@ class TrainingRun:
 
     def start(self) -> bool:
         """Build and resume; False when the run folder already holds a finished run (``exit_code`` 0)."""
-        from fcc_train import distributed
+        from fcc_train.train import distributed
         from fcc_train.data import build_datasets, make_loader
-        from fcc_train.engine import Engine
+        from fcc_train.train.engine import Engine
         from fcc_train.fcc import label_order_warning, tau_by_class
         from fcc_train.methods import DataInfo, build_method, prepare_stage
         from fcc_train.models import build_model
@@ -271,7 +271,7 @@ class TrainingRun:
 
     def queue_epoch(self) -> None:
         """Set the learning rate and queue the next training epoch (no host synchronisation)."""
-        from fcc_train.engine import lr_at, train_one_epoch
+        from fcc_train.train.engine import lr_at, train_one_epoch
 
         if self.finished or self._pending is not None:
             raise RuntimeError("queue_epoch() on a finished run or before finish_epoch()")
@@ -284,7 +284,7 @@ class TrainingRun:
 
     def adopt_epoch(self, loss_t: torch.Tensor, started: float) -> None:
         """Record the next epoch as trained elsewhere (a stacked group), its mean loss ``loss_t``; then ``finish_epoch``."""
-        from fcc_train.engine import lr_at
+        from fcc_train.train.engine import lr_at
 
         if self.finished or self._pending is not None:
             raise RuntimeError("adopt_epoch() on a finished run or before finish_epoch()")
@@ -305,8 +305,8 @@ class TrainingRun:
         ``predictions``: (predicted, true) test labels computed elsewhere (a stacked group evaluates
         its runs in one pass); None evaluates this run's own model.
         """
-        from fcc_train import distributed
-        from fcc_train.engine import evaluate
+        from fcc_train.train import distributed
+        from fcc_train.train.engine import evaluate
 
         if self._pending is None:
             raise RuntimeError("finish_epoch() without queue_epoch()")
@@ -383,7 +383,7 @@ class TrainingRun:
             self._finish_run()
 
     def _finish_run(self) -> None:
-        from fcc_train import distributed
+        from fcc_train.train import distributed
 
         cfg, data = self.cfg, self.data
         seconds_total = self.seconds + time.perf_counter() - self.t_start

@@ -15,7 +15,7 @@ FCC trains with the pooled feature of a sample of class y multiplied by τ_y
 Everything decisive here is exact: float32 features, weights and biases are
 dyadic rationals (``Fraction(float)`` is exact), so they are turned into
 integers over a common power of two and compared in Python integers
-(:class:`fcc_train.exact_head.ExactHead`). The
+(:class:`fcc_train.analysis.exact_head.ExactHead`). The
 same flips are also measured in the model's own float32 arithmetic (supplied
 by the caller as logits); any disagreement between the two is reported with
 the exact margin and a rounding-error bound that explains it.
@@ -41,7 +41,7 @@ import numpy as np
 from fcc_theory import margins
 from fcc_theory.rational import format_rational
 from fcc_train.data.longtail import SHOTS, shot_of
-from fcc_train.exact_head import (
+from fcc_train.analysis.exact_head import (
     AnalysisError,
     ExactHead,
     bias_vs_frequency,

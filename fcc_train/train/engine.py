@@ -18,13 +18,13 @@ epoch, for the NaN check); bf16 autocast + channels_last on CUDA
 off); fp32 on CPU. ``train.compile``:
 
 * ``graphs`` captures the whole step (forward, backward, ForeachSGD) as a CUDA
-  graph (:mod:`fcc_train.graphed`, one graph per FCC/DRW phase);
+  graph (:mod:`fcc_train.train.graphs`, one graph per FCC/DRW phase);
 * ``compile_graphs`` is ``graphs`` with the loss (features → FCC scale → head
   → method loss) compiled by ``torch.compile`` (Inductor, default mode; its
   AOTAutograd backward comes with it): Inductor's fused BN/ReLU/add/cast
   kernels replace the many small eager ones and our own CUDA graph captures
   the compiled step, so the replay has no launch gaps. Compilation happens in
-  :class:`~fcc_train.graphed.CapturedStep`'s warm-up, before the capture. On
+  :class:`~fcc_train.train.graphs.CapturedStep`'s warm-up, before the capture. On
   CPU the compiled step runs without capture (a test path for the compiled
   numerics, with a note);
 * ``compile`` runs the forward through ``torch.compile`` in the eager loop;
@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 import torch
 import torch.nn as nn
 
-from fcc_train.distributed import all_gather_cat, world_size
+from fcc_train.train.distributed import all_gather_cat, world_size
 from fcc_train.fcc import fcc_active
 from fcc_train.methods import Batch, Method, after_step, eval_head
 
@@ -137,7 +137,7 @@ class Engine:
         self.mode = self._choose_mode(cfg.train.compile, on_gpu)
         self.captured = None
         if self.mode in CAPTURED_MODES:
-            from fcc_train.graphed import CapturedStep, ForeachSGD
+            from fcc_train.train.graphs import CapturedStep, ForeachSGD
 
             self.optimizer: Any = ForeachSGD(
                 self.params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov

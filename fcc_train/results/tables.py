@@ -1,13 +1,13 @@
 """Our results beside the paper's Tables 1 and 2 (``fcc table``).
 
-Runs are read from their ``summary.json`` (written by ``fcc train``, :mod:`fcc_train.run_results`)
+Runs are read from their ``summary.json`` (written by ``fcc train``, :mod:`fcc_train.results.run_results`)
 and grouped by what was trained, taken from the stored resolved config: the *method*
 (everything except the FCC section, the seed, the run name and the runtime
 keys) and the *FCC variant* (raw, or strategy/γ/..., or FCC on the teacher for
-DiVe+FCC, whose student trains without FCC; :mod:`fcc_train.method_identity`). Within a group the
+DiVe+FCC, whose student trains without FCC; :mod:`fcc_train.results.method_identity`). Within a group the
 runs are the seeds; each cell is mean ± sample standard deviation (n - 1)
 over them. The paper's numbers come from the packaged copy of
-``paper-tables.csv`` (:mod:`fcc_train.paper_tables`; top-1 error in percent; raw and +FCC).
+``paper-tables.csv`` (:mod:`fcc_train.results.paper_tables`; top-1 error in percent; raw and +FCC).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from fcc_train.data.longtail import SHOTS
-from fcc_train.method_identity import fcc_variant, method_identity, method_key, method_label, short_fcc
-from fcc_train.paper_tables import PAPER_BENCHMARKS, PaperRow, paper_row
-from fcc_train.run_results import RunResult, Stats, TableError, benchmark_name, fmt_stats
+from fcc_train.results.method_identity import fcc_variant, method_identity, method_key, method_label, short_fcc
+from fcc_train.results.paper_tables import PAPER_BENCHMARKS, PaperRow, paper_row
+from fcc_train.results.run_results import RunResult, Stats, TableError, benchmark_name, fmt_stats
 
 __all__ = ["TableRow", "build_rows", "render"]
 

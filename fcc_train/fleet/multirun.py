@@ -5,7 +5,7 @@ idle (its kernels are 8×8×64 maps, a few dozen thread blocks each), and K
 separate processes do not fill it either: without MPS the GPU time-slices
 between processes, which measured only 1.16× aggregate throughput at K = 4
 (docs/performance.md). Here the runs share one process and each gets its own
-CUDA stream. :class:`~fcc_train.run.TrainingRun` splits a run at the epoch's
+CUDA stream. :class:`~fcc_train.train.loop.TrainingRun` splits a run at the epoch's
 single host synchronisation, so the driver can queue run *k*'s next epoch
 (graph replays return at once) and then wait for run *k+1*'s current one:
 the kernels of different runs execute side by side.
@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, TextIO
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.checkpoint import capture_rng, restore_rng
+from fcc_train.train.checkpoint import capture_rng, restore_rng
 from fcc_train.config import Config
 
 __all__ = ["RunSpec", "RunOutcome", "run_many"]
@@ -94,7 +94,7 @@ class _Slot:
     """A run with its stream and its own copy of the process-wide random state."""
 
     def __init__(self, spec: RunSpec, stream: TextIO, use_streams: bool) -> None:
-        from fcc_train.run import TrainingRun
+        from fcc_train.train.loop import TrainingRun
 
         self.spec, self.stream = spec, stream
         out = _Prefixed(f"[{_label(spec.out)}] ", stream)
@@ -137,10 +137,10 @@ class _Slot:
 
 
 class _Stack:
-    """Slots whose runs train as one stacked network (:mod:`fcc_train.stacked_runs`), on the first slot's stream."""
+    """Slots whose runs train as one stacked network (:mod:`fcc_train.fleet.stacked_runs`), on the first slot's stream."""
 
     def __init__(self, slots: list[_Slot]) -> None:
-        from fcc_train.stacked_runs import StackedGroup
+        from fcc_train.fleet.stacked_runs import StackedGroup
 
         self.slots = slots
         if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -228,7 +228,7 @@ def _units(slots: list[_Slot], stack: bool) -> list[Any]:
     """Greedy: each run joins the first stack it is compatible with (same lockstep), else starts one."""
     if not stack:
         return [_Single(s) for s in slots]
-    from fcc_train.stacked_runs import stack_problem
+    from fcc_train.fleet.stacked_runs import stack_problem
 
     groups: list[list[_Slot]] = []
     for slot in slots:
@@ -274,7 +274,7 @@ def run_many(
 
     ``use_streams`` (default: when CUDA is available and a spec asks for it)
     gives each run its own CUDA stream. ``stack=True`` trains runs that can step
-    in lockstep as one stacked network (:mod:`fcc_train.stacked_runs`); the
+    in lockstep as one stacked network (:mod:`fcc_train.fleet.stacked_runs`); the
     others are interleaved as usual. Run folders must differ.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:

@@ -3,7 +3,7 @@
 float32 features, weights and biases are dyadic rationals (``Fraction(float)`` is exact), so
 they become integers over one common power of two and every comparison is made in Python
 integers. The summaries here (slab widths, distances to the decision boundaries, the bias
-against class frequency) describe the head that ``fcc_train.analysis`` checks point by point.
+against class frequency) describe the head that ``fcc_train.analysis.head_theory`` checks point by point.
 
 >>> M, K = dyadic([0.75, -2.0, 0.0])
 >>> [int(m) for m in M], K

@@ -1,13 +1,13 @@
 """Train K compatible runs as one stacked network: one kernel launch does K runs' work (issue 8).
 
-The runs are ordinary :class:`~fcc_train.run.TrainingRun` objects — each builds its own data,
+The runs are ordinary :class:`~fcc_train.train.loop.TrainingRun` objects — each builds its own data,
 model, method, loader and generator, resumes from its own checkpoint, evaluates its own model and
 writes its own folder — but their training steps are fused: the K ResNets become one
-:class:`~fcc_train.models.stacked.StackedCifarResNet` (grouped convolutions, exactly the K nets),
+:class:`~fcc_train.fleet.stacked_model.StackedCifarResNet` (grouped convolutions, exactly the K nets),
 run k's batch fills input channels ``[3k, 3k+3)``, each run's FCC scale multiplies its own
 features (Eq. 1), each run's method computes its own loss on its own logits, and the summed loss
 (runs share no weight, so each run's gradient is its own) drives one SGD update — the trainer's
-:class:`~fcc_train.graphed.CapturedStep`, a CUDA graph on a GPU. Before a run evaluates or
+:class:`~fcc_train.train.graphs.CapturedStep`, a CUDA graph on a GPU. Before a run evaluates or
 checkpoints, its weights, BatchNorm statistics and momentum buffers are copied back out of the
 stack, so its checkpoint and resume are those of a solo run. Evaluation is one pass of the stacked
 net over the runs' own test batches (the K runs' predictions at once), unless a run transforms its
@@ -19,7 +19,7 @@ projection, two-stage set-up, teacher or manifold mixup inside the backbone. Inp
 and manifold mixup at the pooled feature stack: each run's λ and pairing permutation are drawn
 from its own generators, as its solo step draws them, and each run mixes its own slice.
 :func:`stack_problem` names the first thing that prevents stacking (:func:`config_stack_problem`
-the part a config alone decides); :func:`fcc_train.multirun.run_many` then trains the runs
+the part a config alone decides); :func:`fcc_train.fleet.multirun.run_many` then trains the runs
 interleaved instead. Runs
 that differ only in their epoch (a process killed between two runs' checkpoints) train alone until
 they have caught up, then stack.
@@ -33,9 +33,9 @@ from typing import Any
 
 import torch
 
-from fcc_train.engine import CAPTURED_MODES
-from fcc_train.graphed import CapturedStep, ForeachSGD
-from fcc_train.models.stacked import StackedCifarResNet
+from fcc_train.train.engine import CAPTURED_MODES
+from fcc_train.train.graphs import CapturedStep, ForeachSGD
+from fcc_train.fleet.stacked_model import StackedCifarResNet
 
 __all__ = ["stack_key", "config_stack_problem", "stack_problem", "StackedGroup"]
 
@@ -212,7 +212,7 @@ class StackedGroup:
         return host.to(self.device, non_blocking=True), torch.stack(perms, dim=1)
 
     def queue_epoch(self) -> None:
-        from fcc_train.engine import _phase, lr_at
+        from fcc_train.train.engine import _phase, lr_at
         from fcc_train.fcc import fcc_active
 
         self._pending_t0 = time.perf_counter()

@@ -500,7 +500,7 @@ def render_config(root: str | Path, split: str, key: str, fcc: bool) -> str:
     head = [
         f"# {split}: {entry.title}{' + FCC' if fcc else ''} ({entry.source}).",
         f"# {entry.notes}" if entry.notes else None,
-        "# Recipe: the split's ce.yaml (recipes.md §2) with only the keys below changed (fcc_train/methods/catalog.py renders it).",
+        "# Recipe: the split's ce.yaml (recipes.md §2) with only the keys below changed (fcc_train/experiments/catalog.py renders it).",
         f"# FCC: edc, gamma {cfg.get('fcc', {}).get('gamma')}, active after epoch {cfg.get('fcc', {}).get('start_epoch', 'default')}."
         if fcc and entry.fcc_on_student
         else None,
@@ -545,6 +545,6 @@ def write_configs(root: str | Path = "configs", splits: tuple[str, ...] = ALL_SP
     return written
 
 
-if __name__ == "__main__":  # python -m fcc_train.methods.catalog: regenerate configs/
+if __name__ == "__main__":  # python -m fcc_train.experiments.catalog: regenerate configs/
     for p in write_configs():
         print(p)

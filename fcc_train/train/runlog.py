@@ -32,7 +32,7 @@ RECORD_FIELDS = ["epoch", "lr", "train_loss", "top1_error", "many", "medium", "f
 
 def _atomic_write_text(path: Path, text: str, fsync: bool = False) -> None:
     # logs are re-derivable, so no fsync by default (it costs ms per epoch on some file systems); the rename is atomic
-    from fcc_train.checkpoint import atomic_open
+    from fcc_train.train.checkpoint import atomic_open
 
     with atomic_open(path, "w", fsync=fsync, encoding="utf-8") as f:
         f.write(text)

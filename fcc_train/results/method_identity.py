@@ -1,6 +1,6 @@
 """Which method and which FCC variant a finished run trained, named as in the paper's tables.
 
-The method catalogue (``fcc_train.methods.catalog``) decides when a run's keys match one of its
+The method catalogue (``fcc_train.experiments.catalog``) decides when a run's keys match one of its
 entries; otherwise a label is built from the keys. The FCC variant is 'raw' or a short description
 of the FCC setting (Eq. 1's strategy and γ, and whatever else differs from the defaults).
 
@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from fcc_train.config import config_to_dict, flatten_config
-from fcc_train.run_results import benchmark_name
+from fcc_train.results.run_results import benchmark_name
 
 __all__ = ["IGNORED_KEYS", "method_identity", "method_label", "method_key", "fcc_variant", "short_fcc"]
 
@@ -43,10 +43,10 @@ _CATALOG_SKIP = ("fcc.", "stage.depends_on", "stage.init_from", "method.teacher"
 
 
 def _catalog_entry(cfg: dict[str, Any]) -> Any:
-    """The method catalogue's entry (``fcc_train.methods.catalog``) whose config keys this run has (and no
+    """The method catalogue's entry (``fcc_train.experiments.catalog``) whose config keys this run has (and no
     other method/stage key off its default), the most specific one when several match; None if none does."""
     try:
-        from fcc_train.methods.catalog import METHODS, SPLITS, config_overrides
+        from fcc_train.experiments.catalog import METHODS, SPLITS, config_overrides
     except ImportError:  # the catalogue is optional for reading tables
         return None
     from fcc_train.config import Config
