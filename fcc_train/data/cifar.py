@@ -12,7 +12,6 @@ the full balanced one.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ import torch
 
 from fcc_train.data import DataError, LTData
 from fcc_train.data.longtail import class_profile, draw_subset, profile_fields
+from fcc_train.data.safe_pickle import UnsafePickleError, load_batch
 
 if TYPE_CHECKING:
     from fcc_train.config import DataConfig
@@ -59,10 +59,12 @@ def _read_part(path: Path, label_key: bytes, name: str, root: str) -> tuple[np.n
         raise DataError(f"{name}: missing file '{path}'; {_expected(name, root)}")
     try:
         with open(path, "rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
+            d = load_batch(fh)  # restricted: a foreign pickle cannot run code here
         data = np.asarray(d[b"data"])
         labels = np.asarray(d[label_key], dtype=np.int64)
     except Exception as exc:  # noqa: BLE001 - any unpickling/shape problem is a malformed folder
+        if isinstance(exc, UnsafePickleError):
+            raise DataError(f"{name}: refusing to load '{path}': {exc}; use the original files") from None
         why = f"no key {exc}" if isinstance(exc, KeyError) else type(exc).__name__
         raise DataError(f"{name}: cannot read '{path}' ({why}); {_expected(name, root)}") from None
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or labels.shape != (data.shape[0],):
