@@ -37,6 +37,9 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
         prog="fcc",
         description="FCC (CVPR 2023): an exact verifier of the paper's proof and a long-tailed trainer.",
     )
+    from fcc import __version__
+
+    parser.add_argument("--version", action="version", version=f"fcc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
