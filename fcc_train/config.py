@@ -275,7 +275,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             if isinstance(value, (dict, list)):
                 raise ValueError
             return str(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError, ZeroDivisionError):  # 1e400 for an int, 1/0 for a float
         raise ConfigError(f"config key '{key}' needs a {tp.__name__}, got {value!r}") from None
     raise ConfigError(f"config key '{key}' has an unsupported type {tp}")
 
@@ -354,4 +354,6 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
                 raise _unknown(".".join(keys))
             node = node.setdefault(k, {})
         node[keys[-1]] = value
-    return config_from_dict(data)
+    from fcc_train.config_ranges import check_ranges
+
+    return check_ranges(config_from_dict(data))
