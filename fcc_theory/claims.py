@@ -369,7 +369,7 @@ def _claims() -> list[Claim]:
         C(
             "relu_no_bias",
             "(the slides' argument for a ReLU hidden layer)",
-            "ReLU / leaky ReLU, no biases anywhere, τ > 0",
+            "ReLU / leaky ReLU (any slope α ≥ 0), no biases anywhere, τ > 0",
             "argmax at τx = argmax at x",
             "SI + DP (homogeneity)",
             "z3 homogeneity lemma + SymPy composition",
