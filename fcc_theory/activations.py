@@ -31,7 +31,12 @@ __all__ = [
     "leaky",
     "relu_no_bias_lemmas",
     "bias_free_layer_identity",
-    "decide_relu_no_bias", "decide_relu_hidden_bias", "decide_tanh_no_bias", "relu_target_fails"]
+    "decide_relu_no_bias",
+    "decide_relu_hidden_bias",
+    "decide_tanh_no_bias",
+    "relu_target_fails",
+]
+
 
 def _relu(t: Any) -> Any:
     return z3.If(t > 0, t, 0) if isinstance(t, z3.ExprRef) else max(t, 0)
@@ -116,6 +121,8 @@ def relu_target_fails(net: Network, x: tuple[Fraction, ...], tau: Fraction) -> b
     """Exact re-check on the network: τ > 1, y1 > y2 at τx, but not y1′ > y2′ at x."""
     rep = check_configuration(net, x, tau)
     p = rep.pair(0, 1)
+    if p.eta is None or p.eta_prime is None:  # an interval-only evaluation is no exact re-check
+        return False
     return tau > 1 and p.eta > 0 and not p.eta_prime > 0
 
 
@@ -141,7 +148,11 @@ def decide_relu_hidden_bias(timeout_ms: int = 10_000) -> Decision:
     if r != z3.sat:
         return Decision("proved" if r == z3.unsat else "unknown", time.perf_counter() - t0, f"piecewise query: {r}")
     m = solver.model()
-    val = lambda e: to_fraction(m.eval(e, model_completion=True))  # noqa: E731
+
+    def val(e: Any) -> Fraction:
+        q = to_fraction(m.eval(e, model_completion=True))
+        return Fraction(0) if q is None else q  # a non-numeral cannot occur with model completion; replay re-checks
+
     Xs, bs, ks, t = [val(e) for e in X], [val(e) for e in b], [val(e) for e in k], val(tau)
     net = Network.from_matrices([[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [ks, [0, 0, 0]]], [bs, [0, 0]], activation="relu")
     xs = tuple(Xs)

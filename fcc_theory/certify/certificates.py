@@ -34,7 +34,9 @@ class ClaimCertificate:
 
     def line(self) -> str:
         n = len(self.files)
-        counts = ", ".join(f"{sum(f['expected'] == a for f in self.files)} {a}" for a in ANSWERS if any(f["expected"] == a for f in self.files))
+        counts = ", ".join(
+            f"{sum(f['expected'] == a for f in self.files)} {a}" for a in ANSWERS if any(f["expected"] == a for f in self.files)
+        )
         smt = f"{n} SMT-LIB2 file(s), z3 and cvc5 both as expected ({counts})" if n else "no SMT lemma"
         if self.status == "witness":
             smt += "; its exact witness network replays with fcc check (see --witness-dir)"

@@ -75,6 +75,7 @@ def claim_queries(claim_id: str) -> list[Query]:
     words = f"{claim.premise}  =>  {claim.conclusion}"
     out: list[Query] = []
     for name, spec in _identity_specs(claim_id):
+        conds: list[sp.Basic]
         if isinstance(spec, symbolic.Identity):
             lhs, rhs, syms, conds = list(spec.lhs), list(spec.rhs), list(spec.net.symbols), []
             text = spec.text

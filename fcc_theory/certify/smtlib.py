@@ -13,8 +13,8 @@ decides) is written as ``conditions ∧ ¬(lhs = rhs)`` over the reals (expected
 True
 >>> import sympy as sp
 >>> a, b = sp.symbols("a b", real=True)
->>> sympy_to_smt((a + b) ** 2 - sp.Rational(1, 2) * a)
-'(+ (* (/ (- 1.0) 2.0) a) (* (+ a b) (+ a b)))'
+>>> sympy_to_smt(sp.Rational(-1, 2) * a), sympy_to_smt(a**2), sympy_to_smt(1 / b)
+('(* (/ (- 1.0) 2.0) a)', '(* a a)', '(/ 1.0 b)')
 """
 
 from __future__ import annotations

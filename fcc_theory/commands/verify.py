@@ -111,8 +111,12 @@ def _print_certificates(certs: list, secs: float, coqc: dict | str, out: Path) -
             print(f"coqc {name}: {status}")
     else:
         print(coqc)
-    print(f"certificates in {secs:.1f} s: {out / 'manifest.json'}; re-check with z3/cvc5 {out / 'smt'}/*.smt2, coqc {out / 'coq'}/*.v")
-    return all(c.status != "unknown" for c in certs) and (not isinstance(coqc, dict) or all(v == "checked" for v in coqc.values()))
+    print(
+        f"certificates in {secs:.1f} s: {out / 'manifest.json'}; re-check with z3/cvc5 {out / 'smt'}/*.smt2, coqc {out / 'coq'}/*.v"
+    )
+    return all(c.status != "unknown" for c in certs) and (
+        not isinstance(coqc, dict) or all(v == "checked" for v in coqc.values())
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -98,13 +98,19 @@ def test_relu_no_bias_lemma_encodes_slope_and_no_output_bias(tmp_path: Path) -> 
 
 def test_mutated_identity_gives_sat(tmp_path: Path) -> None:
     net = symbolic.PaperNetwork()
-    good = identity_query("key_identity", "ok", [net.eta()], [net.tau * net.eta_prime() + (1 - net.tau) * net.B()], net.symbols, "unsat")
-    flipped = identity_query("key_identity", "flip", [net.eta()], [net.tau * net.eta_prime() + (1 + net.tau) * net.B()], net.symbols, "sat")
+    good = identity_query(
+        "key_identity", "ok", [net.eta()], [net.tau * net.eta_prime() + (1 - net.tau) * net.B()], net.symbols, "unsat"
+    )
+    flipped = identity_query(
+        "key_identity", "flip", [net.eta()], [net.tau * net.eta_prime() + (1 + net.tau) * net.B()], net.symbols, "sat"
+    )
     assert _both(good, tmp_path) == ("unsat", "unsat")
     assert _both(flipped, tmp_path) == ("sat", "sat")
     # bias rescaling with b·τ for b/τ
     tau, a, b = sp.symbols("tau a b", real=True)
-    wrong = identity_query("multiclass_bias_rescaling", "w", [tau * a + b], [tau * (a + b * tau)], [tau, a, b], "sat", [sp.Gt(tau, 0)])
+    wrong = identity_query(
+        "multiclass_bias_rescaling", "w", [tau * a + b], [tau * (a + b * tau)], [tau, a, b], "sat", [sp.Gt(tau, 0)]
+    )
     assert _both(wrong, tmp_path) == ("sat", "sat")
 
 
