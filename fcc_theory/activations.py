@@ -1,4 +1,4 @@
-"""Claims about nonlinear hidden layers (theory.md §1.5(b)): ReLU with and without biases, tanh without biases.
+"""Claims about nonlinear hidden layers: ReLU with and without biases, tanh without biases.
 
 * ``relu_no_bias`` — proved by homogeneity, for the leaky ReLU φ_α with the slope α ≥ 0 a variable (α = 0 is
   ReLU): Z3 proves φ_α(τu) = τφ_α(u) for τ > 0, SymPy proves that bias-free linear layers commute with τ, and

@@ -1,6 +1,6 @@
 """The registry of claims that ``fcc verify`` decides, each quoting the slides' words it tests.
 
-Routes (theory.md §4): SI = symbolic identity (SymPy), DP = exact decision (Z3 on a small lemma after the
+Routes: SI = symbolic identity (SymPy), DP = exact decision (Z3 on a small lemma after the
 SymPy reduction of the 24-unknown network to (s, B, τ)), IA = interval arithmetic. Nothing here knows a
 verdict in advance: every verdict comes from :mod:`fcc_theory.decide` and friends at run time.
 """
