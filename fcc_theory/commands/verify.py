@@ -119,6 +119,18 @@ def _print_certificates(certs: list, secs: float, coqc: dict | str, out: Path) -
     )
 
 
+def _certify(results: list, cert_dir: Path, as_json: bool) -> bool:
+    from fcc_theory.certify.certificates import certify
+
+    certs, secs = certify(results, cert_dir)
+    coqc = json.loads((cert_dir / "manifest.json").read_text(encoding="utf-8"))["coq"]["coqc"]
+    if as_json:  # stdout stays one JSON document (the claim list); the certificates are in DIR/manifest.json
+        return all(c.status != "unknown" for c in certs) and (
+            not isinstance(coqc, dict) or all(v == "checked" for v in coqc.values())
+        )
+    return _print_certificates(certs, secs, coqc, cert_dir)
+
+
 def run(args: argparse.Namespace) -> int:
     ids = _parse_ids(args.claims)
     cross_ms = _parse_timeout(args.timeout)
@@ -170,14 +182,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
     certified = True
     if cert_dir is not None:
-        from fcc_theory.certify.certificates import certify
-
-        certs, secs = certify(results, cert_dir)
-        coqc = json.loads((cert_dir / "manifest.json").read_text(encoding="utf-8"))["coq"]["coqc"]
-        if args.json:
-            print(json.dumps({"certificates": [c.claim + ": " + c.status for c in certs], "coqc": coqc}, ensure_ascii=False))
-            certified = all(c.status != "unknown" for c in certs)
-        else:
+        if not args.json:
             print()
-            certified = _print_certificates(certs, secs, coqc, cert_dir)
+        certified = _certify(results, cert_dir, args.json)
     return 0 if all(r["verdict"] in DECIDED for r in rows) and certified else 1
