@@ -1,8 +1,10 @@
-"""Claims about nonlinear hidden layers (theory.md §1.5(b)): ReLU with and without biases, tanh without biases.
+"""Claims about nonlinear hidden layers: ReLU with and without biases, tanh without biases.
 
-* ``relu_no_bias`` — proved by homogeneity: Z3 proves φ(τu) = τφ(u) for τ > 0 (ReLU and leaky ReLU), SymPy
-  proves that a bias-free layer stack then gives o(τx) = τ·o(x), and Z3 proves that η = τη′ with τ > 0
-  keeps the sign of every pairwise margin, hence the argmax (ties included).
+* ``relu_no_bias`` — proved by homogeneity, for the leaky ReLU φ_α with the slope α ≥ 0 a variable (α = 0 is
+  ReLU): Z3 proves φ_α(τu) = τφ_α(u) for τ > 0, SymPy proves that bias-free linear layers commute with τ, and
+  Z3 proves that the output layer, its biases encoded and set to 0, keeps every comparison y_0 > y_1 and
+  y_0 = y_1 when the hidden values are scaled by τ > 0 (hence the argmax, ties included). The induction
+  over any depth and widths is the Coq proof ``HomogeneousNetwork.v`` that ``fcc verify --certify`` writes.
 * ``relu_hidden_bias`` — Z3 searches the reduced piecewise-linear form η(τ) = Σ_j k_j·relu(τX_j + b_j)
   (output bias 0); the model is lifted to a 3-3-2 ReLU network and re-evaluated exactly.
 * ``tanh_no_bias`` — a small grid search (floats, for speed only) over two-unit tanh networks without
@@ -21,63 +23,106 @@ from typing import Any
 import sympy as sp
 import z3
 
-from fcc_theory.decide import AND, Decision, Env, Lemma, Witness, decide_all, sign_agree, to_fraction
+from fcc_theory.decide import AND, Decision, Env, Lemma, Witness, decide_all, to_fraction
 from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
 
-__all__ = ["decide_relu_no_bias", "decide_relu_hidden_bias", "decide_tanh_no_bias", "relu_target_fails"]
-
-LEAKY = Fraction(1, 100)
+__all__ = [
+    "leaky",
+    "relu_no_bias_lemmas",
+    "bias_free_layer_identity",
+    "decide_relu_no_bias",
+    "decide_relu_hidden_bias",
+    "decide_tanh_no_bias",
+    "relu_target_fails",
+]
 
 
 def _relu(t: Any) -> Any:
     return z3.If(t > 0, t, 0) if isinstance(t, z3.ExprRef) else max(t, 0)
 
 
-def _leaky(t: Any) -> Any:
-    return z3.If(t > 0, t, LEAKY * t) if isinstance(t, z3.ExprRef) else (t if t > 0 else LEAKY * t)
+def leaky(t: Any, alpha: Any) -> Any:
+    """The leaky ReLU with slope ``alpha`` for t ≤ 0 (``alpha = 0``: ReLU), on Z3 terms or exact numbers.
+
+    >>> leaky(Fraction(-2), Fraction(1, 100)), leaky(3, 0), leaky(-3, 0)
+    (Fraction(-1, 50), 3, 0)
+    """
+    return z3.If(t > 0, t, alpha * t) if isinstance(t, z3.ExprRef) else (t if t > 0 else alpha * t)
+
+
+#: the 3-3-2 shape of the output-layer lemma (any widths and depth: the Coq induction)
+HIDDEN, OUTPUTS = 3, 2
+
+
+def _bias_free_outputs(v: Env, hidden: list[Any]) -> list[Any]:
+    # the output layer y_o = Σ_j n_oj h_j + z_o, its bias z_o a variable that the premise sets to 0
+    return [sum(v[f"n_{o}{j}"] * hidden[j] for j in range(HIDDEN)) + v[f"z_{o}"] for o in range(OUTPUTS)]
+
+
+def relu_no_bias_lemmas() -> dict[str, Lemma]:
+    """The two SMT lemmas of ``relu_no_bias`` (slope α a variable, α = 0 plain ReLU; no output bias encoded).
+
+    * ``leaky_homogeneous``: τ > 0, α ≥ 0 ⇒ φ_α(τu) = τ·φ_α(u) — with the bias-free linear step W(τx) = τWx
+      (an identity) every hidden unit at τx is τ times its value at x;
+    * ``output_no_bias``: τ > 0, output biases z_0 = z_1 = 0, hidden values τh at τx and h at x ⇒
+      y_0 > y_1 and y_0 = y_1 are the same at τx and at x (the argmax, ties included).
+    """
+    hp = [f"h_{j}" for j in range(HIDDEN)]
+    out_vars = (*hp, *(f"n_{o}{j}" for o in range(OUTPUTS) for j in range(HIDDEN)), "z_0", "z_1", "tau")
+
+    def same_order(v: Env) -> Any:
+        ys = _bias_free_outputs(v, [v["tau"] * v[h] for h in hp])
+        yo = _bias_free_outputs(v, [v[h] for h in hp])
+        return AND((ys[0] > ys[1]) == (yo[0] > yo[1]), (ys[0] == ys[1]) == (yo[0] == yo[1]))
+
+    return {
+        "leaky_homogeneous": Lemma(
+            ("u", "tau", "alpha"),
+            lambda v: AND(v["tau"] > 0, v["alpha"] >= 0),
+            lambda v: leaky(v["tau"] * v["u"], v["alpha"]) == v["tau"] * leaky(v["u"], v["alpha"]),
+            "plane",
+        ),
+        "output_no_bias": Lemma(out_vars, lambda v: AND(v["tau"] > 0, v["z_0"] == 0, v["z_1"] == 0), same_order, "plane"),
+    }
+
+
+def bias_free_layer_identity() -> tuple[list[sp.Expr], list[sp.Expr], list[sp.Symbol]]:
+    """W(τx) = τ(Wx) for the 3×3 hidden layer and N(τh) = τ(Nh) for the 2×3 output layer (no biases)."""
+    tau = sp.Symbol("tau", real=True)
+    W = sp.Matrix(3, 3, lambda i, j: sp.Symbol(f"w_{i}{j}", real=True))
+    N = sp.Matrix(2, 3, lambda i, j: sp.Symbol(f"n_{i}{j}", real=True))
+    x = sp.Matrix(3, 1, lambda i, _: sp.Symbol(f"x_{i}", real=True))
+    h = sp.Matrix(3, 1, lambda i, _: sp.Symbol(f"h_{i}", real=True))
+    lhs = list(W * (tau * x)) + list(N * (tau * h))
+    rhs = list(tau * (W * x)) + list(tau * (N * h))
+    return lhs, rhs, [*W, *N, *x, *h, tau]
 
 
 def decide_relu_no_bias(timeout_ms: int = 10_000) -> Decision:
     t0 = time.perf_counter()
-    homogeneous = Lemma(
-        ("u", "tau"),
-        lambda v: v["tau"] > 0,
-        lambda v: AND(
-            _relu(v["tau"] * v["u"]) == v["tau"] * _relu(v["u"]), _leaky(v["tau"] * v["u"]) == v["tau"] * _leaky(v["u"])
-        ),
-        "plane",
-    )
-    scaled_margin = Lemma(
-        ("eta", "eta_p", "tau"),
-        lambda v: AND(v["tau"] > 0, v["eta"] == v["tau"] * v["eta_p"]),
-        lambda v: sign_agree(v["eta"], v["eta_p"]),
-        "plane",
-    )
-    d = decide_all([homogeneous, scaled_margin], timeout_ms)
-    # the structural step: a bias-free linear layer commutes with τ; with φ(τh) = τφ(h) so does the stack
-    tau = sp.Symbol("tau", positive=True)
-    W = sp.Matrix(3, 3, lambda i, j: sp.Symbol(f"w_{i}{j}"))
-    N = sp.Matrix(2, 3, lambda i, j: sp.Symbol(f"n_{i}{j}"))
-    x = sp.Matrix(3, 1, lambda i, _: sp.Symbol(f"x_{i}"))
-    h = sp.Matrix(3, 1, lambda i, _: sp.Symbol(f"h_{i}"))  # h_j = φ(X_j)
-    layer_ok = sp.expand(W * (tau * x) - tau * (W * x)) == sp.zeros(3, 1)
-    out_ok = sp.expand(N * (tau * h) - tau * (N * h)) == sp.zeros(2, 1)
+    d = decide_all(list(relu_no_bias_lemmas().values()), timeout_ms)
+    lhs, rhs, _ = bias_free_layer_identity()
+    layers_ok = all(sp.expand(a - b) == 0 for a, b in zip(lhs, rhs))
     secs = time.perf_counter() - t0
-    if d.verdict == "proved" and layer_ok and out_ok:
+    if d.verdict == "proved" and layers_ok:
         return Decision(
             "proved",
             secs,
-            "relu(τu)=τ·relu(u) and leaky likewise (z3); bias-free layers commute with τ (SymPy); "
-            "η = τη′, τ > 0 ⇒ same sign (z3)",
+            "φ_α(τu) = τφ_α(u) for every slope α ≥ 0 (z3; α = 0 is ReLU); bias-free layers commute with τ (SymPy); "
+            "output layer with its bias set to 0 keeps y_0 > y_1 and y_0 = y_1 (z3); any depth: Coq induction",
         )
-    return Decision("unknown" if d.verdict == "proved" else d.verdict, secs, f"homogeneity step failed: {d.detail}")
+    if d.verdict == "proved":
+        return Decision("unknown", secs, "a bias-free layer did not commute with τ symbolically")
+    return Decision("unknown" if d.verdict == "refuted" else d.verdict, secs, f"homogeneity step failed: {d.detail}")
 
 
 def relu_target_fails(net: Network, x: tuple[Fraction, ...], tau: Fraction) -> bool:
     """Exact re-check on the network: τ > 1, y1 > y2 at τx, but not y1′ > y2′ at x."""
     rep = check_configuration(net, x, tau)
     p = rep.pair(0, 1)
+    if p.eta is None or p.eta_prime is None:  # an interval-only evaluation is no exact re-check
+        return False
     return tau > 1 and p.eta > 0 and not p.eta_prime > 0
 
 
@@ -103,7 +148,11 @@ def decide_relu_hidden_bias(timeout_ms: int = 10_000) -> Decision:
     if r != z3.sat:
         return Decision("proved" if r == z3.unsat else "unknown", time.perf_counter() - t0, f"piecewise query: {r}")
     m = solver.model()
-    val = lambda e: to_fraction(m.eval(e, model_completion=True))  # noqa: E731
+
+    def val(e: Any) -> Fraction:
+        q = to_fraction(m.eval(e, model_completion=True))
+        return Fraction(0) if q is None else q  # a non-numeral cannot occur with model completion; replay re-checks
+
     Xs, bs, ks, t = [val(e) for e in X], [val(e) for e in b], [val(e) for e in k], val(tau)
     net = Network.from_matrices([[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [ks, [0, 0, 0]]], [bs, [0, 0]], activation="relu")
     xs = tuple(Xs)

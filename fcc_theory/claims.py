@@ -1,6 +1,6 @@
 """The registry of claims that ``fcc verify`` decides, each quoting the slides' words it tests.
 
-Routes (theory.md §4): SI = symbolic identity (SymPy), DP = exact decision (Z3 on a small lemma after the
+Routes: SI = symbolic identity (SymPy), DP = exact decision (Z3 on a small lemma after the
 SymPy reduction of the 24-unknown network to (s, B, τ)), IA = interval arithmetic. Nothing here knows a
 verdict in advance: every verdict comes from :mod:`fcc_theory.decide` and friends at run time.
 """
@@ -369,7 +369,7 @@ def _claims() -> list[Claim]:
         C(
             "relu_no_bias",
             "(the slides' argument for a ReLU hidden layer)",
-            "ReLU / leaky ReLU, no biases anywhere, τ > 0",
+            "ReLU / leaky ReLU (any slope α ≥ 0), no biases anywhere, τ > 0",
             "argmax at τx = argmax at x",
             "SI + DP (homogeneity)",
             "z3 homogeneity lemma + SymPy composition",

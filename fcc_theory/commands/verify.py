@@ -1,8 +1,10 @@
-"""``fcc verify [--claims ID,...] [--json] [--cross-check] [--timeout S]``: decide every claim of the slides' proof exactly.
+"""``fcc verify [--claims ID,...] [--json] [--cross-check] [--timeout S] [--certify DIR]``: decide every claim exactly.
 
 Exit status: 0 when every selected claim was decided (proved, refuted or vacuous), 1 if any is unknown,
 2 on bad input. Refuted claims carry a witness (a network in the JSON file format, plus ``x`` and ``tau``)
 that ``fcc check`` replays; ``--witness-dir DIR`` writes them as files and prints the replay commands.
+``--certify DIR`` writes certificates that other tools re-check (:mod:`fcc_theory.certify.certificates`); a
+certificate that the two solvers or coqc do not confirm makes the exit status 1.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", default="30", help="seconds per monolithic cross-check query (a rational, default 30)")
     p.add_argument("--witness-dir", default=None, help="write each refuted claim's witness network to DIR/<id>.json")
     p.add_argument("--equations", action="store_true", help="print the quantities derived from the symbolic network first")
+    p.add_argument(
+        "--certify",
+        default=None,
+        metavar="DIR",
+        help="write SMT-LIB2 files (re-decided by z3 and cvc5), Coq proofs and DIR/manifest.json (slower: ~20 s)",
+    )
 
 
 def _parse_ids(text: str | None) -> list[str]:
@@ -86,9 +94,47 @@ def _f(s: str):  # noqa: ANN202
     return parse_rational(s)
 
 
+def _certify_dir(text: str | None) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--certify {text}: not a directory; give a new or existing directory, e.g. --certify certs")
+    return path
+
+
+def _print_certificates(certs: list, secs: float, coqc: dict | str, out: Path) -> bool:
+    for c in certs:
+        print(c.line())
+    if isinstance(coqc, dict):
+        for name, status in coqc.items():
+            print(f"coqc {name}: {status}")
+    else:
+        print(coqc)
+    print(
+        f"certificates in {secs:.1f} s: {out / 'manifest.json'}; re-check with z3/cvc5 {out / 'smt'}/*.smt2, coqc {out / 'coq'}/*.v"
+    )
+    return all(c.status != "unknown" for c in certs) and (
+        not isinstance(coqc, dict) or all(v == "checked" for v in coqc.values())
+    )
+
+
+def _certify(results: list, cert_dir: Path, as_json: bool) -> bool:
+    from fcc_theory.certify.certificates import certify
+
+    certs, secs = certify(results, cert_dir)
+    coqc = json.loads((cert_dir / "manifest.json").read_text(encoding="utf-8"))["coq"]["coqc"]
+    if as_json:  # stdout stays one JSON document (the claim list); the certificates are in DIR/manifest.json
+        return all(c.status != "unknown" for c in certs) and (
+            not isinstance(coqc, dict) or all(v == "checked" for v in coqc.values())
+        )
+    return _print_certificates(certs, secs, coqc, cert_dir)
+
+
 def run(args: argparse.Namespace) -> int:
     ids = _parse_ids(args.claims)
     cross_ms = _parse_timeout(args.timeout)
+    cert_dir = _certify_dir(args.certify)
     from fcc_theory.claims import CLAIMS, run_claim
 
     if args.equations and not args.json:
@@ -134,4 +180,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"    cross-check (monolithic): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")
         counts = {v: sum(r["verdict"] == v for r in rows) for v in ("proved", "refuted", "vacuous", "unknown")}
         print(f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    return 0 if all(r["verdict"] in DECIDED for r in rows) else 1
+    certified = True
+    if cert_dir is not None:
+        if not args.json:
+            print()
+        certified = _certify(results, cert_dir, args.json)
+    return 0 if all(r["verdict"] in DECIDED for r in rows) and certified else 1
