@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Iterable
 
 from fcc_theory.errors import UserError
+from fcc_theory.limits import MAX_DIGITS, check_number_text
 
 __all__ = [
     "RationalError",
@@ -29,7 +30,8 @@ __all__ = [
     "format_vector",
 ]
 
-_RATIONAL_RE = re.compile(r"^[+-]?(\d+(/\d+)?|\d*\.\d+|\d+\.\d*)([eE][+-]?\d+)?$")
+_RATIONAL_RE = re.compile(r"^[+-]?(\d+/\d+|(\d+|\d*\.\d+|\d+\.\d*)([eE][+-]?\d+)?)$")
+_FRACTION_EXP_RE = re.compile(r"^[+-]?\d+/\d+[eE][+-]?\d+$")
 
 
 class RationalError(UserError):
@@ -46,6 +48,10 @@ def parse_rational(value: object, what: str = "number") -> Fraction:
     Fraction(-1, 3)
     >>> parse_rational("0.1")
     Fraction(1, 10)
+    >>> parse_rational("1/2e3")
+    Traceback (most recent call last):
+    ...
+    fcc_theory.rational.RationalError: number '1/2e3' puts an exponent on p/q; write the exponent into p or q, e.g. "1/2000" for 1/2e3
     >>> parse_rational(1.5)
     Traceback (most recent call last):
     ...
@@ -56,6 +62,8 @@ def parse_rational(value: object, what: str = "number") -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
+        if value.bit_length() > MAX_DIGITS / 0.30103:
+            raise RationalError(f"{what} has more than {MAX_DIGITS} digits (MAX_DIGITS): give a shorter rational")
         return Fraction(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -66,8 +74,11 @@ def parse_rational(value: object, what: str = "number") -> Fraction:
         )
     if isinstance(value, str):
         text = value.strip()
+        if _FRACTION_EXP_RE.match(text):
+            raise RationalError(f"{what} {value!r} puts an exponent on p/q; write the exponent into p or q, e.g. \"1/2000\" for 1/2e3")
         if not _RATIONAL_RE.match(text):
             raise RationalError(f"{what} {value!r} is not a rational; use an integer or \"p/q\" such as \"3/4\"")
+        check_number_text(text, what)
         if "/" in text and int(text.split("/")[1]) == 0:
             raise RationalError(f"{what} {value!r} has a zero denominator")
         return Fraction(text)

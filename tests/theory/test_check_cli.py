@@ -29,9 +29,12 @@ def test_check_json(tmp_path, capsys) -> None:  # noqa: ANN001
     assert rc == 0
     assert out["logits_scaled"] == ["3/2", "1"] and out["logits_original"] == ["3/4", "1"]
     assert (out["class_scaled"], out["class_original"], out["agree"]) == (0, 1, False)
-    assert out["pairs"] == [
-        {"i": 0, "j": 1, "s": "3/4", "B": "-1", "eta": "1/2", "eta_prime": "-1/4", "slab": ["1/2", "1"], "in_slab": True}
-    ]
+    pair = {k: out["pairs"][0][k] for k in ("i", "j", "s", "B", "eta", "eta_prime", "slab", "in_slab", "sign_changes")}
+    assert pair == {
+        "i": 0, "j": 1, "s": "3/4", "B": "-1", "eta": "1/2", "eta_prime": "-1/4", "slab": ["1/2", "1"], "in_slab": True,
+        "sign_changes": True,
+    }  # fmt: skip
+    assert out["argmax_scaled"] == [0] and out["argmax_original"] == [1] and "closed slab" in out["pairs"][0]["rule"]
 
 
 def test_check_text(tmp_path, capsys) -> None:  # noqa: ANN001

@@ -72,5 +72,8 @@ def test_tanh_report_is_certified_interval() -> None:
     net = _net([[[F(1, 2)], [2]], [[1, 0], [0, F(1, 2)]]], [[0, 0], [0, 0]], "tanh")
     rep = check_configuration(net, [1], 2)
     p = rep.pairs[0]
-    assert rep.certified and p.eta_interval[0] <= p.eta <= p.eta_interval[1]
-    assert rep.to_json()["certified"] is True
+    # only an enclosure is known: no midpoint posing as an exact value, the JSON gives [lo, hi]
+    assert rep.certified and p.eta is None and p.eta_interval[0] < p.eta_interval[1] and p.sign_eta is not None
+    js = rep.to_json()
+    assert js["certified"] is True and js["pairs"][0]["eta"] == js["pairs"][0]["eta_interval"]
+    assert all(len(iv) == 2 for iv in js["logits_scaled"])
