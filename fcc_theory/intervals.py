@@ -44,7 +44,7 @@ LinComb = tuple[Fraction, tuple[tuple[int, Fraction], ...]]
 #: exponent arguments beyond this magnitude are enclosed directly: e^v < 2^(-CUT) for v < -CUT
 _CUT = 2**40
 #: endpoints smaller than 2^(-_TINY_EXP) in magnitude are rounded outward to 0 / ±2^(-_TINY_EXP) for output
-_TINY_EXP = 4 * limits.MAX_BITS
+_TINY_EXP = 2 * limits.MAX_BITS
 
 
 def _combine(parts: Sequence[tuple[Fraction, LinComb]], const: Fraction = Fraction(0)) -> LinComb:
@@ -64,14 +64,20 @@ def _neg(L: LinComb) -> LinComb:
     return -L[0], tuple((a, -k) for a, k in L[1])
 
 
-class LogitEvaluator:
-    """The logits of ``net`` at ``tau * x`` as exact terms, and certified signs of their differences."""
+class _Terms:
+    """The logits as linear combinations of interned atoms φ(argument), built exactly layer by layer.
 
-    def __init__(self, net: Network, x: Sequence[Fraction], tau: Fraction | int = 1) -> None:
-        self.activation = net.activation
+    ``orient`` picks the form: +1 / −1 rewrite each atom so that its argument's leading coefficient has that
+    sign (tanh(−u) = −tanh(u), σ(−u) = 1 − σ(u)), so identical *and* opposite pre-activations meet in one
+    atom; 0 keeps every atom as computed. All three are the same numbers; they differ in what interval
+    arithmetic resolves (σ(−10⁹) is tiny written directly, but 1 − σ(10⁹) is 1 − (1 ± ε)).
+    """
+
+    def __init__(self, net: Network, x: Sequence[Fraction], tau: Fraction, orient: int) -> None:
+        self.activation, self.orient = net.activation, orient
         self.atoms: list[LinComb] = []  # atom id -> its exact argument (the unit is φ(argument))
         self._ids: dict[LinComb, int] = {}
-        h: list[LinComb] = [(Fraction(tau) * v, ()) for v in x]
+        h: list[LinComb] = [(tau * v, ()) for v in x]
         for k, layer in enumerate(net.layers):
             h = [_combine(list(zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
             limits.check_exact_size((c for L in h for c in [L[0], *(q for _, q in L[1])]), f"layer {k}")
@@ -81,65 +87,81 @@ class LogitEvaluator:
         self._cache: dict[int, list[Any]] = {}
 
     def _apply(self, L: LinComb) -> LinComb:
-        """φ(L) as a term, with the exact values and symmetries of tanh and sigmoid."""
+        """φ(L) as a term, with the exact values φ(0) and (when oriented) the symmetries of tanh and sigmoid."""
         const, terms = L
         if not terms and const == 0:
             return (Fraction(0), ()) if self.activation == "tanh" else (Fraction(1, 2), ())
         lead = terms[0][1] if terms else const
-        arg = L if lead > 0 else _neg(L)
+        flip = self.orient != 0 and (lead > 0) != (self.orient > 0)
+        arg = _neg(L) if flip else L
         if arg not in self._ids:
             self._ids[arg] = len(self.atoms)
             self.atoms.append(arg)
         atom: LinComb = (Fraction(0), ((self._ids[arg], Fraction(1)),))
-        if lead > 0:
+        if not flip:
             return atom
         # tanh(−u) = −tanh(u); σ(−u) = 1 − σ(u)
         return _neg(atom) if self.activation == "tanh" else _combine([(Fraction(-1), atom)], Fraction(1))
 
-    # ------------------------------------------------------------------ intervals
     def _atom_values(self, prec: int) -> list[Any]:
         if prec not in self._cache:
-            ctx = mpmath.iv
-            old = ctx.prec
-            ctx.prec = prec
-            try:
-                vals: list[Any] = []
-                for arg in self.atoms:
-                    v = self._eval(arg, vals, ctx)
-                    vals.append(_tanh(ctx, v) if self.activation == "tanh" else 1 / (1 + _exp(ctx, -v)))
-                self._cache[prec] = vals
-            finally:
-                ctx.prec = old
+            vals: list[Any] = []
+            for arg in self.atoms:
+                v = _eval(arg, vals)
+                vals.append(_tanh(mpmath.iv, v) if self.activation == "tanh" else 1 / (1 + _exp(mpmath.iv, -v)))
+            self._cache[prec] = vals
         return self._cache[prec]
 
-    @staticmethod
-    def _eval(L: LinComb, vals: list[Any], ctx: Any) -> Any:
-        out = _iv(ctx, L[0])
-        for a, k in L[1]:
-            out = out + _iv(ctx, k) * vals[a]
-        return out
-
     def enclosure(self, L: LinComb, prec: int) -> Any:
-        """An mpmath interval containing the value of ``L`` (computed at ``prec`` bits)."""
-        vals = self._atom_values(prec)
+        return _eval(L, self._atom_values(prec))
+
+
+def _eval(L: LinComb, vals: list[Any]) -> Any:
+    ctx = mpmath.iv
+    out = _iv(ctx, L[0])
+    for a, k in L[1]:
+        out = out + _iv(ctx, k) * vals[a]
+    return out
+
+
+class LogitEvaluator:
+    """The logits of ``net`` at ``tau * x`` as exact terms, and certified signs of their differences."""
+
+    def __init__(self, net: Network, x: Sequence[Fraction], tau: Fraction | int = 1) -> None:
+        tau = Fraction(tau)
+        self._forms = [_Terms(net, x, tau, orient) for orient in (1, -1, 0)]
+        self.logits = self._forms[0].logits  # the canonical form: exact cancellation is read off it
+
+    def difference(self, i: int, j: int) -> LinComb:
+        """Logit i − logit j in the canonical form (its atoms are exact; a constant means an exact value)."""
+        return self._diff(self._forms[0], i, j)
+
+    @staticmethod
+    def _diff(form: _Terms, i: int, j: int) -> LinComb:
+        return _combine([(Fraction(1), form.logits[i]), (Fraction(-1), form.logits[j])])
+
+    def _enclose(self, pick: Any, prec: int) -> Any:
+        """The intersection of the three forms' enclosures of one quantity (each is sound)."""
         ctx = mpmath.iv
         old = ctx.prec
         ctx.prec = prec
         try:
-            return self._eval(L, vals, ctx)
+            ivs = [form.enclosure(pick(form), prec) for form in self._forms]
+            lo = max(v.a for v in ivs)
+            hi = min(v.b for v in ivs)
+            return ctx.mpf([lo.a, hi.b])
         finally:
             ctx.prec = old
 
-    def difference(self, i: int, j: int) -> LinComb:
-        return _combine([(Fraction(1), self.logits[i]), (Fraction(-1), self.logits[j])])
-
-    def sign(self, L: LinComb) -> tuple[int | None, int]:
-        """(sign of ``L``, bits used): exact when ``L`` is a constant, else refined; ``None`` if undecided."""
-        if not L[1]:
-            return (L[0] > 0) - (L[0] < 0), 0
+    def difference_sign(self, i: int, j: int) -> tuple[int | None, int]:
+        """Sign of logit i − logit j and the bits it took (0: decided exactly, e.g. an exact tie); ``None``
+        when undecided at :data:`~fcc_theory.limits.MAX_BITS`."""
+        d = self.difference(i, j)
+        if not d[1]:
+            return (d[0] > 0) - (d[0] < 0), 0
         prec = limits.START_BITS
         while True:
-            v = self.enclosure(L, prec)
+            v = self._enclose(lambda form: self._diff(form, i, j), prec)
             if v.a > 0:
                 return 1, prec
             if v.b < 0:
@@ -148,12 +170,12 @@ class LogitEvaluator:
                 return None, prec
             prec = min(2 * prec, limits.MAX_BITS)
 
-    def difference_sign(self, i: int, j: int) -> tuple[int | None, int]:
-        """Sign of logit i − logit j, and the bits it took (0: decided exactly, e.g. an exact tie)."""
-        return self.sign(self.difference(i, j))
+    def difference_enclosure(self, i: int, j: int, prec: int) -> tuple[Fraction, Fraction]:
+        return interval_to_fractions(self._enclose(lambda form: self._diff(form, i, j), prec))
 
     def logit_enclosures(self, prec: int) -> list[tuple[Fraction, Fraction]]:
-        return [interval_to_fractions(self.enclosure(L, prec)) for L in self.logits]
+        n = len(self.logits)
+        return [interval_to_fractions(self._enclose(lambda form, i=i: form.logits[i], prec)) for i in range(n)]
 
     def exact_logit(self, i: int) -> Fraction | None:
         """The logit as an exact rational when it is one (every unit it uses cancelled or was exact)."""

@@ -17,7 +17,6 @@ fcc_theory.limits.LimitError: --tau '1e1000000000' has a decimal exponent of 100
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable
@@ -64,7 +63,7 @@ MAX_NUMPY_CELLS = 32_000_000
 MAX_HYPOTHESIS_PARAMETERS = 4000
 #: interval precision for tanh / sigmoid: start here, double until the sign is decided or MAX_BITS is reached
 START_BITS = 64
-MAX_BITS = int(os.environ.get("FCC_MAX_BITS", "4096"))
+MAX_BITS = 4096
 
 _LOG10_2 = 0.30102999566398120
 

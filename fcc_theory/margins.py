@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
-from fcc_theory.intervals import interval_to_fractions
+from fcc_theory.intervals import LogitEvaluator
 from fcc_theory.limits import MAX_BITS, START_BITS
 from fcc_theory.network import Network, NetworkError
 from fcc_theory.rational import format_rational
@@ -316,8 +316,6 @@ def check_configuration(net: Network, x: Sequence[Any], tau: Fraction | int) -> 
             tau, xs, scaled, orig, _single(a_s), _single(a_o), a_s == a_o, pair_margins(net, xs, tau),
             argmax_scaled=a_s, argmax_original=a_o,
         )  # fmt: skip
-    from fcc_theory.intervals import LogitEvaluator
-
     ev_s, ev_o = LogitEvaluator(net, xs, tau), LogitEvaluator(net, xs)
     C = net.n_classes
     sg_s = {(i, j): ev_s.difference_sign(i, j) for i in range(C) for j in range(C) if i < j}
@@ -330,8 +328,8 @@ def check_configuration(net: Network, x: Sequence[Any], tau: Fraction | int) -> 
         pairs.append(
             PairMargin(
                 i, j, None if e[1] else e[0], None if ep[1] else ep[0],
-                eta_interval=interval_to_fractions(ev_s.enclosure(e, max(b, START_BITS))),
-                eta_prime_interval=interval_to_fractions(ev_o.enclosure(ep, max(b_p, START_BITS))),
+                eta_interval=ev_s.difference_enclosure(i, j, max(b, START_BITS)),
+                eta_prime_interval=ev_o.difference_enclosure(i, j, max(b_p, START_BITS)),
                 sign_eta=sgn, sign_eta_prime=sgn_p, bits=max(b, b_p),
             )
         )  # fmt: skip

@@ -28,6 +28,7 @@ __all__ = [
     "parse_vector",
     "format_rational",
     "format_vector",
+    "format_bound",
 ]
 
 _RATIONAL_RE = re.compile(r"^[+-]?(\d+/\d+|(\d+|\d*\.\d+|\d+\.\d*)([eE][+-]?\d+)?)$")
@@ -104,3 +105,32 @@ def format_rational(value: Fraction | int) -> str:
 def format_vector(values: Iterable[Fraction | int]) -> list[str]:
     """Format each entry with :func:`format_rational`."""
     return [format_rational(v) for v in values]
+
+
+def format_bound(value: Fraction, up: bool, digits: int = 10) -> str:
+    """``value`` rounded outward (up or down) to ``digits`` significant decimal digits, as an exact decimal string.
+
+    Rounding the lower end of an enclosure down and the upper end up keeps it an enclosure, and the string
+    (read back with :func:`parse_rational`) is an exact rational.
+
+    >>> format_bound(Fraction(1, 3), up=False, digits=4), format_bound(Fraction(1, 3), up=True, digits=4)
+    ('3.333e-1', '3.334e-1')
+    >>> format_bound(Fraction(-2), up=True)
+    '-2'
+    """
+    if value == 0:
+        return "0"
+    if value.denominator == 1 and abs(value.numerator) < 10**digits:
+        return str(value.numerator)
+    mag = abs(value)
+    e = int((mag.numerator.bit_length() - mag.denominator.bit_length()) * 0.30102999566398120)
+    while Fraction(10) ** e > mag:
+        e -= 1
+    while Fraction(10) ** (e + 1) <= mag:
+        e += 1
+    scaled = value * Fraction(10) ** (digits - 1 - e)
+    m = -((-scaled.numerator) // scaled.denominator) if up else scaled.numerator // scaled.denominator
+    if abs(m) == 10**digits:  # rounding carried into a new digit: m is ±10^digits, so dividing is exact
+        m, e = m // 10, e + 1
+    sign, ds = ("-" if m < 0 else ""), str(abs(m))
+    return f"{sign}{ds[0]}.{ds[1:]}e{e}" if len(ds) > 1 else f"{sign}{ds}e{e}"
