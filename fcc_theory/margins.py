@@ -62,7 +62,9 @@ Matrix = tuple[tuple[Fraction, ...], ...]
 def collapse_affine(net: Network) -> tuple[Matrix, tuple[Fraction, ...]]:
     """Return ``(A, c)`` with ``net(x) = A x + c`` for an affine network, exactly."""
     if not net.is_affine:
-        raise NetworkError(f"a {net.activation} network with hidden layers is not affine; s and B are defined for linear networks only")
+        raise NetworkError(
+            f"a {net.activation} network with hidden layers is not affine; s and B are defined for linear networks only"
+        )
     n = net.n_inputs
     c = net.forward([Fraction(0)] * n)
     cols = []
@@ -196,7 +198,9 @@ class PairMargin:
             "B": f(self.B),
             "eta": f(self.eta) if self.eta is not None or self.eta_interval is None else iv(self.eta_interval),
             "eta_prime": (
-                f(self.eta_prime) if self.eta_prime is not None or self.eta_prime_interval is None else iv(self.eta_prime_interval)
+                f(self.eta_prime)
+                if self.eta_prime is not None or self.eta_prime_interval is None
+                else iv(self.eta_prime_interval)
             ),
             "slab": iv(self.slab),
             "in_slab": self.in_slab,
@@ -333,16 +337,17 @@ def check_configuration(net: Network, x: Sequence[Any], tau: Fraction | int) -> 
                 sign_eta=sgn, sign_eta_prime=sgn_p, bits=max(b, b_p),
             )
         )  # fmt: skip
-    a_s, a_o = _argmax_from_signs(C, {k: v[0] for k, v in sg_s.items()}), _argmax_from_signs(C, {k: v[0] for k, v in sg_o.items()})
-    certified = a_s is not None and a_o is not None
+    a_s_iv = _argmax_from_signs(C, {k: v[0] for k, v in sg_s.items()})
+    a_o_iv = _argmax_from_signs(C, {k: v[0] for k, v in sg_o.items()})
+    certified = a_s_iv is not None and a_o_iv is not None
     exact_s = [ev_s.exact_logit(i) for i in range(C)]
     exact_o = [ev_o.exact_logit(i) for i in range(C)]
     return CheckReport(
         tau, xs,
         tuple(exact_s) if all(v is not None for v in exact_s) else None,  # type: ignore[arg-type]
         tuple(exact_o) if all(v is not None for v in exact_o) else None,  # type: ignore[arg-type]
-        _single(a_s), _single(a_o), (a_s == a_o) if certified else None, tuple(pairs), certified,
-        tuple(ev_s.logit_enclosures(bits)), tuple(ev_o.logit_enclosures(bits)), a_s, a_o, bits,
+        _single(a_s_iv), _single(a_o_iv), (a_s_iv == a_o_iv) if certified else None, tuple(pairs), certified,
+        tuple(ev_s.logit_enclosures(bits)), tuple(ev_o.logit_enclosures(bits)), a_s_iv, a_o_iv, bits,
     )  # fmt: skip
 
 

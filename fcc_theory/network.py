@@ -83,11 +83,9 @@ class Network:
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
-            raise NetworkError(
-                f"unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}"
-            )
+            raise NetworkError(f"unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}")
         if not self.layers:
-            raise NetworkError("network has no layers; give at least one {\"weight\": ..., \"bias\": ...}")
+            raise NetworkError('network has no layers; give at least one {"weight": ..., "bias": ...}')
         for k, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
             if b.n_in != a.n_out:
                 raise NetworkError(
@@ -139,7 +137,9 @@ class Network:
 
     def check_input(self, x: Sequence[Fraction]) -> Vector:
         if len(x) != self.n_inputs:
-            raise NetworkError(f"input has {len(x)} entries but the network takes {self.n_inputs}; give --x with {self.n_inputs} comma-separated rationals")
+            raise NetworkError(
+                f"input has {len(x)} entries but the network takes {self.n_inputs}; give --x with {self.n_inputs} comma-separated rationals"
+            )
         return tuple(parse_rational(v, what="input entry") for v in x)
 
     def forward(self, x: Sequence[Fraction], tau: Fraction | int = 1) -> Vector:
@@ -153,7 +153,9 @@ class Network:
                 h = tuple(self._act(v) for v in h)
         return h
 
-    def forward_interval(self, x: Sequence[Fraction], tau: Fraction | int = 1, prec: int = 80) -> tuple[tuple[Fraction, Fraction], ...]:
+    def forward_interval(
+        self, x: Sequence[Fraction], tau: Fraction | int = 1, prec: int = 80
+    ) -> tuple[tuple[Fraction, Fraction], ...]:
         """Certified enclosures ``(lo, hi)`` of the logits of ``tau * x``.
 
         Exact activations give degenerate intervals ``(v, v)``. tanh and
@@ -188,7 +190,7 @@ class Network:
     @classmethod
     def from_dict(cls, data: Any) -> Network:
         if not isinstance(data, dict):
-            raise NetworkError("network file must hold a JSON object with \"activation\" and \"layers\"")
+            raise NetworkError('network file must hold a JSON object with "activation" and "layers"')
         unknown = set(data) - {"activation", "layers", "leaky_slope"}
         if unknown:
             raise NetworkError(f"unknown network key(s) {sorted(unknown)}; allowed: activation, layers, leaky_slope")
@@ -197,15 +199,8 @@ class Network:
             raise NetworkError(f"activation must be a string, one of {', '.join(ACTIVATIONS)}")
         layers_raw = data.get("layers")
         if not isinstance(layers_raw, list) or not layers_raw:
-            raise NetworkError("\"layers\" must be a non-empty list of {\"weight\": [[...]], \"bias\": [...]} objects")
-        n_values = sum(
-            len(row) if isinstance(row, list) else 1
-            for raw in layers_raw
-            if isinstance(raw, dict)
-            for key in ("weight", "bias")
-            for row in (raw.get(key) if isinstance(raw.get(key), list) else [])
-        )
-        check_parameters(n_values)
+            raise NetworkError('"layers" must be a non-empty list of {"weight": [[...]], "bias": [...]} objects')
+        check_parameters(_count_values(layers_raw))  # before parsing: a huge file must not be parsed first
         layers = []
         try:
             for k, raw in enumerate(layers_raw):
@@ -216,7 +211,9 @@ class Network:
         return cls(activation=activation, layers=tuple(layers), leaky_slope=slope)
 
     @classmethod
-    def from_matrices(cls, weights: Sequence[Sequence[Sequence[Any]]], biases: Sequence[Sequence[Any]] | None = None, activation: str = "linear") -> Network:
+    def from_matrices(
+        cls, weights: Sequence[Sequence[Sequence[Any]]], biases: Sequence[Sequence[Any]] | None = None, activation: str = "linear"
+    ) -> Network:
         """Build from nested lists of numbers (ints, Fractions or "p/q" strings)."""
         layers = []
         for k, w in enumerate(weights):
@@ -225,9 +222,21 @@ class Network:
         return cls.from_dict({"activation": activation, "layers": layers})
 
 
+def _count_values(layers_raw: list[Any]) -> int:
+    """Entries of every weight row and bias list, without parsing them."""
+    n = 0
+    for raw in layers_raw:
+        if isinstance(raw, dict):
+            for key in ("weight", "bias"):
+                rows = raw.get(key)
+                if isinstance(rows, list):
+                    n += sum(len(r) if isinstance(r, list) else 1 for r in rows)
+    return n
+
+
 def _parse_layer(raw: Any, k: int) -> Layer:
     if not isinstance(raw, dict) or "weight" not in raw:
-        raise NetworkError(f"layer {k} must be an object with \"weight\" (a list of rows) and optional \"bias\"")
+        raise NetworkError(f'layer {k} must be an object with "weight" (a list of rows) and optional "bias"')
     unknown = set(raw) - {"weight", "bias"}
     if unknown:
         raise NetworkError(f"layer {k} has unknown key(s) {sorted(unknown)}; allowed: weight, bias")
@@ -237,8 +246,12 @@ def _parse_layer(raw: Any, k: int) -> Layer:
     ncols = len(w[0])
     for r, row in enumerate(w):
         if len(row) != ncols:
-            raise NetworkError(f"layer {k} weight is ragged: row {r} has {len(row)} entries, row 0 has {ncols}; every row needs the same length")
-    weight = tuple(tuple(parse_rational(v, what=f"layer {k} weight[{r}][{c}]") for c, v in enumerate(row)) for r, row in enumerate(w))
+            raise NetworkError(
+                f"layer {k} weight is ragged: row {r} has {len(row)} entries, row 0 has {ncols}; every row needs the same length"
+            )
+    weight = tuple(
+        tuple(parse_rational(v, what=f"layer {k} weight[{r}][{c}]") for c, v in enumerate(row)) for r, row in enumerate(w)
+    )
     b = raw.get("bias")
     if b is None:
         bias = tuple(Fraction(0) for _ in weight)
@@ -261,13 +274,15 @@ def load_network(path: str | Path) -> Network:
         if depth > MAX_JSON_DEPTH:
             raise LimitError(
                 f"network file {str(p)!r} nests JSON {depth} levels deep; the limit is {MAX_JSON_DEPTH} (MAX_JSON_DEPTH) "
-                "and the format needs 4: {\"layers\": [{\"weight\": [[...]]}]}"
+                'and the format needs 4: {"layers": [{"weight": [[...]]}]}'
             )
         # JSON float literals (0.1) are refused by parse_rational with a one-line "write it as "1/10"" message:
         # the format's numbers are integers or exact strings, and a float in the file is a likely mistake
         data = json.loads(text, parse_float=float, parse_int=_parse_json_int)
     except json.JSONDecodeError as exc:
-        raise NetworkError(f"network file {str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno}); fix the syntax") from None
+        raise NetworkError(
+            f"network file {str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno}); fix the syntax"
+        ) from None
     except UnicodeDecodeError:
         raise NetworkError(f"network file {str(p)!r} is not text; give a JSON network file") from None
     return Network.from_dict(data)

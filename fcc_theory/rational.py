@@ -59,7 +59,7 @@ def parse_rational(value: object, what: str = "number") -> Fraction:
     fcc_theory.rational.RationalError: number 1.5 is a float; write it as an exact string such as "3/2"
     """
     if isinstance(value, bool):
-        raise RationalError(f"{what} {value!r} is a boolean, not a number; write it as \"p/q\"")
+        raise RationalError(f'{what} {value!r} is a boolean, not a number; write it as "p/q"')
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
@@ -68,29 +68,30 @@ def parse_rational(value: object, what: str = "number") -> Fraction:
         return Fraction(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise RationalError(f"{what} {value!r} is not a finite number; use an integer or \"p/q\"")
+            raise RationalError(f'{what} {value!r} is not a finite number; use an integer or "p/q"')
         raise RationalError(
-            f"{what} {value!r} is a float; write it as an exact string such as "
-            f"\"{Fraction(value).limit_denominator(1000)}\""
+            f'{what} {value!r} is a float; write it as an exact string such as "{Fraction(value).limit_denominator(1000)}"'
         )
     if isinstance(value, str):
         text = value.strip()
         if _FRACTION_EXP_RE.match(text):
-            raise RationalError(f"{what} {value!r} puts an exponent on p/q; write the exponent into p or q, e.g. \"1/2000\" for 1/2e3")
+            raise RationalError(
+                f'{what} {value!r} puts an exponent on p/q; write the exponent into p or q, e.g. "1/2000" for 1/2e3'
+            )
         if not _RATIONAL_RE.match(text):
-            raise RationalError(f"{what} {value!r} is not a rational; use an integer or \"p/q\" such as \"3/4\"")
+            raise RationalError(f'{what} {value!r} is not a rational; use an integer or "p/q" such as "3/4"')
         check_number_text(text, what)
         if "/" in text and int(text.split("/")[1]) == 0:
             raise RationalError(f"{what} {value!r} has a zero denominator")
         return Fraction(text)
-    raise RationalError(f"{what} {value!r} is not a number; use an integer or a string \"p/q\"")
+    raise RationalError(f'{what} {value!r} is not a number; use an integer or a string "p/q"')
 
 
 def parse_vector(text: str, what: str = "vector") -> tuple[Fraction, ...]:
     """Parse a comma-separated list of rationals such as ``"3/4,0,0"``."""
     parts = [p for p in text.split(",")]
     if not text.strip() or any(not p.strip() for p in parts):
-        raise RationalError(f"{what} {text!r} is not a comma-separated list of rationals such as \"3/4,0,0\"")
+        raise RationalError(f'{what} {text!r} is not a comma-separated list of rationals such as "3/4,0,0"')
     return tuple(parse_rational(p, what=f"{what} entry") for p in parts)
 
 

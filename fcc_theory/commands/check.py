@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from fractions import Fraction
 
 from fcc_theory.margins import TIE_SEMANTICS, check_configuration
 from fcc_theory.network import load_network
@@ -27,7 +28,9 @@ def _set(a: frozenset[int] | None) -> str:
     return "undecided" if a is None else "{" + ", ".join(map(str, sorted(a))) + "}"
 
 
-def _iv(lo_hi: tuple) -> str:  # type: ignore[type-arg]
+def _iv(lo_hi: tuple[Fraction, Fraction] | None) -> str:
+    if lo_hi is None:
+        return "?"
     return f"[{format_bound(lo_hi[0], up=False)}, {format_bound(lo_hi[1], up=True)}]"
 
 
@@ -50,8 +53,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"logits at x:     ({', '.join(f(v) for v in report.logits_original)})  -> argmax {_set(report.argmax_original)}")  # type: ignore[union-attr]
     else:
         bits = f"certified enclosures, signs refined up to {report.max_bits} bits"
-        print(f"logits at tau*x ({bits}): ({', '.join(map(_iv, report.logits_scaled_interval))}) -> argmax {_set(report.argmax_scaled)}")
-        print(f"logits at x     ({bits}): ({', '.join(map(_iv, report.logits_original_interval))}) -> argmax {_set(report.argmax_original)}")  # type: ignore[arg-type]
+        print(
+            f"logits at tau*x ({bits}): ({', '.join(map(_iv, report.logits_scaled_interval or ()))}) -> argmax {_set(report.argmax_scaled)}"
+        )
+        print(
+            f"logits at x     ({bits}): ({', '.join(map(_iv, report.logits_original_interval or ()))}) -> argmax {_set(report.argmax_original)}"
+        )  # type: ignore[arg-type]
     verdict = {True: "agree", False: "DISAGREE", None: "undecided (a sign is undecided at the precision bound)"}[report.agree]
     print(f"decision: {verdict}  (argmax {_set(report.argmax_scaled)} at tau*x, {_set(report.argmax_original)} at x)")
     print(f"ties: {TIE_SEMANTICS}")
@@ -61,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
         if p.eta_interval is not None:  # tanh/sigmoid
             eta = f(p.eta) if p.eta is not None else f"in {_iv(p.eta_interval)}"
             eta_p = f(p.eta_prime) if p.eta_prime is not None else f"in {_iv(p.eta_prime_interval)}"
-            undecided = " (undecided at {} bits)".format(p.bits) if p.sign_changes is None else ""
-            print(f"  pair ({p.i},{p.j}): eta {eta if p.eta is None else '= ' + eta}, eta' {eta_p if p.eta_prime is None else '= ' + eta_p}, {signs}{undecided}")
+            undecided = f" (undecided at {p.bits} bits)" if p.sign_changes is None else ""
+            print(
+                f"  pair ({p.i},{p.j}): eta {eta if p.eta is None else '= ' + eta}, eta' {eta_p if p.eta_prime is None else '= ' + eta_p}, {signs}{undecided}"
+            )
             continue
         line = f"  pair ({p.i},{p.j}): eta = {f(p.eta)}, eta' = {f(p.eta_prime)}, {signs}"  # type: ignore[arg-type]
         if p.s is not None:

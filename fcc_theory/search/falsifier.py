@@ -5,12 +5,13 @@ the Hypothesis strategies, evaluated in float64 with ``einsum`` (the 3-3-2 linea
 form: s = Σk_jX_j and B straight from the weights, paper Eqs. 6 and 8), and every configuration whose
 float margins come within a tolerance of failing the claim is flagged. Floats only choose candidates:
 each candidate is rebuilt exactly from its indices (the table's Fractions, no float-to-rational guessing)
-and re-checked with the claim's exact property before it is reported (theory.md §2: floats alone invent
+and re-checked with the claim's exact property before it is reported (floats alone invent
 counterexamples).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
 from fractions import Fraction
@@ -288,7 +289,7 @@ def simplify(
 
 def _slots(cfg: Config) -> list[tuple[Any, Fraction, Callable[[Fraction], Config]]]:
     """Every (position, value, setter) of the network's non-zero parameters and x's non-zero entries."""
-    out = []
+    out: list[tuple[Any, Fraction, Callable[[Fraction], Config]]] = []
     layers = cfg.net.layers
     for k, layer in enumerate(layers):
         for r, row in enumerate(layer.weight):
@@ -300,8 +301,12 @@ def _slots(cfg: Config) -> list[tuple[Any, Fraction, Callable[[Fraction], Config
                 out.append(((k, "b", r), v, _bias_setter(cfg, k, r)))
     for i, v in enumerate(cfg.x):
         if v != 0:
-            out.append((("x", i), v, lambda val, i=i: replace(cfg, x=cfg.x[:i] + (val,) + cfg.x[i + 1 :])))
+            out.append((("x", i), v, functools.partial(_set_x, cfg, i)))
     return out
+
+
+def _set_x(cfg: Config, i: int, val: Fraction) -> Config:
+    return replace(cfg, x=cfg.x[:i] + (val,) + cfg.x[i + 1 :])
 
 
 def _weight_setter(cfg: Config, k: int, r: int, c: int) -> Callable[[Fraction], Config]:

@@ -135,7 +135,7 @@ def config_strategy(
     """Configurations for a claim: networks with the claim's biases and activation, x, and τ from its domain.
 
     The whole configuration is ONE ``st.binary`` draw decoded byte by byte (parameters, x, τ): Hypothesis's
-    cost is per draw, so this is what reaches hundreds of examples per second (theory.md §2). Head claims
+    cost is per draw, so this is what reaches hundreds of examples per second. Head claims
     draw τ two ways: FCC's τ_y (Eqs. 2-4 with a drawn strategy, γ, β and label y, recorded in
     ``Config.tau_source``) or any τ in the claim's domain.
     """

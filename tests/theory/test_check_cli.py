@@ -85,7 +85,9 @@ def test_negative_vector_after_option_is_a_value(tmp_path, capsys):
     from fcc.cli import main
 
     net = tmp_path / "n.json"
-    net.write_text(json.dumps({"activation": "linear", "layers": [{"weight": [["1", "0", "0"], ["0", "0", "0"]], "bias": ["0", "1"]}]}))
+    net.write_text(
+        json.dumps({"activation": "linear", "layers": [{"weight": [["1", "0", "0"], ["0", "0", "0"]], "bias": ["0", "1"]}]})
+    )
     assert main(["check", str(net), "--x", "-1,0,0", "--tau", "3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["x"] == ["-1", "0", "0"] and out["logits_scaled"] == ["-3", "1"]

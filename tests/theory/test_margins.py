@@ -46,7 +46,7 @@ def test_pair_margins_match_logits_and_slab(nx, tau: Fraction) -> None:  # noqa:
         assert p.eta == tau * p.s + p.B and p.eta_prime == p.s + p.B  # Eqs. 6 and 8
         assert p.eta - tau * p.eta_prime == (1 - tau) * p.B  # the key identity
         sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
-        if tau > 0 and tau != 1 and p.B != 0:  # theory.md §0.2: disagree iff s in the closed slab
+        if tau > 0 and tau != 1 and p.B != 0:  # disagree iff s in the closed slab
             assert (sign(p.eta) != sign(p.eta_prime)) == p.in_slab
 
 
