@@ -150,3 +150,24 @@ def test_a_near_tie_is_not_called_a_tie() -> None:
     net = _tanh_pair(Fraction(1), Fraction(1) + Fraction(1, 10**1300))
     rep = check_configuration(net, [1], 2)
     assert rep.pair(0, 1).sign_eta is None and rep.agree is None and not rep.certified
+
+
+# ------------------------------------------------------------------------------ honest numpy reporting
+def test_numpy_rechecks_every_flagged_candidate() -> None:
+    from fcc_theory.search.falsifier import search_numpy
+    from fcc_theory.search.properties import get_property
+
+    res = search_numpy(get_property("relu_no_bias"), max_examples=20_000, seed=1)
+    assert res.counterexample is None and res.extra["candidates_flagged"] > 200  # many float near-ties
+    assert res.extra["exact_checked"] == res.extra["candidates_flagged"] and res.extra["exact_unchecked"] == 0
+
+
+def test_numpy_unchecked_candidates_are_reported_not_passed_off() -> None:
+    r = _fcc("search", "--claim", "relu_no_bias", "--engine", "numpy", "--max-examples", "20000", "--exact-seconds", "0")
+    assert r.returncode == 0 and "none found" not in r.stdout.replace("NOT 'none found'", "")
+    assert "NOT 're-checked" not in r.stdout and "NOT re-checked" in r.stdout
+    r = _fcc(
+        "search", "--claim", "relu_no_bias", "--engine", "numpy", "--max-examples", "20000", "--exact-seconds", "0", "--json"
+    )
+    out = json.loads(r.stdout)
+    assert out["exact_unchecked"] == out["candidates_flagged"] > 0 and out["exact_checked"] == 0

@@ -77,3 +77,16 @@ def test_tanh_report_is_certified_interval() -> None:
     js = rep.to_json()
     assert js["certified"] is True and js["pairs"][0]["eta"] == js["pairs"][0]["eta_interval"]
     assert all(len(iv) == 2 for iv in js["logits_scaled"])
+
+
+def test_sign_change_rule_matches_the_signs_for_every_tau() -> None:
+    from fcc_theory.margins import sign_change_rule
+
+    sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+    grid = [F(n, d) for n in range(-4, 5) for d in (1, 2, 3)]
+    for tau in grid:
+        for B in grid:
+            for s in grid:
+                text, differs = sign_change_rule(s, B, tau)
+                assert differs == (sign(tau * s + B) != sign(s + B)), (s, B, tau, text)
+                assert ("closed slab" in text) == (tau > 0 and tau != 1 and B != 0)
