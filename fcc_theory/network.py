@@ -29,13 +29,16 @@ converted to a Fraction exactly.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
 from fcc_theory.errors import UserError
+from fcc_theory.limits import MAX_JSON_DEPTH, LimitError, check_exact_size, check_input_file, check_number_text, check_parameters
 from fcc_theory.rational import RationalError, format_rational, parse_rational
 
 __all__ = ["ACTIVATIONS", "EXACT_ACTIVATIONS", "Layer", "Network", "NetworkError", "load_network"]
@@ -80,11 +83,9 @@ class Network:
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
-            raise NetworkError(
-                f"unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}"
-            )
+            raise NetworkError(f"unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}")
         if not self.layers:
-            raise NetworkError("network has no layers; give at least one {\"weight\": ..., \"bias\": ...}")
+            raise NetworkError('network has no layers; give at least one {"weight": ..., "bias": ...}')
         for k, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
             if b.n_in != a.n_out:
                 raise NetworkError(
@@ -136,19 +137,25 @@ class Network:
 
     def check_input(self, x: Sequence[Fraction]) -> Vector:
         if len(x) != self.n_inputs:
-            raise NetworkError(f"input has {len(x)} entries but the network takes {self.n_inputs}; give --x with {self.n_inputs} comma-separated rationals")
+            raise NetworkError(
+                f"input has {len(x)} entries but the network takes {self.n_inputs}; give --x with {self.n_inputs} comma-separated rationals"
+            )
         return tuple(parse_rational(v, what="input entry") for v in x)
 
     def forward(self, x: Sequence[Fraction], tau: Fraction | int = 1) -> Vector:
         """Exact logits of ``tau * x`` (linear, ReLU, leaky ReLU)."""
         h: Vector = tuple(Fraction(tau) * v for v in self.check_input(x))
+        check_exact_size(h, "the scaled input tau*x")
         for k, layer in enumerate(self.layers):
             h = layer.apply(h)
+            check_exact_size(h, f"layer {k}")
             if k < len(self.layers) - 1:
                 h = tuple(self._act(v) for v in h)
         return h
 
-    def forward_interval(self, x: Sequence[Fraction], tau: Fraction | int = 1, prec: int = 80) -> tuple[tuple[Fraction, Fraction], ...]:
+    def forward_interval(
+        self, x: Sequence[Fraction], tau: Fraction | int = 1, prec: int = 80
+    ) -> tuple[tuple[Fraction, Fraction], ...]:
         """Certified enclosures ``(lo, hi)`` of the logits of ``tau * x``.
 
         Exact activations give degenerate intervals ``(v, v)``. tanh and
@@ -157,24 +164,9 @@ class Network:
         """
         if self.is_exact:
             return tuple((v, v) for v in self.forward(x, tau))
-        import mpmath
+        from fcc_theory.intervals import LogitEvaluator  # intervals builds on this module
 
-        ctx = mpmath.iv
-        ctx.prec = prec
-        tau_f = Fraction(tau)
-
-        def iv(q: Fraction) -> Any:
-            return ctx.mpf(q.numerator) / ctx.mpf(q.denominator)
-
-        h = [iv(tau_f) * iv(v) for v in self.check_input(x)]
-        for k, layer in enumerate(self.layers):
-            h = [sum((iv(w) * v for w, v in zip(row, h)), iv(Fraction(0))) + iv(b) for row, b in zip(layer.weight, layer.bias)]
-            if k < len(self.layers) - 1:
-                if self.activation == "tanh":
-                    h = [_iv_tanh(ctx, v) for v in h]
-                else:  # sigmoid = 1 / (1 + exp(-v))
-                    h = [1 / (1 + ctx.exp(-v)) for v in h]
-        return tuple((_mpf_tuple_to_fraction(v._mpi_[0]), _mpf_tuple_to_fraction(v._mpi_[1])) for v in h)
+        return tuple(LogitEvaluator(self, self.check_input(x), tau).logit_enclosures(prec))
 
     # ----------------------------------------------------------- conversion
     def to_dict(self) -> dict[str, Any]:
@@ -198,7 +190,7 @@ class Network:
     @classmethod
     def from_dict(cls, data: Any) -> Network:
         if not isinstance(data, dict):
-            raise NetworkError("network file must hold a JSON object with \"activation\" and \"layers\"")
+            raise NetworkError('network file must hold a JSON object with "activation" and "layers"')
         unknown = set(data) - {"activation", "layers", "leaky_slope"}
         if unknown:
             raise NetworkError(f"unknown network key(s) {sorted(unknown)}; allowed: activation, layers, leaky_slope")
@@ -207,7 +199,8 @@ class Network:
             raise NetworkError(f"activation must be a string, one of {', '.join(ACTIVATIONS)}")
         layers_raw = data.get("layers")
         if not isinstance(layers_raw, list) or not layers_raw:
-            raise NetworkError("\"layers\" must be a non-empty list of {\"weight\": [[...]], \"bias\": [...]} objects")
+            raise NetworkError('"layers" must be a non-empty list of {"weight": [[...]], "bias": [...]} objects')
+        check_parameters(_count_values(layers_raw))  # before parsing: a huge file must not be parsed first
         layers = []
         try:
             for k, raw in enumerate(layers_raw):
@@ -218,7 +211,9 @@ class Network:
         return cls(activation=activation, layers=tuple(layers), leaky_slope=slope)
 
     @classmethod
-    def from_matrices(cls, weights: Sequence[Sequence[Sequence[Any]]], biases: Sequence[Sequence[Any]] | None = None, activation: str = "linear") -> Network:
+    def from_matrices(
+        cls, weights: Sequence[Sequence[Sequence[Any]]], biases: Sequence[Sequence[Any]] | None = None, activation: str = "linear"
+    ) -> Network:
         """Build from nested lists of numbers (ints, Fractions or "p/q" strings)."""
         layers = []
         for k, w in enumerate(weights):
@@ -227,9 +222,21 @@ class Network:
         return cls.from_dict({"activation": activation, "layers": layers})
 
 
+def _count_values(layers_raw: list[Any]) -> int:
+    """Entries of every weight row and bias list, without parsing them."""
+    n = 0
+    for raw in layers_raw:
+        if isinstance(raw, dict):
+            for key in ("weight", "bias"):
+                rows = raw.get(key)
+                if isinstance(rows, list):
+                    n += sum(len(r) if isinstance(r, list) else 1 for r in rows)
+    return n
+
+
 def _parse_layer(raw: Any, k: int) -> Layer:
     if not isinstance(raw, dict) or "weight" not in raw:
-        raise NetworkError(f"layer {k} must be an object with \"weight\" (a list of rows) and optional \"bias\"")
+        raise NetworkError(f'layer {k} must be an object with "weight" (a list of rows) and optional "bias"')
     unknown = set(raw) - {"weight", "bias"}
     if unknown:
         raise NetworkError(f"layer {k} has unknown key(s) {sorted(unknown)}; allowed: weight, bias")
@@ -239,8 +246,12 @@ def _parse_layer(raw: Any, k: int) -> Layer:
     ncols = len(w[0])
     for r, row in enumerate(w):
         if len(row) != ncols:
-            raise NetworkError(f"layer {k} weight is ragged: row {r} has {len(row)} entries, row 0 has {ncols}; every row needs the same length")
-    weight = tuple(tuple(parse_rational(v, what=f"layer {k} weight[{r}][{c}]") for c, v in enumerate(row)) for r, row in enumerate(w))
+            raise NetworkError(
+                f"layer {k} weight is ragged: row {r} has {len(row)} entries, row 0 has {ncols}; every row needs the same length"
+            )
+    weight = tuple(
+        tuple(parse_rational(v, what=f"layer {k} weight[{r}][{c}]") for c, v in enumerate(row)) for r, row in enumerate(w)
+    )
     b = raw.get("bias")
     if b is None:
         bias = tuple(Fraction(0) for _ in weight)
@@ -253,29 +264,40 @@ def _parse_layer(raw: Any, k: int) -> Layer:
 
 def load_network(path: str | Path) -> Network:
     """Read and validate a network file; errors are one-line :class:`NetworkError`."""
-    p = Path(path)
-    if not p.is_file():
-        raise NetworkError(f"network file {str(p)!r} does not exist; give the path of a JSON network file")
     try:
+        p = check_input_file(path, "network file")
+    except UserError as exc:
+        raise NetworkError(str(exc)) from None
+    try:
+        text = p.read_text()
+        depth = _json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise LimitError(
+                f"network file {str(p)!r} nests JSON {depth} levels deep; the limit is {MAX_JSON_DEPTH} (MAX_JSON_DEPTH) "
+                'and the format needs 4: {"layers": [{"weight": [[...]]}]}'
+            )
         # JSON float literals (0.1) are refused by parse_rational with a one-line "write it as "1/10"" message:
         # the format's numbers are integers or exact strings, and a float in the file is a likely mistake
-        data = json.loads(p.read_text(), parse_float=float)
+        data = json.loads(text, parse_float=float, parse_int=_parse_json_int)
     except json.JSONDecodeError as exc:
-        raise NetworkError(f"network file {str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno}); fix the syntax") from None
+        raise NetworkError(
+            f"network file {str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno}); fix the syntax"
+        ) from None
     except UnicodeDecodeError:
         raise NetworkError(f"network file {str(p)!r} is not text; give a JSON network file") from None
     return Network.from_dict(data)
 
 
-def _mpf_tuple_to_fraction(t: Any) -> Fraction:
-    """mpmath's raw (sign, mantissa, exponent, bitcount) tuple as an exact Fraction."""
-    sign, man, exp, _ = t
-    if man == 0 and exp != 0:  # mpmath encodes inf and nan with a zero mantissa
-        raise NetworkError("interval bound overflowed to infinity; scale the weights or inputs down")
-    value = Fraction(int(man)) * (Fraction(2) ** int(exp))
-    return -value if sign else value
+def _parse_json_int(text: str) -> int:
+    check_number_text(text, "a JSON integer")  # before int(): Python refuses over 4,300 digits with a traceback
+    return int(text)
 
 
-def _iv_tanh(ctx: Any, v: Any) -> Any:
-    # tanh(v) = 1 - 2/(exp(2v)+1); monotone, so interval evaluation is sound
-    return 1 - 2 / (ctx.exp(2 * v) + 1)
+def _json_depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text, outside strings (json.loads recurses once per level)."""
+    brackets = _BRACKETS.findall(_STRINGS.sub("", text))
+    return max(itertools.accumulate(1 if b in "[{" else -1 for b in brackets), default=0)
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from fcc_theory.errors import UserError
+from fcc_theory.limits import prepare_output_dir
 from fcc_theory.rational import RationalError, parse_rational
 
 DECIDED = ("proved", "refuted", "vacuous")
@@ -133,6 +134,8 @@ def _certify(results: list, cert_dir: Path, as_json: bool) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     ids = _parse_ids(args.claims)
+    if args.witness_dir:  # before the claims run: a bad folder is a one-line error, not a traceback at the end
+        prepare_output_dir(args.witness_dir, "--witness-dir")
     cross_ms = _parse_timeout(args.timeout)
     cert_dir = _certify_dir(args.certify)
     from fcc_theory.claims import CLAIMS, run_claim
@@ -145,7 +148,6 @@ def run(args: argparse.Namespace) -> int:
     rows = [r.to_json() for r in results]
     if args.witness_dir:
         out = Path(args.witness_dir)
-        out.mkdir(parents=True, exist_ok=True)
         for row in rows:
             if row["witness"] is not None:
                 w = row["witness"]

@@ -5,12 +5,13 @@ the Hypothesis strategies, evaluated in float64 with ``einsum`` (the 3-3-2 linea
 form: s = Σk_jX_j and B straight from the weights, paper Eqs. 6 and 8), and every configuration whose
 float margins come within a tolerance of failing the claim is flagged. Floats only choose candidates:
 each candidate is rebuilt exactly from its indices (the table's Fractions, no float-to-rational guessing)
-and re-checked with the claim's exact property before it is reported (theory.md §2: floats alone invent
+and re-checked with the claim's exact property before it is reported (floats alone invent
 counterexamples).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
 from fractions import Fraction
@@ -19,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fcc_theory.errors import UserError
+from fcc_theory.limits import numpy_batch_rows
 from fcc_theory.network import Layer
 from fcc_theory.search.properties import Config, Property, head_tau_sources, tau_for_label
 from fcc_theory.search.runner import SearchResult, validate
@@ -148,11 +150,16 @@ def search_numpy(
     seed: int = 0,
     tau_range: tuple[Fraction, Fraction] | None = None,
     batch: int = 100_000,
-    max_exact_per_batch: int = 200,
+    exact_seconds: float | None = None,
     do_simplify: bool = True,
     stop_at_first: bool = True,
 ) -> SearchResult:
-    """Float64 batches → flagged candidates → exact re-check (→ greedy simplification of the first hit)."""
+    """Float64 batches → flagged candidates → exact re-check (→ greedy simplification of the first hit).
+
+    Every flagged candidate is re-checked exactly, unless ``exact_seconds`` bounds the time spent on
+    re-checks: then the ones left are counted in ``extra["exact_unchecked"]`` and "none found" is not claimed.
+    Batches shrink so that one holds at most :data:`~fcc_theory.limits.MAX_NUMPY_CELLS` float64 cells.
+    """
     if prop.id not in NUMPY_CLAIMS:
         raise UserError(
             f"the numpy engine has no float filter for claim {prop.id}; use --engine hypothesis (numpy supports {', '.join(NUMPY_CLAIMS)})"
@@ -173,8 +180,10 @@ def search_numpy(
     all_taus = list(ttab) + [t for t, _ in per_class]
     tvals = np.array([float(t) for t in all_taus])
     n_net, n_x = n_params(widths, flags), widths[0]
+    batch = numpy_batch_rows(n_net + n_x, batch)
     rng = np.random.default_rng(seed)
-    tried = flagged = exact_checked = 0
+    tried = flagged = exact_checked = unchecked = 0
+    exact_secs = 0.0
     found: Config | None = None
     t0 = time.perf_counter()
     float_secs = 0.0
@@ -193,7 +202,11 @@ def search_numpy(
         float_secs += time.perf_counter() - tf
         tried += n
         flagged += cand.size
-        for r in cand[:max_exact_per_batch]:
+        te = time.perf_counter()
+        for pos, r in enumerate(cand):
+            if exact_seconds is not None and exact_secs + (time.perf_counter() - te) > exact_seconds:
+                unchecked += cand.size - pos  # out of re-check time: counted, never passed off as checked
+                break
             exact_checked += 1
             vs = [rtab[i] for i in idx[r]]
             t_i = int(tidx[r])
@@ -205,6 +218,7 @@ def search_numpy(
                 found = cfg
                 t_first = time.perf_counter() - t0
                 break
+        exact_secs += time.perf_counter() - te
         if found is not None and stop_at_first:
             break
     tried_to_first = tried if found is None else tried - n + int(r) + 1
@@ -215,19 +229,30 @@ def search_numpy(
     res.extra = {
         "candidates_flagged": flagged,
         "exact_checked": exact_checked,
+        "exact_unchecked": unchecked,
+        "exact_seconds": round(exact_secs, 6),
+        "batch_rows": batch,
         "float_seconds": round(float_secs, 6),
         "float_candidates_per_second": round(tried / float_secs, 1) if float_secs > 0 else None,
     }
     return res
 
 
-def simplify(prop: Property, cfg: Config, strict: bool, taus: Sequence[Fraction] | None = None) -> Config:
+#: wall-clock bound of the greedy simplification (a 3-3000-2 network has 15,000 slots to try)
+SIMPLIFY_SECONDS = 10.0
+
+
+def simplify(
+    prop: Property, cfg: Config, strict: bool, taus: Sequence[Fraction] | None = None, max_seconds: float = SIMPLIFY_SECONDS
+) -> Config:
     """Greedy simplification of an exact counterexample: replace each parameter, x entry and τ by the simplest
     table value (0 first) that keeps it an exact counterexample, until nothing changes.
 
     Complements Hypothesis's shrinker (which works on the byte encoding and can stop early); every accepted
-    step is an exact re-check, so the result is still a counterexample.
+    step is an exact re-check, so the result is still a counterexample. Stops after ``max_seconds`` with
+    the simplest counterexample reached so far.
     """
+    deadline = time.perf_counter() + max_seconds
     table = rational_table()
     fails: Callable[[Config], bool] = lambda c: not prop.check(c, strict).holds  # noqa: E731
     assert fails(cfg), "simplify needs a counterexample"
@@ -235,7 +260,11 @@ def simplify(prop: Property, cfg: Config, strict: bool, taus: Sequence[Fraction]
     changed = True
     while changed:
         changed = False
+        if time.perf_counter() > deadline:
+            break
         for _pos, current, setter in _slots(cfg):
+            if time.perf_counter() > deadline:
+                break
             for v in table:
                 if v == current:
                     break
@@ -260,7 +289,7 @@ def simplify(prop: Property, cfg: Config, strict: bool, taus: Sequence[Fraction]
 
 def _slots(cfg: Config) -> list[tuple[Any, Fraction, Callable[[Fraction], Config]]]:
     """Every (position, value, setter) of the network's non-zero parameters and x's non-zero entries."""
-    out = []
+    out: list[tuple[Any, Fraction, Callable[[Fraction], Config]]] = []
     layers = cfg.net.layers
     for k, layer in enumerate(layers):
         for r, row in enumerate(layer.weight):
@@ -272,8 +301,12 @@ def _slots(cfg: Config) -> list[tuple[Any, Fraction, Callable[[Fraction], Config
                 out.append(((k, "b", r), v, _bias_setter(cfg, k, r)))
     for i, v in enumerate(cfg.x):
         if v != 0:
-            out.append((("x", i), v, lambda val, i=i: replace(cfg, x=cfg.x[:i] + (val,) + cfg.x[i + 1 :])))
+            out.append((("x", i), v, functools.partial(_set_x, cfg, i)))
     return out
+
+
+def _set_x(cfg: Config, i: int, val: Fraction) -> Config:
+    return replace(cfg, x=cfg.x[:i] + (val,) + cfg.x[i + 1 :])
 
 
 def _weight_setter(cfg: Config, k: int, r: int, c: int) -> Callable[[Fraction], Config]:

@@ -1,4 +1,4 @@
-"""One exact, checkable property per claim id of ``fcc verify`` (theory.md §1.2, §1.5, §4).
+"""One exact, checkable property per claim id of ``fcc verify``.
 
 A property is a statement "premise ⇒ conclusion" about one configuration (network, x, τ). ``check``
 evaluates it in exact rationals and returns whether the premise was met and whether the statement held;
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Callable
 
-from fcc_theory.margins import argmax_or_none, check_configuration
+from fcc_theory.margins import argmax_or_none, argmax_set, check_configuration
 from fcc_theory.network import Layer, Network
 from fcc_theory.tau import STRATEGIES, tau_values
 
@@ -253,7 +253,7 @@ def _multiclass(cfg: Config, strict: bool) -> Outcome:
     if cfg.tau <= 0:
         return Outcome(False, True)
     scaled, rescaled, _ = _head_logits(cfg)
-    return Outcome(True, argmax_or_none(scaled) == argmax_or_none(rescaled))
+    return Outcome(True, argmax_set(scaled) == argmax_set(rescaled))
 
 
 def _flip(cfg: Config, strict: bool) -> Outcome:
@@ -282,7 +282,8 @@ def _class_kept(cfg: Config, strict: bool) -> Outcome:
 def _relu_no_bias(cfg: Config, strict: bool) -> Outcome:
     if cfg.tau <= 0:
         return Outcome(False, True)
-    return Outcome(True, argmax_or_none(fast_forward(cfg.net, cfg.x, cfg.tau)) == argmax_or_none(fast_forward(cfg.net, cfg.x)))
+    # the decision is the argmax set: {0, 1} at τx against {1, 2} at x is a change, not two equal "ties"
+    return Outcome(True, argmax_set(fast_forward(cfg.net, cfg.x, cfg.tau)) == argmax_set(fast_forward(cfg.net, cfg.x)))
 
 
 def _float_logits(net: Network, x: tuple[Fraction, ...], tau: Fraction) -> list[float]:

@@ -19,6 +19,7 @@ from hypothesis import seed as hyp_seed
 from hypothesis import strategies as st
 
 from fcc_theory.errors import UserError
+from fcc_theory.limits import MAX_HYPOTHESIS_PARAMETERS, LimitError, check_parameters
 from fcc_theory.margins import check_configuration
 from fcc_theory.rational import format_rational
 from fcc_theory.search.properties import Config, Property, head_tau_sources, tau_for_label
@@ -97,6 +98,7 @@ def validate(prop: Property, widths: Sequence[int], activation: str, tau_range: 
         )
     if widths[-1] < 2:
         raise UserError(f"--widths must end with at least 2 classes (the claims compare class 0 with class 1); got {widths[-1]}")
+    check_parameters(sum(a * b + b for a, b in zip(widths, widths[1:])) + widths[0], "--widths")
     if prop.kind == "paper" and len(widths) != 3:
         raise UserError(
             f"claim {prop.id} uses the paper's symbols of a network with one hidden layer; give 3 widths such as 3,3,2"
@@ -133,7 +135,7 @@ def config_strategy(
     """Configurations for a claim: networks with the claim's biases and activation, x, and τ from its domain.
 
     The whole configuration is ONE ``st.binary`` draw decoded byte by byte (parameters, x, τ): Hypothesis's
-    cost is per draw, so this is what reaches hundreds of examples per second (theory.md §2). Head claims
+    cost is per draw, so this is what reaches hundreds of examples per second. Head claims
     draw τ two ways: FCC's τ_y (Eqs. 2-4 with a drawn strategy, γ, β and label y, recorded in
     ``Config.tau_source``) or any τ in the claim's domain.
     """
@@ -189,6 +191,12 @@ def search_hypothesis(
     widths = tuple(widths or prop.default_widths)
     act = activation or prop.activations[0]
     validate(prop, widths, act, tau_range)
+    size = sum(a * b + b for a, b in zip(widths, widths[1:])) + widths[0]
+    if size > MAX_HYPOTHESIS_PARAMETERS:
+        raise LimitError(
+            f"--widths {','.join(map(str, widths))} gives {size} values per draw; the hypothesis engine's limit is "
+            f"{MAX_HYPOTHESIS_PARAMETERS} (MAX_HYPOTHESIS_PARAMETERS): use smaller widths or --engine numpy"
+        )
     strategy = config_strategy(prop, widths, act, tau_range, density)
     state: dict[str, Any] = {"calls": 0, "first": None, "first_t": None, "premise": 0, "last": None}
 

@@ -1,6 +1,6 @@
 """Hypothesis strategies for exact rational networks, points and τ (shared by ``fcc search`` and the tests).
 
-Speed matters (theory.md §2): ``st.fractions`` costs about 55 examples/s on the 3-3-2 network, so every
+Speed matters: ``st.fractions`` costs about 55 examples/s on the 3-3-2 network, so every
 rational here is built from two small integers (a numerator and a denominator) drawn in one flat list and
 turned into a :class:`~fractions.Fraction` afterwards. Hypothesis shrinks numerators toward 0 and
 denominators toward 1, so minimal counterexamples come out sparse and with small integers.

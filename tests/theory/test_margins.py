@@ -46,7 +46,7 @@ def test_pair_margins_match_logits_and_slab(nx, tau: Fraction) -> None:  # noqa:
         assert p.eta == tau * p.s + p.B and p.eta_prime == p.s + p.B  # Eqs. 6 and 8
         assert p.eta - tau * p.eta_prime == (1 - tau) * p.B  # the key identity
         sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
-        if tau > 0 and tau != 1 and p.B != 0:  # theory.md §0.2: disagree iff s in the closed slab
+        if tau > 0 and tau != 1 and p.B != 0:  # disagree iff s in the closed slab
             assert (sign(p.eta) != sign(p.eta_prime)) == p.in_slab
 
 
@@ -72,5 +72,21 @@ def test_tanh_report_is_certified_interval() -> None:
     net = _net([[[F(1, 2)], [2]], [[1, 0], [0, F(1, 2)]]], [[0, 0], [0, 0]], "tanh")
     rep = check_configuration(net, [1], 2)
     p = rep.pairs[0]
-    assert rep.certified and p.eta_interval[0] <= p.eta <= p.eta_interval[1]
-    assert rep.to_json()["certified"] is True
+    # only an enclosure is known: no midpoint posing as an exact value, the JSON gives [lo, hi]
+    assert rep.certified and p.eta is None and p.eta_interval[0] < p.eta_interval[1] and p.sign_eta is not None
+    js = rep.to_json()
+    assert js["certified"] is True and js["pairs"][0]["eta"] == js["pairs"][0]["eta_interval"]
+    assert all(len(iv) == 2 for iv in js["logits_scaled"])
+
+
+def test_sign_change_rule_matches_the_signs_for_every_tau() -> None:
+    from fcc_theory.margins import sign_change_rule
+
+    sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+    grid = [F(n, d) for n in range(-4, 5) for d in (1, 2, 3)]
+    for tau in grid:
+        for B in grid:
+            for s in grid:
+                text, differs = sign_change_rule(s, B, tau)
+                assert differs == (sign(tau * s + B) != sign(s + B)), (s, B, tau, text)
+                assert ("closed slab" in text) == (tau > 0 and tau != 1 and B != 0)
