@@ -74,7 +74,7 @@ class ModelConfig:
     head: str = "linear"  # linear | cosine
     bias: bool = True  # linear head bias (FCC's CIFAR configs: True)
     cosine_scale: float = 30.0  # s of a cosine (normalised) head
-    head_init: str = "kaiming"  # linear head: pytorch (nn.Linear's default, as BoT/FCC) | kaiming (Kaiming-normal)
+    head_init: str = "pytorch"  # linear head: pytorch (nn.Linear's default, as BoT/FCC) | kaiming (Kaiming-normal)
 
 
 @dataclass
@@ -129,7 +129,7 @@ class StageConfig:
     lws: bool = False  # learnable weight scaling of the classifier
     head_transform: str = "none"  # none | tau_norm (test-time w_j / ||w_j||^p)
     tau_norm_p: float = 1.0
-    tau_norm_checkpoint: str = "own_best"  # best epoch chosen on: own_best (the normalised head) | ce_best (the raw head, official)
+    tau_norm_checkpoint: str = "ce_best"  # best epoch chosen on: ce_best (the raw head, official) | own_best (the normalised head)
     max_norm: float | None = None  # LTR-WB: per-class weight norm bound (PGD)
     depends_on: str | None = None  # `fcc sweep`: config (same folder) whose run is stage 1 / the teacher; sets init_from/teacher
 
@@ -199,7 +199,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "method.remix_weighting": ("per_sample", "batch_mean"),  # methods/configured.py
     "method.celas_drw": ("reweight", "ignored"),  # methods/configured.py sample_weights
     "stage.head_transform": ("none", "tau_norm"),  # methods/two_stage.py
-    "stage.tau_norm_checkpoint": ("own_best", "ce_best"),  # methods/two_stage.py selection_model
+    "stage.tau_norm_checkpoint": ("ce_best", "own_best"),  # methods/two_stage.py selection_model
     "optim.schedule": ("step", "cosine"),  # engine.py lr_at
     "train.precision": ("auto", "bf16", "fp32"),  # engine.py: anything but bf16/auto used to mean fp32, silently
     "train.compile": ("auto", "none", "eager", "graphs", "compile", "compile_graphs"),  # engine.py _choose_mode

@@ -63,7 +63,7 @@ class CosineHead(nn.Module):
         self.scale = float(scale)
         # BoT's FCNorm init: uniform(-1, 1), then each *column* w[:, k] (one feature across the
         # classes) renormalised to unit norm (renorm_ over dim 1); the forward normalises rows anyway
-        w = torch.empty(num_classes, in_features).uniform_(-1, 1).renorm_(2, 0, 1e-5).mul_(1e5)  # PHASE1
+        w = torch.empty(num_classes, in_features).uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)
         self.weight = nn.Parameter(w)
         self.bias = None
 
