@@ -186,10 +186,10 @@ def test_nullable_keys_still_take_null():
 def test_choices_agree_with_the_code_that_reads_them():
     from fcc_theory.tau import STRATEGIES
     from fcc_train.data.longtail import class_profile
-    from fcc_train.train.engine import lr_at
     from fcc_train.fcc import ORDERS
     from fcc_train.methods.mixup import MIXUPS
     from fcc_train.models.heads import build_head
+    from fcc_train.train.engine import lr_at
 
     assert CHOICES["fcc.strategy"] == STRATEGIES
     assert CHOICES["fcc.order"] == ORDERS
@@ -326,3 +326,13 @@ def test_paper_cell_configs_default_to_the_official_behaviour():
         assert load_config(CONFIGS / big / "crt.yaml").optim.warmup_epochs == 0  # the official large-scale cRT: no warmup
         assert load_config(CONFIGS / big / "ce_fcc.yaml").fcc.round_decimals == 2
         assert load_config(CONFIGS / big / "tau_norm.yaml").stage.tau_norm_checkpoint == "ce_best"
+
+
+def test_new_switch_choices_agree_with_the_code():
+    from fcc_train.models.heads import HEAD_INITS
+
+    assert CHOICES["model.head_init"] == HEAD_INITS
+    assert set(CHOICES["method.celas_drw"]) == {"reweight", "ignored"}
+    assert set(CHOICES["stage.tau_norm_checkpoint"]) == {"ce_best", "own_best"}
+    with pytest.raises(ConfigError, match="model.head_init"):
+        load_config(None, ["model.head_init=xavier"])
