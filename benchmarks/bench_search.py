@@ -1,4 +1,4 @@
-"""Counterexample search speed, both engines side by side in one run (issue 3's speed targets).
+"""Counterexample search speed, both engines side by side in one run (the search's speed targets).
 
 Run on one core:  OMP_NUM_THREADS=1 taskset -c 0 python benchmarks/bench_search.py [--seeds 50] [--json OUT]
 

@@ -1,7 +1,7 @@
 """An official-style training pipeline, written here to measure what it costs.
 
 It reproduces the *costs* of the official FCC / BagofTricks-LT code path
-(engineering.md, "The official pipeline") on the same model, recipe and data
+(the official BoT/FCC pipeline: per-sample PIL transforms in DataLoader workers, host syncs per step, a Python τ loop) on the same model, recipe and data
 as ``fcc train``, so that the two can be timed side by side:
 
 * per-sample transforms (pad, random crop, flip, normalise) in ``__getitem__``,

@@ -1,4 +1,4 @@
-"""How long Table 1 takes on one GPU, from the real sweep and measured rates (issue 8's 2-hour target).
+"""How long Table 1 takes on one GPU, from the real sweep and measured rates (the 2-hour target for the whole table).
 
 The run list is exactly what ``fcc sweep --table 1`` trains on the four CIFAR-LT benchmarks (stage-1
 runs and DiVe teachers included), each run's images are ``epochs × steps_per_epoch × batch`` from

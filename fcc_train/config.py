@@ -74,6 +74,7 @@ class ModelConfig:
     head: str = "linear"  # linear | cosine
     bias: bool = True  # linear head bias (FCC's CIFAR configs: True)
     cosine_scale: float = 30.0  # s of a cosine (normalised) head
+    head_init: str = "pytorch"  # linear head: pytorch (nn.Linear's default, as BoT/FCC) | kaiming (Kaiming-normal)
 
 
 @dataclass
@@ -83,7 +84,7 @@ class FCCConfig:
     gamma: float = 0.5
     beta: int = 0  # half compression: 0 = compress the top 50 % classes, 1 = the bottom 50 %
     order: str = "frequency"  # frequency (rank by training count, majority first) | label (official: label id)
-    round_decimals: int | None = None  # 2 = the official code's round(τ, 2)
+    round_decimals: int | None = None  # 2 = the official round(1 + γ − k·γ/C, 2) on binary floats; None = exact Eq. value
     start_epoch: int = 50  # FCC active when epoch > start_epoch (epochs count from 1)
     mix_tau: str = "first"  # with mixed samples: first (official: τ of label a) | mixed (λτ_a + (1-λ)τ_b)
 
@@ -110,6 +111,7 @@ class MethodConfig:
     manifold_layer: str = "pool"
     remix_kappa: float = 3.0
     remix_tau: float = 0.5
+    celas_drw: str = "reweight"  # CELAS after a DRW start: reweight (CB weights) | ignored (official: DRW is a no-op)
     remix_weighting: str = "per_sample"  # per_sample (paper) | batch_mean (BoT quirk: batch-mean λ_y times a mean CE)
     teacher: str | None = None  # DiVe: teacher checkpoint (a run folder or .pt)
     distill_temperature: float = 2.0
@@ -127,6 +129,7 @@ class StageConfig:
     lws: bool = False  # learnable weight scaling of the classifier
     head_transform: str = "none"  # none | tau_norm (test-time w_j / ||w_j||^p)
     tau_norm_p: float = 1.0
+    tau_norm_checkpoint: str = "ce_best"  # best epoch chosen on: ce_best (the raw head, official) | own_best (the normalised head)
     max_norm: float | None = None  # LTR-WB: per-class weight norm bound (PGD)
     depends_on: str | None = None  # `fcc sweep`: config (same folder) whose run is stage 1 / the teacher; sets init_from/teacher
 
@@ -187,13 +190,16 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.imbalance_type": ("exp", "step"),  # data/longtail.py class_profile
     "data.augment": ("standard", "none"),  # data/loader.py, data/large.py
     "model.head": ("linear", "cosine"),  # models/heads.py build_head
+    "model.head_init": ("pytorch", "kaiming"),  # models/heads.py LinearHead
     "fcc.strategy": ("uniform", "edc", "half"),  # fcc_theory/tau.py STRATEGIES
     "fcc.order": ("frequency", "label"),  # fcc.py ORDERS
     "fcc.mix_tau": ("first", "mixed"),  # methods/base.py fcc_tau
     "method.focal_form": ("sigmoid", "softmax"),  # methods/configured.py
     "method.mixup": ("none", "input", "manifold", "remix"),  # methods/mixup.py MIXUPS
     "method.remix_weighting": ("per_sample", "batch_mean"),  # methods/configured.py
+    "method.celas_drw": ("reweight", "ignored"),  # methods/configured.py sample_weights
     "stage.head_transform": ("none", "tau_norm"),  # methods/two_stage.py
+    "stage.tau_norm_checkpoint": ("ce_best", "own_best"),  # methods/two_stage.py selection_model
     "optim.schedule": ("step", "cosine"),  # engine.py lr_at
     "train.precision": ("auto", "bf16", "fp32"),  # engine.py: anything but bf16/auto used to mean fp32, silently
     "train.compile": ("auto", "none", "eager", "graphs", "compile", "compile_graphs"),  # engine.py _choose_mode

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["build_cifar", "read_cifar", "CIFAR_MEAN", "CIFAR_STD"]
 
-# The normalisation of BoT/FCC/LDAM-DRW (recipes.md §2), used for both CIFAR-10 and CIFAR-100.
+# The normalisation of BoT/FCC/LDAM-DRW (docs/recipes.md, "Shared recipe"), used for both CIFAR-10 and CIFAR-100.
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 

@@ -1,6 +1,6 @@
 """ImageNet-style augmentation as batched tensor ops on the device (no per-sample Python work).
 
-Training (recipes.md §2, the BoT/FCC ImageNet-LT recipe): ``RandomResizedCrop(S, scale=(0.08, 1),
+Training (the BoT/FCC ImageNet-LT recipe, docs/recipes.md, "Shared recipe"): ``RandomResizedCrop(S, scale=(0.08, 1),
 ratio=(3/4, 4/3))`` + ``RandomHorizontalFlip()`` + ``ColorJitter(0.4, 0.4, 0.4)``, then ImageNet
 mean/std. Test: resize to short side 256, centre-crop S (the store already holds short side 256,
 so the test transform is a centre crop of the stored image).

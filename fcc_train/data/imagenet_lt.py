@@ -4,7 +4,7 @@ Layout under ``data.root``::
 
     ImageNet_LT_train.txt   "relative/path.JPEG label" per line (115,846 lines, 1,000 classes, 1,280 max, 5 min)
     ImageNet_LT_val.txt     20,000 lines (20 per class)
-    ImageNet_LT_test.txt    50,000 lines (50 per class; BoT/FCC evaluate on this one, recipes.md §2)
+    ImageNet_LT_test.txt    50,000 lines (50 per class; BoT/FCC evaluate on this one)
     train/... val/...       the ImageNet images the paths point to (relative to the root)
 
 The list files may also sit in a ``splits/`` sub-folder of the root.

@@ -3,7 +3,7 @@
 Layout under ``data.root``::
 
     train2018.json   {"images": [{"id", "file_name"}], "annotations": [{"image_id", "category_id"}], "categories": [...]}
-    val2018.json     the official val split (24,426 images), the test set of the long-tailed literature (recipes.md §2)
+    val2018.json     the official val split (24,426 images), the test set of the long-tailed literature
     train_val2018/... the images (``file_name`` is relative to the root)
 
 8,142 classes, 437,513 training images (1,000 max, 2 min). ``category_id`` is the label (0..8141 in the

@@ -126,7 +126,7 @@ def build_large_datasets(cfg: Config) -> LargeData:
     """ImageNet-LT (train + ``data.test_split``) or iNat18 (train + the official val), from the store or the JPEGs."""
     d = cfg.data
     if d.dataset == "inat18" and d.test_split == "test":
-        split = "val"  # iNat18 has no public test labels: the official val split is the test set (recipes.md §2)
+        split = "val"  # iNat18 has no public test labels: the official val split is the test set
     else:
         split = d.test_split
     if split not in ("test", "val"):

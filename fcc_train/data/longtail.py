@@ -1,6 +1,6 @@
 """Long-tailed training subsets: the class-count profiles and the draw of Cao et al. (LDAM-DRW, NeurIPS 2019).
 
-The same construction is used by BoT, FCC, LDAM-DRW and SADE (recipes.md §2), so the
+The same construction is used by BoT, FCC, LDAM-DRW and SADE (docs/recipes.md, "Long-tailed subsets"), so the
 per-class counts *and the images* match the peers':
 
 * exponential profile: ``n_i = int(n_max * (1/IF) ** (i / (C - 1)))`` for label ``i`` (label 0 largest);
@@ -27,7 +27,7 @@ __all__ = [
     "FEW_MAX",
 ]
 
-# Shot thresholds (recipes.md §3, SADE/RIDE/OLTR): many > 100, medium 20..100, few < 20 training images.
+# Shot thresholds (docs/recipes.md, "Evaluation"; SADE/RIDE/OLTR): many > 100, medium 20..100, few < 20 training images.
 MANY_MIN = 100
 FEW_MAX = 20
 SHOTS = ("many", "medium", "few")

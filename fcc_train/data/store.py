@@ -1,6 +1,6 @@
 """Decode-once image store: every image decoded once, resized to a short side (256), kept as uint8 on disk.
 
-Why: decoding JPEGs on the CPU every epoch bounds ImageNet-LT / iNat18 training (engineering.md: about
+Why: decoding JPEGs on the CPU every epoch bounds ImageNet-LT / iNat18 training (about
 3-6k img/s on 16 cores); a memory-mapped uint8 store is read at disk/page-cache speed and cropped on
 the GPU (:mod:`fcc_train.data.gpu_augment`). ImageNet-LT train at short side 256 is about 23 GB.
 

@@ -4,15 +4,26 @@ One entry per config stem; ``configs/<split>/<stem>.yaml`` and
 ``<stem>_fcc.yaml`` are rendered from it (:func:`render_config`) on top of
 that split's ``ce.yaml`` (the shared recipe), so every method differs from
 the baseline only in the keys listed here. ``fcc methods`` prints it and
-``fcc sweep`` runs it. Values: recipes.md §1 (BoT/FCC official configs).
+``fcc sweep`` runs it. Re-render every catalogue config after a change with
 
-FCC settings (recipes.md §1): equal-difference τ (Eq. 3), γ 0.5 on
+    python -m fcc_train.experiments.catalog
+
+(tests/train/test_method_configs.py checks that the shipped files equal the
+rendered ones). Values: the official BoT/FCC configs (docs/recipes.md,
+"Methods"); each default that reproduces a paper cell is the official code's
+behaviour, and the corrections are config switches (docs/recipes.md,
+"Differences").
+
+FCC settings (docs/recipes.md, "FCC in the official code"): equal-difference
+τ (Eq. 3) rounded as the official ``round(1 + γ − k·γ/C, 2)``
+(``fcc.round_decimals: 2``; ``null`` for the exact value), γ 0.5 on
 CIFAR-10-LT and 1.0 on CIFAR-100-LT, active after epoch 50; γ 0.1 where the
-paper's Table 1 marks the FCC cell with * (0.1 used); SR+DRS on
-CIFAR-100-LT-100 uses 0.5 as the official config does. Stage-2 runs (cRT,
-LWS, LTR-WB's classifier stage) apply FCC from their first epoch, as the
-official cRT+FCC. Mixed samples use τ of the first label
-(``fcc.mix_tau: first``, the official Remix+FCC); ``mixed`` is one key away.
+paper's Table 1 marks the FCC cell with * (the paper's value, not the
+official config's); SR+DRS on CIFAR-100-LT-100 uses 0.5 as the official
+config does. Stage-2 runs (cRT, LWS, LTR-WB's classifier stage) apply FCC
+from their first epoch, as the official cRT+FCC. Mixed samples use τ of the
+first label (``fcc.mix_tau: first``, the official Remix+FCC); ``mixed`` is
+one key away.
 """
 
 from __future__ import annotations
@@ -33,11 +44,13 @@ __all__ = [
     "render_config",
     "config_path",
     "write_configs",
+    "stale_configs",
 ]
 
 SPLITS = ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50")
 ALL_SPLITS = SPLITS + ("digits",)
 DRS_DRW = 160  # sampler / reweighting active from epoch 161 (BoT START_EPOCH 160)
+LDAM_DRW = 159  # BoT's LDAM reweights when epoch >= START (160), one epoch before its other DRW losses
 MIX = {"optim.epochs": 400, "optim.milestones": [320, 360]}  # the mixup family's schedule
 MIX_DIGITS = {"optim.epochs": 120, "optim.milestones": [96, 108]}  # 400/320/360 scaled like 200 -> 60
 STAGE2 = {
@@ -47,7 +60,7 @@ STAGE2 = {
     "optim.milestones": [10, 20],
     "optim.lr_decay": 0.1,
     "optim.batch_size": 128,
-    "optim.warmup_epochs": 0,
+    "optim.warmup_epochs": 5,  # the official CIFAR cRT/LWS configs keep BoT's warmup: 5 epochs from LR/3
     "stage.freeze_backbone": True,
 }
 
@@ -178,18 +191,17 @@ METHODS: tuple[MethodEntry, ...] = (
         "LDAM-DRW",
         "re-weighting",
         "Cao et al., NeurIPS 2019",
-        _drw(
-            {
-                "method.loss": "ldam",
-                "method.ldam_max_m": 0.5,
-                "method.ldam_s": 30.0,
-                "method.drw_beta": 0.9999,
-                "model.head": "cosine",
-                "model.cosine_scale": 30.0,
-            }
-        ),
-        digits={"method.drw_start_epoch": 48, "method.drw_beta": 0.999},
-        notes="LDAM + CB weights (b 0.9999) after epoch 160; cosine head, so FCC cancels (see ldam_linear); BoT's recipe, not LDAM-DRW's own",
+        {
+            "method.loss": "ldam",
+            "method.ldam_max_m": 0.5,
+            "method.ldam_s": 30.0,
+            "method.drw_start_epoch": LDAM_DRW,
+            "method.drw_beta": 0.9999,
+            "model.head": "cosine",
+            "model.cosine_scale": 30.0,
+        },
+        digits={"method.drw_start_epoch": 47, "method.drw_beta": 0.999},
+        notes="LDAM + CB weights (b 0.9999) from epoch 160 as BoT's LDAM (LDAM-DRW's own code: from 161, method.drw_start_epoch: 160); cosine head, so FCC cancels (see ldam_linear)",
     ),
     MethodEntry(
         "cdt",
@@ -257,12 +269,12 @@ METHODS: tuple[MethodEntry, ...] = (
             "method.mixup_alpha": 1.0,
             "method.remix_kappa": 3.0,
             "method.remix_tau": 0.5,
-            "method.remix_weighting": "per_sample",
+            "method.remix_weighting": "batch_mean",
             **MIX,
         },
         digits=MIX_DIGITS,
         table_row="Remix",
-        notes="label weight per sample (BoT's batch-mean quirk: method.remix_weighting: batch_mean)",
+        notes="BoT's weighting: the lambda_y vector times a batch-mean CE, i.e. the batch-mean lambda_y for every sample (each sample's own: method.remix_weighting: per_sample)",
     ),
     MethodEntry(
         "cb_drs",
@@ -308,10 +320,18 @@ METHODS: tuple[MethodEntry, ...] = (
         "CELAS + DRW",
         "re-weighting",
         "Zhong et al., CVPR 2021 with Cao et al.'s DRW",
-        _drw({"method.loss": "celas", "method.celas_head": 0.4, "method.celas_tail": 0.1, "method.drw_beta": 0.9999}),
+        _drw(
+            {
+                "method.loss": "celas",
+                "method.celas_head": 0.4,
+                "method.celas_tail": 0.1,
+                "method.drw_beta": 0.9999,
+                "method.celas_drw": "ignored",
+            }
+        ),
         digits={"method.drw_start_epoch": 48, "method.drw_beta": 0.999},
         table_row="CELAS+DRW",
-        notes="CELAS, then CB-weighted CELAS (b 0.9999) after epoch 160; the official DRW is a no-op for CELAS",
+        notes="as the official code, DRW is a no-op for CELAS (its loss ignores the weights), so it trains as CELAS; CB-weighted CELAS (b 0.9999) after epoch 160: method.celas_drw: reweight",
     ),
     MethodEntry(
         "cdt_drw",
@@ -332,7 +352,7 @@ METHODS: tuple[MethodEntry, ...] = (
         table_row="cRT",
         depends_on="ce",
         fcc_start_epoch=0,
-        notes="stage 2 from the CE run's last (epoch-200) checkpoint: frozen backbone, re-initialised FC, CB sampling, 30 epochs",
+        notes="stage 2 from the CE run's last (epoch-200) checkpoint: frozen backbone, re-initialised FC, CB sampling, 30 epochs (5 of warmup from LR/3)",
     ),
     MethodEntry(
         "lws",
@@ -342,15 +362,15 @@ METHODS: tuple[MethodEntry, ...] = (
         {**STAGE2, "stage.lws": True, "method.sampler": "cb"},
         depends_on="ce",
         fcc_start_epoch=0,
-        notes="stage 2: only a per-class logit scale is learned (cRT's schedule)",
+        notes="stage 2: only a per-class logit scale is learned (cRT's schedule, warmup included)",
     ),
     MethodEntry(
         "tau_norm",
         "tau-norm",
         "two-stage",
         "Kang et al., ICLR 2020",
-        {"stage.head_transform": "tau_norm", "stage.tau_norm_p": 1.0},
-        notes="trained as CE (+FCC); evaluated with w_j/||w_j||^p, p = 1 (the best epoch is chosen on the normalised head)",
+        {"stage.head_transform": "tau_norm", "stage.tau_norm_p": 1.0, "stage.tau_norm_checkpoint": "ce_best"},
+        notes="trained as CE (+FCC); evaluated with w_j/||w_j||^p, p = 1, on the epoch the raw head scores best (the CE run's best checkpoint, official; stage.tau_norm_checkpoint: own_best selects on the normalised head)",
     ),
     MethodEntry(
         "dive_teacher",
@@ -413,7 +433,8 @@ METHODS: tuple[MethodEntry, ...] = (
     ),
 )
 
-# (stem, split) -> γ where the paper's Table 1 marks the +FCC cell with * (γ = 0.1), or the official config differs
+# (stem, split) -> γ where the paper's Table 1 marks the +FCC cell with * (γ = 0.1: the paper's value, where the
+# official configs keep the split's 0.5 / 1.0), or where the official config differs from its siblings
 _GAMMA_EXCEPTIONS = {
     ("bsce", "cifar100_lt50"): 0.1,
     ("cdt", "cifar100_lt100"): 0.1,
@@ -458,6 +479,7 @@ def config_overrides(entry: MethodEntry, split: str, fcc: bool) -> dict[str, Any
         over["fcc.strategy"] = "edc"
         over["fcc.gamma"] = fcc_gamma(entry.key, split)
         over["fcc.order"] = "frequency"
+        over["fcc.round_decimals"] = 2
         if entry.fcc_start_epoch is not None:
             over["fcc.start_epoch"] = entry.fcc_start_epoch
         if entry.keys.get("method.mixup", "none") != "none":
@@ -500,8 +522,10 @@ def render_config(root: str | Path, split: str, key: str, fcc: bool) -> str:
     head = [
         f"# {split}: {entry.title}{' + FCC' if fcc else ''} ({entry.source}).",
         f"# {entry.notes}" if entry.notes else None,
-        "# Recipe: the split's ce.yaml (recipes.md §2) with only the keys below changed (fcc_train/experiments/catalog.py renders it).",
-        f"# FCC: edc, gamma {cfg.get('fcc', {}).get('gamma')}, active after epoch {cfg.get('fcc', {}).get('start_epoch', 'default')}."
+        '# Recipe: the split\'s ce.yaml (docs/recipes.md, "Shared recipe") with only the keys below changed.',
+        "# Rendered by fcc_train/experiments/catalog.py (python -m fcc_train.experiments.catalog); edit the catalogue, not this file.",
+        f"# FCC: edc, gamma {cfg.get('fcc', {}).get('gamma')}, active after epoch {cfg.get('fcc', {}).get('start_epoch', 'default')},"
+        " tau rounded as the official round(1 + gamma - k*gamma/C, 2)."
         if fcc and entry.fcc_on_student
         else None,
         "# FCC: only the teacher (stage.depends_on) was trained with FCC, as the official DiVe+FCC."
@@ -543,6 +567,20 @@ def write_configs(root: str | Path = "configs", splits: tuple[str, ...] = ALL_SP
                 p.write_text(render_config(root, split, entry.key, fcc))
                 written.append(p)
     return written
+
+
+def stale_configs(root: str | Path = "configs", splits: tuple[str, ...] = ALL_SPLITS) -> list[Path]:
+    """The catalogue configs under ``root`` whose text differs from what :func:`render_config` gives now."""
+    stale = []
+    for split in splits:
+        for entry in METHODS:
+            if not entry.writes_config:
+                continue
+            for fcc in (False, True):
+                p = config_path(root, split, entry.key, fcc)
+                if not p.is_file() or p.read_text() != render_config(root, split, entry.key, fcc):
+                    stale.append(p)
+    return stale
 
 
 if __name__ == "__main__":  # python -m fcc_train.experiments.catalog: regenerate configs/

@@ -16,10 +16,11 @@ DRW (deferred re-weighting; Cao et al., NeurIPS 2019) is active in epochs
   then z + log n (BSCE) or z / a (CDT), as BoT's DRW configs;
 * every other loss (``ldam``, ``celas``, ``ce``, ``ce_ls``, ``focal``): CB
   weights w_j = (1−β)/(1−β^{n_j}) with β = ``method.drw_beta`` multiply each
-  sample's loss after the start (LDAM-DRW's rule). For **CELAS** this is the
-  project's definition: BoT's ``CrossEntropyLabelAwareSmooth`` ignores the
-  DRW weight list, so the official "CELAS+DRW" trains exactly like CELAS
-  (recipes.md §6.6); here DRW really reweights it.
+  sample's loss after the start (LDAM-DRW's rule). For **CELAS**,
+  ``method.celas_drw`` chooses: BoT's ``CrossEntropyLabelAwareSmooth`` ignores
+  the DRW weight list, so the official "CELAS+DRW" trains exactly like CELAS
+  (``ignored``, what the paper's CELAS+DRW cell ran); ``reweight`` applies the
+  CB weights (docs/recipes.md, "Differences").
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ class ConfiguredMethod(Method):
         loss = self.m.loss
         if loss in ("cb_focal", "cbce"):
             return self.cb_w[labels]
-        if loss not in ADJUST_DRW and self.drw_on(epoch):
+        if loss not in ADJUST_DRW and self.drw_on(epoch) and not (loss == "celas" and self.m.celas_drw == "ignored"):
             return self.drw_w[labels]
         return None
 

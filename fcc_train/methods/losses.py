@@ -1,6 +1,6 @@
-"""Re-weighting and logit-adjusting losses of Table 1 (formulas: recipes.md §1).
+"""Re-weighting and logit-adjusting losses of Table 1 (formulas: docs/recipes.md, "Methods").
 
-Each function is a pure formula on tensors; :mod:`fcc_train.methods.registry`
+Each function is a pure formula on tensors; :mod:`fcc_train.methods.configured`
 wraps them as :class:`~fcc_train.methods.base.Method` subclasses. Per-sample
 losses return shape ``(N,)`` so mixed batches can weight each sample by its
 own λ.

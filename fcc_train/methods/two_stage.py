@@ -12,8 +12,12 @@
   per-class scale f (initialised to 1); only f is trained.
 * **τ-norm**: at evaluation the classifier weights become w_j / ‖w_j‖^p
   (``stage.head_transform: tau_norm``, p = ``stage.tau_norm_p``); the bias
-  is kept. Training is untouched, so a τ-norm run trains like CE and every
-  evaluation (hence the best-epoch choice) uses the normalised head.
+  is kept. Training is untouched, so a τ-norm run trains like CE. Which
+  epoch counts as best is ``stage.tau_norm_checkpoint``: ``ce_best`` (the
+  official code: τ-norm is applied to the CE run's best checkpoint, the
+  epoch the *raw* head scored best on) or ``own_best`` (the epoch the
+  normalised head scores best on). Either way every reported number is
+  the normalised head's.
 * **MaxNorm** (LTR-WB stage 2): after each optimiser step every class
   weight vector is projected onto the ball ‖w_j‖ ≤ ``stage.max_norm``
   (projected gradient descent).
@@ -43,6 +47,7 @@ __all__ = [
     "prepare_two_stage",
     "apply_after_step",
     "build_eval_model",
+    "selection_model",
 ]
 
 
@@ -176,6 +181,17 @@ def build_eval_model(model: nn.Module, cfg: Config) -> nn.Module:
     if cfg.stage.head_transform == "tau_norm":
         return TauNormModel(model, cfg.stage.tau_norm_p)
     return model
+
+
+def selection_model(model: nn.Module, cfg: Config) -> nn.Module | None:
+    """The model whose test error picks the best epoch when that is not the evaluated one, else None.
+
+    τ-norm with ``stage.tau_norm_checkpoint: ce_best`` selects on the raw head (the CE run's best
+    checkpoint, as the official code) while the reported error is the normalised head's.
+    """
+    if cfg.stage.head_transform == "tau_norm" and cfg.stage.tau_norm_checkpoint == "ce_best":
+        return model
+    return None
 
 
 def head_parameters(model: nn.Module) -> Iterable[nn.Parameter]:

@@ -2,7 +2,7 @@
 
 Every model exposes ``.stem``, ``.stages`` (ModuleList), ``.features(x) -> (N, d)``, ``.head``
 (:class:`~fcc_train.models.heads.LinearHead` or :class:`~fcc_train.models.heads.CosineHead`),
-``.feature_dim`` and ``forward(x) = head(features(x))`` (docs/dev/contracts.md).
+``.feature_dim`` and ``forward(x) = head(features(x))`` (CONTRIBUTING.md, "Where things live").
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ new complete file (timm / Lightning practice; engineering.md). A file that
 does not load (truncated, corrupt, foreign) is skipped with a warning when
 looking for the checkpoint to resume from.
 
-The dict (contracts.md): ``model`` (state_dict), ``optimizer`` (momentum
+The dict (CONTRIBUTING.md, "Where things live"): ``model`` (state_dict), ``optimizer`` (momentum
 buffers in a form both optimisers of the engine accept), ``epoch``,
 ``config`` (resolved, as a dict), ``rng`` (python, numpy, torch CPU/CUDA and
 every named ``torch.Generator``), ``best`` (metrics of the best epoch),

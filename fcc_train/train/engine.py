@@ -344,9 +344,9 @@ def _eager_epoch(
 
 
 @torch.no_grad()
-def evaluate(engine: Engine, loader: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predictions and labels on the test set (unscaled features, the method's eval head), gathered across ranks."""
-    net = eval_head(engine.model, engine.cfg)
+def evaluate(engine: Engine, loader: Any, net: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions and labels on the test set (unscaled features, the method's eval head or ``net``), gathered across ranks."""
+    net = eval_head(engine.model, engine.cfg) if net is None else net
     was_training = net.training
     net.eval()
     preds, labels = [], []

@@ -306,6 +306,7 @@ class TrainingRun:
         its runs in one pass); None evaluates this run's own model.
         """
         from fcc_train.train import distributed
+        from fcc_train.methods.two_stage import selection_model
         from fcc_train.train.engine import evaluate
 
         if self._pending is None:
@@ -341,10 +342,14 @@ class TrainingRun:
                 "few": m["few"],
                 "seconds": round(self.seconds + now - self.t_start, 3),
             }
+            selector = selection_model(engine.model, cfg) if predictions is None else None
+            if selector is not None:  # τ-norm on the raw head's best epoch (stage.tau_norm_checkpoint: ce_best)
+                record["selection_top1_error"] = compute_metrics(*evaluate(engine, self.loader, selector), data.class_counts)["top1_error"]
+            key = "selection_top1_error" if selector is not None else "top1_error"
             self.rlog.log_epoch(record)
             self.last, self.last_recall = record, m["per_class_recall"]
             self.last_eval = dict(record, per_class_recall=self.last_recall)
-            if self.best is None or m["top1_error"] < self.best["top1_error"]:
+            if self.best is None or record[key] < self.best.get(key, self.best["top1_error"]):
                 self.best = dict(record, per_class_recall=m["per_class_recall"])
         now = time.perf_counter()
         self.rlog.progress(epoch, epochs, loss, record["top1_error"] if record else None, now - self.t_epoch)

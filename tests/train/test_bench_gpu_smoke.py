@@ -43,7 +43,7 @@ def test_gpu_session_script_runs_to_the_end_without_a_gpu(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("on a GPU machine this would run the real measurements")
-    r = subprocess.run(["bash", "benchmarks/gpu_session.sh"], cwd=REPO, capture_output=True, text=True, timeout=600,
+    r = subprocess.run(["bash", "benchmarks/gpu_measurements.sh"], cwd=REPO, capture_output=True, text=True, timeout=600,
                        env=dict(os.environ, OUT=str(tmp_path), OMP_NUM_THREADS="1"))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "=== done" in r.stdout and r.stdout.count("no CUDA device") == 3

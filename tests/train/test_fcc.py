@@ -8,9 +8,9 @@ import torch
 import torch.nn as nn
 
 from fcc_train.config import FCCConfig, load_config
-from fcc_train.train.engine import Engine, TrainForward, evaluate
 from fcc_train.fcc import class_ranks, fcc_active, tau_by_class
 from fcc_train.methods import Batch, DataInfo, Method
+from fcc_train.train.engine import Engine, TrainForward, evaluate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,6 +63,51 @@ def test_official_switch_label_order_and_rounding():
     assert (
         tau_by_class(odd, [7] * 7).tolist() != tau_by_class(FCCConfig(**{**odd.__dict__, "round_decimals": 2}), [7] * 7).tolist()
     )
+
+
+def _official_tau(gamma, C, k, decimals=2):
+    """The official rule written independently: the float 1 + γ − k·γ/C, its exact binary value rounded half-to-even."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    x = 1 + gamma - k * gamma / C
+    return float(Decimal(x).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
+
+
+def _fraction_tau(gamma, C, k, decimals=2):
+    """Rounding the exact fraction instead (what fcc.round_decimals did before): half-to-even on 1 + γ − k·γ/C in ℚ."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    t = 1 + Fraction(str(gamma)) - Fraction(k) * Fraction(str(gamma)) / C
+    return float((Decimal(t.numerator) / Decimal(t.denominator)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
+
+
+def test_official_rounding_rounds_the_binary_float_label_37():
+    # label 37 at C = 100, γ = 0.5: 1.315 in decimal, 1.31499999... in binary: officially 1.31, not 1.32
+    cfg = FCCConfig(enabled=True, strategy="edc", gamma=0.5, order="label", round_decimals=2)
+    got = tau_by_class(cfg, [5] * 100).double().tolist()
+    assert (
+        got[37] == pytest.approx(1.31, abs=1e-6) and _official_tau(0.5, 100, 37) == 1.31 and _fraction_tau(0.5, 100, 37) == 1.32
+    )
+    assert got == pytest.approx([_official_tau(0.5, 100, k) for k in range(100)], abs=1e-6)
+    exact = tau_by_class(FCCConfig(enabled=True, strategy="edc", gamma=0.5, order="label"), [5] * 100).double().tolist()
+    assert exact[37] == pytest.approx(1.315, abs=1e-6)  # fcc.round_decimals: null keeps the exact Eq. 3 value
+
+
+def test_official_rounding_on_imagenet_lt_classes():
+    """C = 1000, γ = 0.1 (the ImageNet-LT configs): every class as the official float rule; five differ from ℚ rounding."""
+    C = 1000
+    cfg = FCCConfig(enabled=True, strategy="edc", gamma=0.1, order="label", round_decimals=2)
+    got = tau_by_class(cfg, [5] * C).double().tolist()
+    official = [_official_tau(0.1, C, k) for k in range(C)]
+    assert got == pytest.approx(official, abs=1e-6)
+    moved = [k for k in range(C) if _official_tau(0.1, C, k) != _fraction_tau(0.1, C, k)]
+    assert moved == [150, 350, 550, 750, 950]
+    assert all(abs(got[k] - _fraction_tau(0.1, C, k)) == pytest.approx(0.01, abs=1e-6) for k in moved)
+    # by frequency rank (the ImageNet-LT default order) the same values go to the classes in count order
+    counts = [(7 * j) % 997 + 5 for j in range(C)]
+    ranked = tau_by_class(FCCConfig(enabled=True, strategy="edc", gamma=0.1, round_decimals=2), counts).double().tolist()
+    ranks = class_ranks(counts)
+    assert ranked == pytest.approx([official[ranks[j]] for j in range(C)], abs=1e-6)
 
 
 def test_mutated_formula_is_caught():

@@ -1,4 +1,4 @@
-"""Each loss of Table 1 against an independent, loop-by-loop computation of its formula (recipes.md §1)."""
+"""Each loss of Table 1 against an independent, loop-by-loop computation of its formula (docs/recipes.md, "Methods")."""
 
 from __future__ import annotations
 
@@ -161,7 +161,75 @@ def test_celas_uses_label_epsilon_and_drw_reweights_it():
     w = L.cb_weights(COUNTS, 0.9999).double().numpy()[y.numpy()]
     after = float(m.loss(z, Batch(z, y), 161))
     assert after == pytest.approx(float((w * per).sum() / w.sum()), rel=1e-5)
-    assert after != pytest.approx(np.mean(per), rel=1e-3)  # DRW changes CELAS (the official code's does not)
+    assert after != pytest.approx(np.mean(per), rel=1e-3)  # method.celas_drw: reweight changes CELAS after the start
+
+
+def test_celas_drw_official_is_a_no_op():
+    """The official CELAS+DRW: the label-aware smoothing loss ignores the DRW weight list, so it is CELAS at every epoch."""
+    from pathlib import Path
+
+    z, y = _logits(n=9, seed=4)
+    eps = L.celas_epsilons(COUNTS, 0.4, 0.1)
+    official = []  # the official per-batch loss: the mean over the batch of CELAS, no weights whatever the epoch
+    for i in range(len(y)):
+        logp = np.log(_softmax(z[i].double().numpy()))
+        e = float(eps[int(y[i])])
+        official.append((1 - e) * -logp[int(y[i])] + e * -logp.mean())
+    noop = _method(["method.loss=celas", "method.drw_start_epoch=160", "method.celas_drw=ignored"])
+    real = _method(["method.loss=celas", "method.drw_start_epoch=160", "method.celas_drw=reweight"])
+    for epoch in (1, 160, 161, 200):
+        assert float(noop.loss(z, Batch(z, y), epoch)) == pytest.approx(np.mean(official), rel=1e-5)
+    assert float(real.loss(z, Batch(z, y), 161)) != pytest.approx(np.mean(official), rel=1e-3)  # the switch can differ
+    # the shipped CELAS+DRW configs are the official no-op
+    repo = Path(__file__).resolve().parents[2]
+    for split in ("cifar10_lt100", "cifar100_lt50", "digits"):
+        cfg = load_config(repo / "configs" / split / "celas_drw.yaml")
+        assert cfg.method.celas_drw == "ignored" and cfg.method.drw_start_epoch is not None
+
+
+def test_remix_official_weighting_is_the_batch_mean():
+    """BoT's Remix: loss = (λ_y·CE_mean(y_a) + (1−λ_y)·CE_mean(y_b)).mean() with λ_y a vector and CE_mean a scalar."""
+    from pathlib import Path
+
+    from fcc_train.methods.mixup import remix_label_weights
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(repo / "configs/cifar10_lt100/remix.yaml", ["train.device=cpu"])
+    assert cfg.method.remix_weighting == "batch_mean"
+    counts = [5000, 2000, 800, 300, 120, 50]
+    m = build_method(cfg, DataInfo(class_counts=counts, epochs=400))
+    images = torch.zeros(8, 1, 2, 2)
+    labels = torch.tensor([0, 0, 0, 5, 5, 5, 1, 4])
+    perm = torch.tensor([3, 4, 5, 0, 1, 2, 7, 6])
+    lam = 0.3  # λ < τ = 0.5: pairs (head a, tail b) get λ_y = 0, (tail a, head b) keep λ (1 − λ ≥ τ), so λ_y varies
+    out = m.apply_mix(Batch(images, labels), lam, perm)
+    z, _ = _logits(n=8, c=6, seed=2)
+    lam_y = [
+        0.0 if counts[a] / counts[b] >= 3 and lam < 0.5 else (1.0 if counts[a] * 3 / counts[b] <= 1 and 1 - lam < 0.5 else lam)
+        for a, b in zip(labels.tolist(), labels[perm].tolist())
+    ]
+    assert len(set(lam_y)) > 1
+    ce_a = np.mean([_ce(z[i].double().numpy(), int(labels[i])) for i in range(8)])
+    ce_b = np.mean([_ce(z[i].double().numpy(), int(labels[perm][i])) for i in range(8)])
+    official = np.mean([w * ce_a + (1 - w) * ce_b for w in lam_y])
+    assert float(m.loss(z, out, 1)) == pytest.approx(official, rel=1e-5)
+    # the per-sample switch weights each sample by its own λ_y: a different number on this batch
+    ps = build_method(
+        load_config(repo / "configs/cifar10_lt100/remix.yaml", ["method.remix_weighting=per_sample"]),
+        DataInfo(class_counts=counts, epochs=400),
+    )
+    out_ps = ps.apply_mix(Batch(images, labels), lam, perm)
+    per_sample = np.mean(
+        [
+            w * _ce(z[i].double().numpy(), int(labels[i])) + (1 - w) * _ce(z[i].double().numpy(), int(labels[perm][i]))
+            for i, w in enumerate(lam_y)
+        ]
+    )
+    assert float(ps.loss(z, out_ps, 1)) == pytest.approx(per_sample, rel=1e-5)
+    assert per_sample != pytest.approx(official, rel=1e-3)
+    assert torch.allclose(
+        out.lam, remix_label_weights(lam, torch.tensor(counts), labels, labels[perm], 3.0, 0.5).mean().expand(8)
+    )
 
 
 @pytest.mark.parametrize("head", ["cosine", "linear"])

@@ -94,7 +94,7 @@ def test_hyperparameters_of_the_recipes():
         "cosine",
         0.5,
         30.0,
-        160,
+        159,  # BoT's LDAM reweights from epoch 160 (epoch >= START); the rule here is epoch > drw_start_epoch
         0.9999,
     )
     c = load_config(CONFIGS / "cifar10_lt100/dive.yaml")
@@ -186,10 +186,10 @@ def test_nullable_keys_still_take_null():
 def test_choices_agree_with_the_code_that_reads_them():
     from fcc_theory.tau import STRATEGIES
     from fcc_train.data.longtail import class_profile
-    from fcc_train.train.engine import lr_at
     from fcc_train.fcc import ORDERS
     from fcc_train.methods.mixup import MIXUPS
     from fcc_train.models.heads import build_head
+    from fcc_train.train.engine import lr_at
 
     assert CHOICES["fcc.strategy"] == STRATEGIES
     assert CHOICES["fcc.order"] == ORDERS
@@ -292,3 +292,47 @@ def test_cifar_configs_run_one_epoch_on_tiny_synthetic(config, tmp_path):
     cfg = load_config(CONFIGS / config, over)
     assert cfg.model.arch == "resnet32"
     assert run_training(cfg, tmp_path / "run") == 0
+
+
+def test_shipped_catalogue_configs_equal_the_rendered_ones():
+    """configs/ holds exactly what ``python -m fcc_train.experiments.catalog`` renders (a hand edit or a stale file fails)."""
+    from fcc_train.experiments.catalog import render_config, stale_configs
+
+    assert stale_configs(CONFIGS) == []
+    path = config_path(CONFIGS, "cifar10_lt100", "remix", False)
+    assert render_config(CONFIGS, "cifar10_lt100", "remix", False) == path.read_text()
+    assert render_config(CONFIGS, "cifar10_lt100", "remix", True) != path.read_text()  # the comparison can fail
+
+
+def test_paper_cell_configs_default_to_the_official_behaviour():
+    """The official code's behaviour in every shipped config that reproduces a paper cell; the corrections are switches."""
+    for split in SPLITS:
+        for m in METHODS:
+            if not m.writes_config and m.key != "ce":
+                continue
+            for fcc in (False, True):
+                cfg = load_config(config_path(CONFIGS, split, m.key, fcc))
+                assert cfg.model.head_init == "pytorch"
+                if cfg.fcc.enabled:
+                    assert cfg.fcc.round_decimals == 2, (split, m.key)
+        assert load_config(CONFIGS / split / "remix.yaml").method.remix_weighting == "batch_mean"
+        assert load_config(CONFIGS / split / "celas_drw_fcc.yaml").method.celas_drw == "ignored"
+        assert load_config(CONFIGS / split / "tau_norm.yaml").stage.tau_norm_checkpoint == "ce_best"
+        assert load_config(CONFIGS / split / "ldam_drw.yaml").method.drw_start_epoch == 159  # BoT's LDAM: epoch >= 160
+        for stem in ("crt", "lws"):
+            o = load_config(CONFIGS / split / f"{stem}.yaml").optim
+            assert (o.warmup_epochs, o.warmup_start_factor) == (5, 1 / 3)
+    for big in ("imagenet_lt", "inat18"):
+        assert load_config(CONFIGS / big / "crt.yaml").optim.warmup_epochs == 0  # the official large-scale cRT: no warmup
+        assert load_config(CONFIGS / big / "ce_fcc.yaml").fcc.round_decimals == 2
+        assert load_config(CONFIGS / big / "tau_norm.yaml").stage.tau_norm_checkpoint == "ce_best"
+
+
+def test_new_switch_choices_agree_with_the_code():
+    from fcc_train.models.heads import HEAD_INITS
+
+    assert CHOICES["model.head_init"] == HEAD_INITS
+    assert set(CHOICES["method.celas_drw"]) == {"reweight", "ignored"}
+    assert set(CHOICES["stage.tau_norm_checkpoint"]) == {"ce_best", "own_best"}
+    with pytest.raises(ConfigError, match="model.head_init"):
+        load_config(None, ["model.head_init=xavier"])

@@ -66,12 +66,43 @@ def test_contract_attributes_and_forward(arch, cin, size):
         torch.testing.assert_close(cl, m.head(f), rtol=1e-4, atol=1e-4)
 
 
-def test_kaiming_normal_init():
+def test_kaiming_normal_backbone_and_the_heads_init():
     torch.manual_seed(0)
     m = build_model(load_config(None), 10, 3)
     w = m.stages[2][4].conv2.weight.detach()  # 64×64×3×3, fan_in 576
     assert float(w.std()) == pytest.approx((2 / 576) ** 0.5, rel=0.05)
-    assert float(m.head.weight.detach().std()) == pytest.approx((2 / 64) ** 0.5, rel=0.2)
+    # the head: nn.Linear's own default (BoT/FCC), U(-1/sqrt(d), 1/sqrt(d)): std 1/sqrt(3d) = 0.072 at d = 64
+    official = 1 / (3 * 64) ** 0.5
+    assert official == pytest.approx(0.0722, abs=1e-4)
+    head = m.head.weight.detach()
+    assert float(head.std()) == pytest.approx(official, rel=0.2) and float(head.abs().max()) <= 1 / 64**0.5
+    # the same draw as a bare nn.Linear built from the same RNG state (the official classifier)
+    torch.manual_seed(5)
+    ours = LinearHead(64, 10)
+    torch.manual_seed(5)
+    ref = torch.nn.Linear(64, 10)
+    torch.testing.assert_close(ours.weight, ref.weight, rtol=0, atol=0)
+    torch.testing.assert_close(ours.bias, ref.bias, rtol=0, atol=0)
+    # model.head_init: kaiming keeps the Kaiming-normal option, std sqrt(2/d) = 0.177 at d = 64
+    k = build_model(load_config(None, ["model.head_init=kaiming"]), 10, 3).head.weight.detach()
+    assert (2 / 64) ** 0.5 == pytest.approx(0.177, abs=1e-3)
+    assert float(k.std()) == pytest.approx((2 / 64) ** 0.5, rel=0.2) and float(k.abs().max()) > 1 / 64**0.5
+    big = LinearHead(64, 1000, init="kaiming").weight.detach()  # many draws: the std is pinned tightly
+    assert float(big.std()) == pytest.approx((2 / 64) ** 0.5, rel=0.03)
+    assert float(LinearHead(64, 1000).weight.detach().std()) == pytest.approx(official, rel=0.03)
+
+
+def test_cosine_head_init_renormalises_columns_as_fcnorm():
+    """BoT's FCNorm: uniform(-1, 1), then renorm_(2, 1, 1e-5)·1e5: every column w[:, k] has unit norm."""
+    torch.manual_seed(1)
+    head = CosineHead(64, 10)
+    w = head.weight.detach()
+    torch.testing.assert_close(w.norm(dim=0), torch.ones(64))
+    assert not torch.allclose(w.norm(dim=1), torch.ones(10))  # rows are not (the previous, wrong init)
+    torch.manual_seed(1)
+    ref = torch.empty(10, 64).uniform_(-1, 1)
+    ref = ref / ref.norm(dim=0, keepdim=True)  # an independent column normalisation of the same draw
+    torch.testing.assert_close(w, ref)
 
 
 def test_heads_without_bias_and_cosine():
@@ -85,7 +116,7 @@ def test_heads_without_bias_and_cosine():
     torch.testing.assert_close(z, ref)
     assert float(z.detach().abs().max()) <= 16 + 1e-4
     tau = torch.rand(6, 1) * 3 + 0.5
-    torch.testing.assert_close(c.head(tau * f), z)  # a per-sample scale cancels (recipes.md §6.4)
+    torch.testing.assert_close(c.head(tau * f), z)  # a per-sample scale cancels
     lin = LinearHead(64, 10)
     assert not torch.allclose(lin(tau * f), lin(f))
 

@@ -1,4 +1,4 @@
-"""Sampler class probabilities (CB, SR, PB) and the DRS switch against their formulas (recipes.md §1)."""
+"""Sampler class probabilities (CB, SR, PB) and the DRS switch against their formulas (docs/recipes.md, "Samplers")."""
 
 from __future__ import annotations
 

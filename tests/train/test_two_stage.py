@@ -148,3 +148,69 @@ def test_fcc_cancels_under_cosine_head_and_warns():
         warnings.simplefilter("always")
         build_method(cfg, DataInfo([50, 20, 8, 3], 10))
     assert any(FCC_COSINE_WARNING in str(w.message) for w in rec)
+
+
+def _bot_warmup_multistep(base_lr, epoch, warmup_epochs, milestones, gamma, warmup_factor=1 / 3):
+    """BoT's WarmupMultiStepLR written independently: scheduler.step() before each epoch, so epoch e uses last_epoch = e."""
+    import bisect
+
+    factor = 1.0
+    if epoch < warmup_epochs:
+        alpha = epoch / warmup_epochs
+        factor = warmup_factor * (1 - alpha) + alpha
+    return base_lr * factor * gamma ** bisect.bisect_right(milestones, epoch)
+
+
+@pytest.mark.parametrize("split", ["cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50"])
+@pytest.mark.parametrize("stem", ["crt", "crt_fcc", "lws", "lws_fcc"])
+def test_crt_and_lws_stage2_warm_up_as_the_official_cifar_configs(split, stem):
+    from fcc_train.train.engine import lr_at
+
+    REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+    optim = load_config(REPO / "configs" / split / f"{stem}.yaml").optim
+    got = [lr_at(optim, e) for e in range(1, 31)]
+    want = [_bot_warmup_multistep(0.1, e, 5, [10, 20], 0.1) for e in range(1, 31)]
+    assert got == pytest.approx(want, rel=1e-12)
+    assert [round(x, 3) for x in got[:6]] == [0.047, 0.06, 0.073, 0.087, 0.1, 0.1]
+    assert got[9] == pytest.approx(0.01) and got[19] == pytest.approx(0.001)
+
+
+def test_imagenet_lt_crt_keeps_no_warmup():
+    from fcc_train.train.engine import lr_at
+
+    REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+    for stem in ("crt", "crt_fcc"):
+        optim = load_config(REPO / "configs" / "imagenet_lt" / f"{stem}.yaml").optim
+        assert [lr_at(optim, e) for e in (1, 2, 10, 20)] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+
+
+def test_tau_norm_is_applied_to_the_ce_runs_best_checkpoint(tmp_path):
+    """ce_best (official): the best epoch is the raw head's, i.e. the CE run's; own_best selects on the normalised head."""
+    import json
+    from pathlib import Path
+
+    from fcc_train.train.loop import run_training
+
+    REPO = Path(__file__).resolve().parents[2]
+    torch.set_num_threads(1)
+    fast = ["train.progress=none", "train.device=cpu", "train.threads=1", "train.seed=1", "optim.epochs=5", "optim.lr=0.3"]
+
+    def run(config, extra, name):
+        assert run_training(load_config(REPO / config, fast + extra), tmp_path / name, log=lambda _m: None) == 0
+        recs = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        best = torch.load(tmp_path / name / "checkpoints" / "best.pt", map_location="cpu", weights_only=False)
+        return recs, best
+
+    ce, ce_best = run("configs/digits/ce.yaml", [], "ce")
+    tn, tn_best = run("configs/digits/tau_norm.yaml", [], "tau_norm")
+    own, own_best = run("configs/digits/tau_norm.yaml", ["stage.tau_norm_checkpoint=own_best"], "own")
+    # the raw head's error of the τ-norm run is the CE run's, epoch by epoch (τ-norm does not change training)
+    assert [r["selection_top1_error"] for r in tn] == [r["top1_error"] for r in ce]
+    first_min = min(range(len(ce)), key=lambda i: ce[i]["top1_error"])
+    assert int(tn_best["epoch"]) == int(ce_best["epoch"]) == ce[first_min]["epoch"]
+    for k, v in ce_best["model"].items():
+        torch.testing.assert_close(tn_best["model"][k], v, rtol=0, atol=0)
+    # own_best picks the first epoch with the lowest normalised-head error
+    assert "selection_top1_error" not in own[0]
+    own_min = min(range(len(own)), key=lambda i: own[i]["top1_error"])
+    assert int(own_best["epoch"]) == own[own_min]["epoch"]

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every open GPU measurement of issue 8 in one call of at most about 8 minutes (a session's device budget
-# is about 15, machine start included). Most decisive first; each part has its own time limit, and each script writes its JSON as
+# Every open GPU measurement in one call of at most about 8 minutes (a GPU loan of about 15 minutes,
+# machine start included, leaves room for a rerun). Most decisive first; each part has its own time limit, and each script writes its JSON as
 # it goes, so a cut-off call still returns what it measured. Results land in ${OUT:-gpu_out}/.
 #
-#   OUT=/some/dir bash benchmarks/gpu_session.sh
+#   OUT=/some/dir bash benchmarks/gpu_measurements.sh
 #
 # 1. bench_stacked_gpu.py: the captured step of K ResNet-32s stacked as grouped convolutions (does
 #    stacking multiply throughput?), ≤ 70 s;
