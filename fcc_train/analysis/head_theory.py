@@ -40,7 +40,6 @@ import numpy as np
 
 from fcc_theory import margins
 from fcc_theory.rational import format_rational
-from fcc_train.data.longtail import SHOTS, shot_of
 from fcc_train.analysis.exact_head import (
     AnalysisError,
     ExactHead,
@@ -50,6 +49,7 @@ from fcc_train.analysis.exact_head import (
     row_argmax,
     slab_widths,
 )
+from fcc_train.data.longtail import SHOTS, shot_of
 
 __all__ = ["PointResult", "ModeReport", "HeadReport", "analyze_head"]
 
