@@ -5,7 +5,7 @@ type and default, so a misspelt key is rejected with the closest valid name,
 and the resolved config (defaults filled in) is written next to the results
 and stored in every checkpoint.
 
-Recipe defaults are the paper's CIFAR-LT recipe (docs/recipes.md): SGD,
+Recipe defaults are the paper's CIFAR-LT recipe (the official code's): SGD,
 momentum 0.9, Nesterov, wd 2e-4, LR 0.1 with a 5-epoch linear warmup from
 LR/3, ×0.01 at epochs 160 and 180, batch 128 with drop_last, 200 epochs.
 
@@ -208,7 +208,7 @@ def _choice_keys(cls: type = Config, prefix: str = "") -> dict[str, tuple[str, .
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         t = hints[f.name]
-        if dataclasses.is_dataclass(t):
+        if isinstance(t, type) and dataclasses.is_dataclass(t):
             out.update(_choice_keys(t, f"{prefix}{f.name}."))
             continue
         literal = _literal_of(t)
@@ -243,7 +243,7 @@ def _all_keys(cls: type, prefix: str = "") -> list[str]:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         t = hints[f.name]
-        if dataclasses.is_dataclass(t):
+        if isinstance(t, type) and dataclasses.is_dataclass(t):
             keys += _all_keys(t, f"{prefix}{f.name}.")
         else:
             keys.append(f"{prefix}{f.name}")
@@ -318,7 +318,7 @@ def config_from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "")
         if f.name not in data:
             continue
         tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             kwargs[f.name] = config_from_dict(data[f.name] or {}, tp, f"{prefix}{f.name}.")
         else:
             key = f"{prefix}{f.name}"

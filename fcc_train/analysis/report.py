@@ -55,7 +55,9 @@ def analyze_run(run_dir: str | Path, checkpoint: str = "best", split: str = "tes
         )
     taus: list[Fraction] = tau_fractions(cfg.fcc, lr.class_counts)
     t32 = tau_by_class(cfg.fcc, lr.class_counts).numpy()
-    rep = analyze_head(lr.features, lr.labels, lr.weight, lr.bias, taus, lr.class_counts, float_head=lr.float_head, float_taus=t32)
+    rep = analyze_head(
+        lr.features, lr.labels, lr.weight, lr.bias, taus, lr.class_counts, float_head=lr.float_head, float_taus=t32
+    )
     js = rep.to_json()
     pred = np.argmax(lr.float_head(lr.features), axis=1)
     meta = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 
@@ -54,13 +54,15 @@ def effective_head(head: Any, cfg: Any) -> tuple[np.ndarray | None, np.ndarray |
 
 def _rebuild_model(state: dict[str, Any], cfg: Any, data: Any) -> Any:
     """The checkpoint's model (with the LWS head of a stage-2 LWS run)."""
+    import torch
+
     from fcc_train.models import build_model
 
     model = build_model(cfg, data.num_classes, data.in_channels)
     if cfg.stage.lws:
         from fcc_train.methods.two_stage import LWSHead
 
-        model.head = LWSHead(model.head, data.num_classes)
+        model.head = LWSHead(cast(torch.nn.Module, model.head), data.num_classes)
     model.load_state_dict(state["model"])
     return model
 
@@ -100,7 +102,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test",
             labs.append(y.cpu())
     labels = torch.cat(labs) if labs else torch.zeros(0, dtype=torch.long)
     F = torch.cat(feats).numpy().astype(np.float32) if feats else np.zeros((0, 0), np.float32)
-    head = getattr(net, "model", net).head
+    head: Any = getattr(net, "model", net).head
     W, b, kind = effective_head(head, cfg)
     if cfg.stage.head_transform == "tau_norm":  # the evaluated head is TauNormModel's functional linear map
         Wt = torch.from_numpy(W).to(dev)

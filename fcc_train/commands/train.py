@@ -32,9 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="experiment YAML (see configs/); repeat it to train several runs in one process",
     )
-    parser.add_argument(
-        "--jobs", default=None, help="YAML/JSON list of runs {config, out, set} trained together in one process"
-    )
+    parser.add_argument("--jobs", default=None, help="YAML/JSON list of runs {config, out, set} trained together in one process")
     parser.add_argument(
         "--stack",
         action="store_true",

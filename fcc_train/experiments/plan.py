@@ -123,7 +123,9 @@ def _check(opts: SweepOptions) -> None:
     if opts.table not in TABLES:
         raise UserError(f"unknown --table {opts.table}; fcc sweep runs table 1 (single-model methods on CIFAR-LT)")
     if opts.benchmark not in TABLES[opts.table]:
-        raise UserError(f"unknown --benchmark '{opts.benchmark}' for table {opts.table}; use one of {', '.join(TABLES[opts.table])}")
+        raise UserError(
+            f"unknown --benchmark '{opts.benchmark}' for table {opts.table}; use one of {', '.join(TABLES[opts.table])}"
+        )
     if opts.parallel < 1:
         raise UserError(f"--parallel must be >= 1, got {opts.parallel}")
     if opts.per_process < 1:

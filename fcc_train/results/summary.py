@@ -161,7 +161,9 @@ def read_summary(path: str | Path) -> RunSummary:
     try:
         text = sp.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise SummaryError(f"'{sp}' cannot be read ({exc.strerror or type(exc).__name__}); pass a run folder written by fcc train") from None
+        raise SummaryError(
+            f"'{sp}' cannot be read ({exc.strerror or type(exc).__name__}); pass a run folder written by fcc train"
+        ) from None
     except UnicodeDecodeError:
         raise SummaryError(f"'{sp}' is not UTF-8 text; re-run fcc train to rewrite it") from None
     try:

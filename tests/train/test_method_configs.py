@@ -188,10 +188,10 @@ def test_nullable_keys_still_take_null():
 def test_choices_agree_with_the_code_that_reads_them():
     from fcc_theory.tau import STRATEGIES
     from fcc_train.data.longtail import class_profile
-    from fcc_train.train.engine import lr_at
     from fcc_train.fcc import ORDERS
     from fcc_train.methods.mixup import MIXUPS
     from fcc_train.models.heads import build_head
+    from fcc_train.train.engine import lr_at
 
     assert CHOICES["fcc.strategy"] == STRATEGIES
     assert CHOICES["fcc.order"] == ORDERS

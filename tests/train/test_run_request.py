@@ -32,7 +32,9 @@ def test_a_resolved_config_has_no_jobs_entry():
 
 
 def test_yaml_jobs_files_read_like_json_ones(tmp_path: Path):
-    (tmp_path / "jobs.yaml").write_text("- config: a.yaml\n  out: runs/a\n  set: [train.seed=1, 3]\n- {config: b.yaml, out: runs/b}\n")
+    (tmp_path / "jobs.yaml").write_text(
+        "- config: a.yaml\n  out: runs/a\n  set: [train.seed=1, 3]\n- {config: b.yaml, out: runs/b}\n"
+    )
     reqs = read_jobs_file(tmp_path / "jobs.yaml")
     assert reqs == [RunRequest(Path("a.yaml"), Path("runs/a"), ("train.seed=1", "3")), RunRequest(Path("b.yaml"), Path("runs/b"))]
     write_jobs_file(reqs, tmp_path / "sub" / "jobs.json")
@@ -65,8 +67,17 @@ def test_a_bad_jobs_file_is_one_line(tmp_path: Path, text: str, needle: str):
 
 def test_the_sweeps_jobs_file_is_its_plan(tmp_path: Path):
     """The runs a sweep's group process trains are the planned requests, chain links and --set items included."""
-    opts = SweepOptions(benchmark="digits", methods="crt,dive", variants="raw,fcc", configs=str(CONFIGS), out=str(tmp_path),
-                        overrides=("optim.epochs=1",), data_root="data", stack=True, per_process=4)
+    opts = SweepOptions(
+        benchmark="digits",
+        methods="crt,dive",
+        variants="raw,fcc",
+        configs=str(CONFIGS),
+        out=str(tmp_path),
+        overrides=("optim.epochs=1",),
+        data_root="data",
+        stack=True,
+        per_process=4,
+    )
     jobs = plan_jobs(opts)
     by_name = {j.name: j for j in jobs}
     crt = by_name["crt_fcc/seed42"]
