@@ -55,7 +55,14 @@ def _glue_negative_values(argv: list[str]) -> list[str]:
     while i < len(argv):
         a = argv[i]
         nxt = argv[i + 1] if i + 1 < len(argv) else None
-        if a.startswith("--") and "=" not in a and nxt is not None and len(nxt) > 1 and nxt[0] == "-" and (nxt[1].isdigit() or nxt[1] in "./"):
+        if (
+            a.startswith("--")
+            and "=" not in a
+            and nxt is not None
+            and len(nxt) > 1
+            and nxt[0] == "-"
+            and (nxt[1].isdigit() or nxt[1] in "./")
+        ):
             out.append(f"{a}={nxt}")
             i += 2
             continue
@@ -75,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(selected)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in {"torch", "yaml", "sklearn"}:
-            print(f"fcc: error: '{selected}' needs the train extra ({exc.name} is missing); install it with: pip install torch==2.13.0 && pip install -e '.[train]'", file=sys.stderr)
+            print(
+                f"fcc: error: '{selected}' needs the train extra ({exc.name} is missing); install it with: pip install torch==2.13.0 && pip install -e '.[train]'",
+                file=sys.stderr,
+            )
             return 2
         raise
     args = parser.parse_args(argv)

@@ -63,6 +63,7 @@ def _fmt(v: object) -> str:
 
 def _train(out_root: Path, seed: int | None) -> int:
     from fcc_train.config import load_config
+    from fcc_train.results.summary import read_summary
     from fcc_train.train.loop import run_training
 
     cdir = _config_dir()
@@ -77,9 +78,7 @@ def _train(out_root: Path, seed: int | None) -> int:
         t0 = time.perf_counter()
         code = run_training(cfg, out, log=lambda s: None)
         rc = max(rc, code)
-        import json
-
-        s = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else {}
+        s = read_summary(out) if (out / "summary.json").is_file() else None
         rows.append((label, s, time.perf_counter() - t0, out))
         print(f"  {label:9} done in {time.perf_counter() - t0:5.1f} s  ({out})", flush=True)
     print()
@@ -87,10 +86,13 @@ def _train(out_root: Path, seed: int | None) -> int:
         f"{'method':10} {'best err %':>10} {'(epoch)':>7} {'last err %':>10} {'many %':>7} {'medium %':>8} {'few %':>6} {'seconds':>7}"
     )
     for label, s, _, _ in rows:
-        last = s.get("last", {})
+        if s is None:
+            print(f"{label:10} {'-':>10} {'-':>7} {'-':>10} {'-':>7} {'-':>8} {'-':>6} {'-':>7}")
+            continue
+        last = s.last
         print(
-            f"{label:10} {_fmt(s.get('best_top1_error')):>10} {str(s.get('best_epoch', '-')):>7} {_fmt(s.get('last_top1_error')):>10} "
-            f"{_fmt(last.get('many')):>7} {_fmt(last.get('medium')):>8} {_fmt(last.get('few')):>6} {_fmt(s.get('seconds')):>7}"
+            f"{label:10} {_fmt(s.best_top1_error):>10} {s.best_epoch!s:>7} {_fmt(s.last_top1_error):>10} "
+            f"{_fmt(last.many):>7} {_fmt(last.medium):>8} {_fmt(last.few):>6} {_fmt(s.seconds):>7}"
         )
     print("\n(many/medium/few: accuracy of classes with >100 / 20-100 / <20 training images, last epoch; one seed —")
     print(" see docs/results.md for the mean ± std over seeds)")

@@ -5,7 +5,7 @@ type and default, so a misspelt key is rejected with the closest valid name,
 and the resolved config (defaults filled in) is written next to the results
 and stored in every checkpoint.
 
-Recipe defaults are the paper's CIFAR-LT recipe (recipes.md §2): SGD,
+Recipe defaults are the paper's CIFAR-LT recipe (the official code's): SGD,
 momentum 0.9, Nesterov, wd 2e-4, LR 0.1 with a 5-epoch linear warmup from
 LR/3, ×0.01 at epochs 160 and 180, batch 128 with drop_last, 200 epochs.
 
@@ -17,7 +17,8 @@ Traceback (most recent call last):
 ...
 fcc_train.config.ConfigError: unknown config key 'optim.epoch' (did you mean 'optim.epochs'?)
 
-A key with a fixed set of values (:data:`CHOICES`) refuses any other:
+A key with a fixed set of values is typed as a ``Literal`` of them (:data:`CHOICES` lists them all) and
+refuses any other:
 
 >>> load_config(None, ["train.precision=fp8"])
 Traceback (most recent call last):
@@ -33,7 +34,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fcc_theory.errors import UserError
 
@@ -44,12 +45,39 @@ class ConfigError(UserError):
     """A bad config file, key or value (one line)."""
 
 
+# The keys with a fixed set of values, as the code that reads them handles them (tests/train/test_method_configs.py
+# checks them against the registries that exist): anything else is a ConfigError when the config is built (YAML
+# and --set alike), not a traceback or a silent fallback deep in training. Keys whose own registry already
+# refuses an unknown value in one line (data.dataset, method.loss, method.sampler, model.arch, train.device) and
+# free-form ones (method.manifold_layer: pool | stem | stageK) stay plain strings.
+ImbalanceType = Literal["exp", "step"]  # data/longtail.py class_profile
+Augment = Literal["standard", "none"]  # data/loader.py, data/large.py
+HeadKind = Literal["linear", "cosine"]  # models/heads.py build_head
+Strategy = Literal["uniform", "edc", "half"]  # fcc_theory/tau.py STRATEGIES
+TauOrder = Literal["frequency", "label"]  # fcc.py ORDERS
+MixTau = Literal["first", "mixed"]  # methods/base.py fcc_tau
+FocalForm = Literal["sigmoid", "softmax"]  # methods/configured.py
+Mixup = Literal["none", "input", "manifold", "remix"]  # methods/mixup.py MIXUPS
+RemixWeighting = Literal["per_sample", "batch_mean"]  # methods/configured.py
+CelasDrw = Literal["reweight", "ignored"]  # methods/configured.py sample_weights
+HeadInit = Literal["pytorch", "kaiming"]  # models/heads.py LinearHead
+TauNormCheckpoint = Literal["ce_best", "own_best"]  # methods/two_stage.py selection_model
+HeadTransform = Literal["none", "tau_norm"]  # methods/two_stage.py
+Schedule = Literal["step", "cosine"]  # train/engine.py lr_at
+Precision = Literal["auto", "bf16", "fp32"]  # train/engine.py
+CompileMode = Literal["auto", "none", "eager", "graphs", "compile", "compile_graphs"]  # train/engine.py
+Progress = Literal["auto", "bar", "lines", "none"]  # train/runlog.py RunLog
+# "auto" exactly, else a true/false spelling in any case (a YAML boolean arrives as "True" / "False"; the
+# consumers lower-case it), so the stored value may differ from these in case
+ChannelsLast = Literal["auto", "true", "false", "1", "0", "yes", "no", "on", "off"]
+
+
 @dataclass
 class DataConfig:
     dataset: str = "digits"  # digits | cifar10 | cifar100 | synthetic | imagenet_lt | inat18
     root: str | None = None  # folder holding the data set (--data-root)
     imbalance_factor: float = 100.0  # N_max / N_min of the training set
-    imbalance_type: str = "exp"  # exp (Cao et al.) | step
+    imbalance_type: ImbalanceType = "exp"  # exp (Cao et al.) | step
     step_ratio: float = 0.5  # step profile: fraction of classes that are minority
     subset_seed: int = 0  # numpy seed of the long-tailed draw (0 = the published one)
     test_per_class: int = 30  # digits: balanced held-out test images per class
@@ -57,7 +85,7 @@ class DataConfig:
     synthetic_test_size: int = 10000
     num_classes: int = 10  # synthetic only; real data sets know their own
     image_size: int = 32  # synthetic / imagenet-style crop size
-    augment: str = "standard"  # standard (crop+flip) | none
+    augment: Augment = "standard"  # standard (crop+flip) | none
     crop_padding: int = 4  # random crop: zero padding on each side (paper: 4; digits configs use 1)
     flip: bool = True  # random horizontal flips (off for digits: they are not flip-invariant)
     store: str | None = None  # imagenet_lt / inat18: decode-once uint8 store folder
@@ -71,29 +99,29 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     arch: str = "resnet32"  # resnet32 | resnet_small | resnet10 | resnet50 | resnext50
-    head: str = "linear"  # linear | cosine
+    head: HeadKind = "linear"
     bias: bool = True  # linear head bias (FCC's CIFAR configs: True)
     cosine_scale: float = 30.0  # s of a cosine (normalised) head
-    head_init: str = "pytorch"  # linear head: pytorch (nn.Linear's default, as BoT/FCC) | kaiming (Kaiming-normal)
+    head_init: HeadInit = "pytorch"  # linear head: pytorch (nn.Linear's default, as BoT/FCC) | kaiming (Kaiming-normal)
 
 
 @dataclass
 class FCCConfig:
     enabled: bool = False
-    strategy: str = "edc"  # uniform (Eq. 2) | edc (Eq. 3) | half (Eq. 4)
+    strategy: Strategy = "edc"  # uniform (Eq. 2) | edc (Eq. 3) | half (Eq. 4)
     gamma: float = 0.5
     beta: int = 0  # half compression: 0 = compress the top 50 % classes, 1 = the bottom 50 %
-    order: str = "frequency"  # frequency (rank by training count, majority first) | label (official: label id)
+    order: TauOrder = "frequency"  # frequency (rank by training count, majority first) | label (official: label id)
     round_decimals: int | None = None  # 2 = the official round(1 + γ − k·γ/C, 2) on binary floats; None = exact Eq. value
     start_epoch: int = 50  # FCC active when epoch > start_epoch (epochs count from 1)
-    mix_tau: str = "first"  # with mixed samples: first (official: τ of label a) | mixed (λτ_a + (1-λ)τ_b)
+    mix_tau: MixTau = "first"  # with mixed samples: first (official: τ of label a) | mixed (λτ_a + (1-λ)τ_b)
 
 
 @dataclass
 class MethodConfig:
     loss: str = "ce"  # ce | focal | cb_focal | cbce | bsce | ce_ls | celas | ldam | cdt
     focal_gamma: float = 2.0
-    focal_form: str = "sigmoid"  # sigmoid (BoT/official) | softmax (LDAM-DRW's)
+    focal_form: FocalForm = "sigmoid"  # sigmoid (BoT/official) | softmax (LDAM-DRW's)
     cb_beta: float = 0.9999  # class-balanced weights (1-β)/(1-β^n)
     label_smoothing: float = 0.1  # CE-LS ε
     celas_head: float = 0.4
@@ -106,13 +134,12 @@ class MethodConfig:
     drw_beta: float = 0.9999  # LDAM-DRW: CB weights after the DRW start
     sampler: str = "instance"  # instance | cb | sr | pb
     drs_start_epoch: int | None = None  # DRS: instance sampling until this epoch, then `sampler`
-    mixup: str = "none"  # none | input | manifold | remix
+    mixup: Mixup = "none"
     mixup_alpha: float = 1.0
     manifold_layer: str = "pool"
     remix_kappa: float = 3.0
     remix_tau: float = 0.5
-    celas_drw: str = "reweight"  # CELAS after a DRW start: reweight (CB weights) | ignored (official: DRW is a no-op)
-    remix_weighting: str = "per_sample"  # per_sample (paper) | batch_mean (BoT quirk: batch-mean λ_y times a mean CE)
+    remix_weighting: RemixWeighting = "per_sample"  # per_sample (paper) | batch_mean (BoT quirk: batch-mean λ_y times a mean CE)
     teacher: str | None = None  # DiVe: teacher checkpoint (a run folder or .pt)
     distill_temperature: float = 2.0
     distill_alpha: float = 0.5
@@ -127,9 +154,9 @@ class StageConfig:
     freeze_backbone: bool = False
     reset_head: bool = False  # cRT: re-initialise the classifier
     lws: bool = False  # learnable weight scaling of the classifier
-    head_transform: str = "none"  # none | tau_norm (test-time w_j / ||w_j||^p)
+    head_transform: HeadTransform = "none"  # tau_norm: test-time w_j / ||w_j||^p
     tau_norm_p: float = 1.0
-    tau_norm_checkpoint: str = "ce_best"  # best epoch chosen on: ce_best (the raw head, official) | own_best (the normalised head)
+    tau_norm_checkpoint: TauNormCheckpoint = "ce_best"  # best epoch chosen on: ce_best (the raw head, official) | own_best (the normalised head)
     max_norm: float | None = None  # LTR-WB: per-class weight norm bound (PGD)
     depends_on: str | None = None  # `fcc sweep`: config (same folder) whose run is stage 1 / the teacher; sets init_from/teacher
 
@@ -144,7 +171,7 @@ class OptimConfig:
     weight_decay: float = 2e-4
     warmup_epochs: int = 5
     warmup_start_factor: float = 1 / 3
-    schedule: str = "step"  # step | cosine
+    schedule: Schedule = "step"
     milestones: list[int] = field(default_factory=lambda: [160, 180])
     lr_decay: float = 0.01  # factor at each milestone
 
@@ -153,17 +180,17 @@ class OptimConfig:
 class TrainConfig:
     seed: int = 42
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
-    channels_last: str = "auto"  # auto (on GPU) | true | false
+    precision: Precision = "auto"  # auto: bf16 on GPU, fp32 on CPU
+    channels_last: ChannelsLast = "auto"  # auto: on GPU
     # auto (graphs on CUDA when allowed, else eager) | none (= eager) | graphs (step captured as a CUDA graph)
     # | compile (torch.compile'd forward, eager loop) | compile_graphs (Inductor-compiled step captured as a
     # CUDA graph; runs uncaptured on CPU)
-    compile: str = "auto"
+    compile: CompileMode = "auto"
     eval_every: int = 1
     threads: int = 1  # CPU threads (one is fastest on a shared 2-core machine)
     eval_batch_size: int = 1024
     tensorboard: bool = False
-    progress: str = "auto"  # auto (bar on a terminal, else lines) | bar | lines | none
+    progress: Progress = "auto"  # auto: a bar on a terminal, else lines
     sync_bn: bool = False
     checkpoint_every: int = 1  # write checkpoints/last.pt every N epochs (and at the end; best.pt whenever it improves)
 
@@ -180,46 +207,40 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-# Keys with a fixed set of values: anything else is a ConfigError when the config is built (YAML and
-# --set alike), not a traceback or a silent fallback deep in training. Each tuple is what the code that
-# reads the key handles (tests/train/test_method_configs.py checks them against the registries that
-# exist). Not listed: keys whose own registry already refuses an unknown value in one line
-# (data.dataset, method.loss, method.sampler, model.arch, train.device) and free-form ones
-# (method.manifold_layer: pool | stem | stageK).
-CHOICES: dict[str, tuple[str, ...]] = {
-    "data.imbalance_type": ("exp", "step"),  # data/longtail.py class_profile
-    "data.augment": ("standard", "none"),  # data/loader.py, data/large.py
-    "model.head": ("linear", "cosine"),  # models/heads.py build_head
-    "model.head_init": ("pytorch", "kaiming"),  # models/heads.py LinearHead
-    "fcc.strategy": ("uniform", "edc", "half"),  # fcc_theory/tau.py STRATEGIES
-    "fcc.order": ("frequency", "label"),  # fcc.py ORDERS
-    "fcc.mix_tau": ("first", "mixed"),  # methods/base.py fcc_tau
-    "method.focal_form": ("sigmoid", "softmax"),  # methods/configured.py
-    "method.mixup": ("none", "input", "manifold", "remix"),  # methods/mixup.py MIXUPS
-    "method.remix_weighting": ("per_sample", "batch_mean"),  # methods/configured.py
-    "method.celas_drw": ("reweight", "ignored"),  # methods/configured.py sample_weights
-    "stage.head_transform": ("none", "tau_norm"),  # methods/two_stage.py
-    "stage.tau_norm_checkpoint": ("ce_best", "own_best"),  # methods/two_stage.py selection_model
-    "optim.schedule": ("step", "cosine"),  # engine.py lr_at
-    "train.precision": ("auto", "bf16", "fp32"),  # engine.py: anything but bf16/auto used to mean fp32, silently
-    "train.compile": ("auto", "none", "eager", "graphs", "compile", "compile_graphs"),  # engine.py _choose_mode
-    "train.progress": ("auto", "bar", "lines", "none"),  # runlog.py RunLog (unknown values used to mean lines)
-    # engine.py _resolve_auto, data/loader.py, data/large.py: "auto" exactly, else true/false spellings in any case
-    # (a YAML boolean arrives as "True" / "False")
-    "train.channels_last": ("auto", "true", "false", "1", "0", "yes", "no", "on", "off"),
-}
-# keys whose values (these ones) may come in any case; the rest of the key's CHOICES must match exactly
+def _choice_keys(cls: type = Config, prefix: str = "") -> dict[str, tuple[str, ...]]:
+    """``{"section.key": allowed values}`` of every ``Literal``-typed key (nullable ones included)."""
+    out: dict[str, tuple[str, ...]] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        t = hints[f.name]
+        if isinstance(t, type) and dataclasses.is_dataclass(t):
+            out.update(_choice_keys(t, f"{prefix}{f.name}."))
+            continue
+        literal = _literal_of(t)
+        if literal is not None:
+            out[f"{prefix}{f.name}"] = literal
+    return out
+
+
+def _literal_of(tp: Any) -> tuple[str, ...] | None:
+    """The values of a ``Literal[...]`` type (or of ``Literal[...] | None``), else None."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _literal_of(inner[0]) if len(inner) == 1 else None
+    return typing.get_args(tp) if typing.get_origin(tp) is Literal else None
+
+
+CHOICES: dict[str, tuple[str, ...]] = _choice_keys()
+"""The allowed values of every key typed as a ``Literal`` (read from the types, so they cannot drift apart)."""
+# keys whose values (these ones) may come in any case; the rest of the key's values must match exactly
 _ANY_CASE: dict[str, tuple[str, ...]] = {"train.channels_last": CHOICES["train.channels_last"][1:]}
 
 
-def _check_choice(key: str, value: Any) -> Any:
-    """``value`` if ``key`` has no fixed set of values or ``value`` is one of them (None passes: nullable keys)."""
-    allowed = CHOICES.get(key)
-    if allowed is None or value is None or value in allowed:
+def _check_choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed`` (the values of the key's ``Literal`` type)."""
+    if value in allowed or value.lower() in _ANY_CASE.get(key, ()):
         return value
-    if isinstance(value, str) and value.lower() in _ANY_CASE.get(key, ()):
-        return value
-    raise ConfigError(f"config key '{key}' is {str(value)!r}; use one of {', '.join(allowed)}")
+    raise ConfigError(f"config key '{key}' is {value!r}; use one of {', '.join(allowed)}")
 
 
 def _all_keys(cls: type, prefix: str = "") -> list[str]:
@@ -227,7 +248,7 @@ def _all_keys(cls: type, prefix: str = "") -> list[str]:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         t = hints[f.name]
-        if dataclasses.is_dataclass(t):
+        if isinstance(t, type) and dataclasses.is_dataclass(t):
             keys += _all_keys(t, f"{prefix}{f.name}.")
         else:
             keys.append(f"{prefix}{f.name}")
@@ -255,6 +276,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"config key '{key}' needs a list, got {value!r}; write e.g. [160, 180]")
         return [_coerce(v, inner, key) for v in value]
+    if typing.get_origin(tp) is Literal:
+        return _check_choice(key, _coerce(value, str, key), typing.get_args(tp))
     if value is None:
         raise ConfigError(f"config key '{key}' may not be null; give a {tp.__name__}")
     try:
@@ -287,7 +310,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
 
 
 def config_from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "") -> Any:
-    """Build a (nested) config dataclass from a dict, rejecting unknown keys and values outside :data:`CHOICES`."""
+    """Build a (nested) config dataclass from a dict, rejecting unknown keys and values outside a key's ``Literal``."""
     if not isinstance(data, dict):
         raise ConfigError(f"config section '{prefix.rstrip('.') or '<top>'}' must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
@@ -300,11 +323,11 @@ def config_from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "")
         if f.name not in data:
             continue
         tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             kwargs[f.name] = config_from_dict(data[f.name] or {}, tp, f"{prefix}{f.name}.")
         else:
             key = f"{prefix}{f.name}"
-            kwargs[f.name] = _check_choice(key, _coerce(data[f.name], tp, key))
+            kwargs[f.name] = _coerce(data[f.name], tp, key)
     return cls(**kwargs)
 
 

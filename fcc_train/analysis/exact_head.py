@@ -1,4 +1,4 @@
-"""A trained linear head ``Wf + b`` in exact arithmetic, and its geometry (theory.md §1.5(c), §1.6).
+"""A trained linear head ``Wf + b`` in exact arithmetic, and its geometry (slab widths, boundary distances).
 
 float32 features, weights and biases are dyadic rationals (``Fraction(float)`` is exact), so
 they become integers over one common power of two and every comparison is made in Python
@@ -123,12 +123,12 @@ def float_argmax(logits: np.ndarray) -> list[int | None]:
     top = lg.max(axis=1, keepdims=True)
     shared = (lg == top).sum(axis=1) > 1
     am = lg.argmax(axis=1)
-    return [None if sh else int(a) for a, sh in zip(am, shared)]
+    return [None if sh else int(a) for a, sh in zip(am, shared, strict=True)]
 
 
 def slab_widths(head: ExactHead, taus: list[Fraction]) -> dict[str, Any]:
     """Width of the pair (i, j) slab at τ_i: |B_ij|(1 - 1/τ_i) in s units and that over ||w_i - w_j|| in
-    feature space (theory.md §1.6). Per class: min / median / max over j."""
+    feature space (the distance between the pair's boundaries at scale 1 and at τ_i). Per class: min / median / max over j."""
     C = head.S.shape[1]
     per_class = []
     matrix = []
@@ -183,7 +183,7 @@ def boundary_distances(head: ExactHead, labels: np.ndarray, cls_one: list[int | 
 
 
 def bias_vs_frequency(bias: list[float], counts: Sequence[int]) -> dict[str, Any]:
-    """Is the trained bias larger for head classes?  (An empirical question, theory.md §1.5(c).)"""
+    """Is the trained bias larger for head classes?  (An empirical question: flip monotonicity says flips go toward the larger bias.)"""
     pairs = agree = 0
     C = len(counts)
     for i in range(C):

@@ -68,7 +68,7 @@ def fig2b_feature_scaling(
     ax.scatter(P[~sel, 0], P[~sel, 1], s=6, c="0.8", label="other classes (original)")
     ax.scatter(P[sel, 0], P[sel, 1], s=14, c="tab:blue", label=f"class {cls}: original f")
     ax.scatter(Ps[:, 0], Ps[:, 1], s=14, c="tab:red", marker="x", label=f"class {cls}: multiplied τf, τ={float(tau[cls]):.3g}")
-    for a, b in zip(P[sel][:20], Ps[:20]):
+    for a, b in zip(P[sel][:20], Ps[:20], strict=True):
         ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
     ax.scatter([o[0]], [o[1]], marker="+", s=80, c="k", label="origin f = 0")
     ax.set_xlabel("PC 1 of the test features")
@@ -111,7 +111,11 @@ def fig4a_strategies(entries: Sequence[dict[str, Any]], raw: dict[str, Any] | No
 
 
 def fig4b_recall(
-    recall_raw: Sequence[float], recall_fcc: Sequence[float], class_counts: Sequence[int], path: str | Path, title: str = ""
+    recall_raw: Sequence[float | None],
+    recall_fcc: Sequence[float | None],
+    class_counts: Sequence[int],
+    path: str | Path,
+    title: str = "",
 ) -> Path:
     """Fig. 4(b): per-class recall (%) without and with FCC, classes ordered by training count (head first)."""
     plt = _plt()
@@ -140,11 +144,11 @@ def fig6_boundary(panels: Sequence[dict[str, Any]], major: int, minor: int, path
     classes, x = the signed distance (s + B)/||w_maj - w_min|| to the pair's boundary (> 0: the majority
     side) against y = the first principal direction orthogonal to w_maj - w_min. Each class's 20 % of points
     closest to the boundary are ringed; with τ given, the pair's slab at τ_maj and τ_min is shaded
-    (unscaled evaluation differs from scaled evaluation exactly there, theory.md §1.6).
+    (unscaled evaluation differs from scaled evaluation exactly there).
     """
     plt = _plt()
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), squeeze=False)
-    for ax, pan in zip(axes[0], panels):
+    for ax, pan in zip(axes[0], panels, strict=True):
         F = np.asarray(pan["features"], np.float64)
         y = np.asarray(pan["labels"])
         W = np.asarray(pan["weight"], np.float64)

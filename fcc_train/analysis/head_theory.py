@@ -1,4 +1,4 @@
-"""The theory applied to a trained linear head (theory.md §1.5(c) and §1.6).
+"""The slab theory applied to a trained linear head: which test points FCC's train-time scaling moves.
 
 FCC trains with the pooled feature of a sample of class y multiplied by τ_y
 (paper Eq. 1) and tests with the plain feature. For a linear head with logits
@@ -34,13 +34,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fcc_theory import margins
 from fcc_theory.rational import format_rational
-from fcc_train.data.longtail import SHOTS, shot_of
 from fcc_train.analysis.exact_head import (
     AnalysisError,
     ExactHead,
@@ -50,11 +50,11 @@ from fcc_train.analysis.exact_head import (
     row_argmax,
     slab_widths,
 )
+from fcc_train.data.longtail import SHOTS, shot_of
 
 __all__ = ["PointResult", "ModeReport", "HeadReport", "analyze_head"]
 
 _U32 = 2.0**-24  # unit roundoff of float32
-
 
 
 @dataclass
@@ -164,7 +164,7 @@ class HeadReport:
 
 def _predict(head: ExactHead, n: int, tau: Fraction, winner: int | None) -> tuple[bool | None, tuple[int, ...]]:
     """Slab prediction for point n: the unscaled winner c′ keeps its class at scale τ unless some
-    pair (c′, j) has s_{c′j} inside ``margins.slab(B_{c′j}, τ)`` (theory.md §1.2, §1.5(c))."""
+    pair (c′, j) has s_{c′j} inside ``margins.slab(B_{c′j}, τ)`` (the pairwise slab of the module docstring)."""
     if winner is None:
         return None, ()
     over = []
@@ -181,10 +181,10 @@ def _any_slab(num_tau: np.ndarray, num_one: np.ndarray) -> list[bool]:
     """Does some pair (i, j) lie in its closed slab, i.e. η_ij(τ)·η_ij(1) <= 0?  Sorting by the
     unscaled logits, no pair does iff those are distinct and the scaled ones increase strictly."""
     out = []
-    for rt, r1 in zip(num_tau, num_one):
+    for rt, r1 in zip(num_tau, num_one, strict=True):
         order = sorted(range(len(r1)), key=lambda c: r1[c])
-        inc1 = all(r1[a] < r1[b] for a, b in zip(order, order[1:]))
-        inct = all(rt[a] < rt[b] for a, b in zip(order, order[1:]))
+        inc1 = all(r1[a] < r1[b] for a, b in pairwise(order))
+        inct = all(rt[a] < rt[b] for a, b in pairwise(order))
         out.append(not (inc1 and inct))
     return out
 
@@ -243,6 +243,8 @@ def _mode(
         scale_t = tau.denominator * head.denom
         # prediction vs exact measurement: the flip itself, and the scaled winner among the overtakers
         if pred is not None and (pred != p.flip_measured or (p.class_scaled is not None and pred and p.class_scaled not in over)):
+            unscaled = p.class_unscaled
+            assert unscaled is not None  # a prediction needs the unscaled winner (_predict)
             mism.append(
                 {
                     "index": n,
@@ -252,8 +254,8 @@ def _mode(
                     "overtakers": list(over),
                     "class_unscaled": p.class_unscaled,
                     "class_scaled": p.class_scaled,
-                    "margins_unscaled": [_margin(num_one[n], p.class_unscaled, j, head.denom) for j in over],
-                    "margins_scaled": [_margin(num_tau[n], p.class_unscaled, j, scale_t) for j in over],
+                    "margins_unscaled": [_margin(num_one[n], unscaled, j, head.denom) for j in over],
+                    "margins_scaled": [_margin(num_tau[n], unscaled, j, scale_t) for j in over],
                 }
             )
         if p.flip_measured:
@@ -266,7 +268,7 @@ def _mode(
                 if head.Bv[c2] > head.Bv[c]:
                     direction["bias_larger_unscaled"] += 1
                 elif tau > 1:
-                    direction["violations"] += 1  # monotonicity (theory.md §1.5(c)) refuted
+                    direction["violations"] += 1  # flip monotonicity refuted
                 direction["toward_more_frequent"] += int(counts[c2] > counts[c])
         if float_logits is not None and (p.float_scaled != p.class_scaled or p.float_unscaled != p.class_unscaled):
             fmism.append(_float_mismatch(head, feats, num_tau, num_one, p, scale_t, float_logits, n))
@@ -318,6 +320,7 @@ def _float_mismatch(
             continue
         if ex is None or fl is None:  # an exact or float tie: margin 0 against the runner-up
             a = ex if ex is not None else fl
+            assert a is not None  # ex == fl (both None) was skipped above
             others = [c for c in range(len(row)) if c != a]
             b = max(others, key=lambda c: row[c])
         else:
@@ -339,7 +342,7 @@ def analyze_head(
     taus: Sequence[Fraction],
     class_counts: Sequence[int],
     float_head: Callable[[np.ndarray], np.ndarray] | None = None,
-    float_taus: Sequence[float] | None = None,
+    float_taus: Sequence[float] | np.ndarray | None = None,
 ) -> HeadReport:
     """Check the identity, predict and measure the flips of a linear head ``Wf + b`` on ``features``.
 
@@ -373,7 +376,7 @@ def analyze_head(
         alt = [Fraction(head.S[n, c], head.denom) + Fraction(head.Bv[c], head.denom) / t for c in range(C)]
         ident += margins.argmax_or_none(alt) == cls_true[n]
     notes = []
-    pred_cls = [c if c is not None else int(y) for c, y in zip(cls_one, labels)]
+    pred_cls = [c if c is not None else int(y) for c, y in zip(cls_one, labels, strict=True)]
     tau_pred = [taus[c] for c in pred_cls]
     fl: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     ident_f = None
@@ -386,7 +389,7 @@ def analyze_head(
         # float side of the identity: Wf + b/τ in float32 against the head on τf
         b32 = np.zeros(C, np.float32) if bias is None else np.asarray(bias, np.float32)
         rhs = f32 @ W.astype(np.float32).T + b32[None, :] / t32[labels.astype(np.int64)][:, None]
-        ident_f = int(sum(a == b for a, b in zip(float_argmax(fl["true"][0]), float_argmax(rhs))))
+        ident_f = int(sum(a == b for a, b in zip(float_argmax(fl["true"][0]), float_argmax(rhs), strict=True)))
     if any(c is None for c in cls_one):
         notes.append("some unscaled predictions are exact ties; 'pred' mode uses the label's tau there")
     if head.bias_free:

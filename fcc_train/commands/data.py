@@ -1,6 +1,6 @@
 """``fcc data --config FILE [--data-root DIR] [--json] [--set k=v]``: a data set's per-class counts and shot splits.
 
-Shot splits follow recipes.md §3: many-shot > 100 training images, medium 20–100, few-shot < 20.
+Shot splits as defined by OLTR (Liu et al., CVPR 2019) and used by the paper: many-shot > 100 training images, medium 20–100, few-shot < 20.
 """
 
 from __future__ import annotations

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from fcc_train.commands import add_overrides_argument, overrides_of
 
-__all__ = ["add_arguments", "run", "default_out", "read_jobs"]
+__all__ = ["add_arguments", "run", "default_out"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,9 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="experiment YAML (see configs/); repeat it to train several runs in one process",
     )
-    parser.add_argument(
-        "--jobs", default=None, help="YAML/JSON list of runs {config, out, set} trained together in one process"
-    )
+    parser.add_argument("--jobs", default=None, help="YAML/JSON list of runs {config, out, set} trained together in one process")
     parser.add_argument(
         "--stack",
         action="store_true",
@@ -51,32 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_out(cfg_name: str) -> Path:
     return Path("runs") / cfg_name
-
-
-def read_jobs(path: str | Path) -> list[dict[str, Any]]:
-    """A jobs file's entries, checked: each has ``config`` and ``out`` (strings) and optionally ``set`` (a list)."""
-    import yaml
-
-    from fcc_theory.errors import UserError
-
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"jobs file '{p}' does not exist; write a YAML list of {{config: FILE, out: DIR, set: [KEY=VALUE]}}")
-    try:
-        data = yaml.safe_load(p.read_text())  # JSON is YAML
-    except yaml.YAMLError as exc:
-        raise UserError(f"jobs file '{p}' is not valid YAML/JSON ({type(exc).__name__}); fix its syntax") from None
-    if not isinstance(data, list) or not data:
-        raise UserError(f"jobs file '{p}' must hold a non-empty list of {{config, out, set}} entries")
-    for i, job in enumerate(data):
-        if not isinstance(job, dict) or not isinstance(job.get("config"), str) or not isinstance(job.get("out"), str):
-            raise UserError(f"jobs file '{p}', entry {i}: needs 'config' and 'out' strings (and optionally a 'set' list)")
-        unknown = set(job) - {"config", "out", "set"}
-        if unknown:
-            raise UserError(f"jobs file '{p}', entry {i}: unknown key '{sorted(unknown)[0]}'; use config, out and set")
-        if not isinstance(job.get("set", []), list):
-            raise UserError(f"jobs file '{p}', entry {i}: 'set' must be a list of KEY=VALUE strings")
-    return data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
     specs: list[RunSpec] = []
     if args.jobs:
-        for job in read_jobs(args.jobs):
-            specs.append(RunSpec(load_config(job["config"], overrides + [str(s) for s in job.get("set", [])]), Path(job["out"])))
+        from fcc_train.experiments.run_request import read_jobs_file
+
+        for entry in read_jobs_file(args.jobs):
+            req = entry.after(overrides)  # the entry's own overrides come after the command line's
+            specs.append(RunSpec(req.config, req.out))
     else:
         parent = Path(args.out) if args.out else Path("runs")
         for path in args.config:

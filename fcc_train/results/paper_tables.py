@@ -26,7 +26,6 @@ PAPER_ALIASES = {
 }
 
 
-
 @dataclass(frozen=True)
 class PaperRow:
     """One (method, benchmark) cell pair of the paper's Table 1 or 2: top-1 error (%), raw and +FCC."""

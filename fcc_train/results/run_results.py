@@ -9,7 +9,6 @@ per-cell statistics over seeds.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,13 @@ from typing import Any, Iterable, Sequence
 
 from fcc_theory.errors import UserError
 from fcc_train.config import config_from_dict, config_to_dict
+from fcc_train.results.summary import RunSummary, SummaryError, read_summary
 
 __all__ = ["TableError", "Stats", "fmt_stats", "RunResult", "load_run_result", "find_runs", "benchmark_name"]
 
 
 class TableError(UserError):
     """Runs or options ``fcc table`` cannot use (one line)."""
-
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -61,16 +60,16 @@ def fmt_stats(s: Stats | None, digits: int = 2, with_n: bool = True) -> str:
 
 @dataclass
 class RunResult:
-    """A finished run folder: its summary and resolved config."""
+    """A finished run folder: its summary (with its stored resolved config)."""
 
     path: Path
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @property
     def config(self) -> dict[str, Any]:
         """The stored config with today's defaults filled in, so runs written before a key existed
         group with runs written after (a key added with its default changes nothing that was trained)."""
-        stored = self.summary["config"]
+        stored = self.summary.config
         try:
             return config_to_dict(config_from_dict(stored))
         except UserError:  # a key this version no longer knows: compare as stored
@@ -81,28 +80,23 @@ class RunResult:
         return self.config.get("train", {}).get("seed")
 
     def error(self, metric: str) -> float | None:
-        return self.summary.get(f"{metric}_top1_error")
+        return self.summary.error(metric)
 
     def shot(self, name: str, metric: str) -> float | None:
-        v = self.summary.get(name)
-        if isinstance(v, dict):
-            return v.get(metric)
-        return v
+        return self.summary.shot(name, metric)
 
 
 def load_run_result(path: str | Path) -> RunResult:
-    """Read ``summary.json`` of a run folder; a missing, unfinished or foreign folder is a one-line error."""
+    """Read ``summary.json`` of a run folder; a missing, damaged, unfinished or foreign folder is a one-line error."""
     p = Path(path)
     sp = p / "summary.json" if p.is_dir() else p
     if not sp.is_file():
         raise TableError(f"'{p}' has no summary.json; pass run folders written by fcc train (e.g. runs/digits_ce)")
     try:
-        summary = json.loads(sp.read_text())
-    except ValueError as exc:
-        raise TableError(f"'{sp}' is not valid JSON ({exc}); re-run fcc train to rewrite it") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("config"), dict):
-        raise TableError(f"'{sp}' has no stored config; it was not written by fcc train")
-    if not summary.get("done"):
+        summary = read_summary(sp)
+    except SummaryError as exc:
+        raise TableError(str(exc)) from None
+    if not summary.done:
         raise TableError(f"run '{sp.parent}' is not finished (summary.json without done: true); finish it with fcc train first")
     return RunResult(sp.parent, summary)
 

@@ -54,7 +54,8 @@ def _delta(raw: list[RunResult], fcc: list[RunResult], metric: str) -> tuple[Sta
     rs = {r.seed: r.error(metric) for r in raw}
     fs = {r.seed: r.error(metric) for r in fcc}
     if raw and fcc and set(rs) == set(fs) and len(rs) == len(raw) == len(fcc):
-        return Stats.of(fs[s] - rs[s] for s in rs if fs[s] is not None and rs[s] is not None), "paired"
+        pairs = [(fs[s], rs[s]) for s in rs]
+        return Stats.of(f - r for f, r in pairs if f is not None and r is not None), "paired"
     a, b = Stats.of(r.error(metric) for r in raw), Stats.of(r.error(metric) for r in fcc)
     if a.mean is None or b.mean is None:
         return Stats(None, None, 0), "independent"
@@ -93,7 +94,7 @@ def build_rows(runs: Sequence[RunResult], metric: str = "best", paper_benchmark:
         label = labelled[key]
         paper_name = method_identity(cfg)[1]
         raw = variants.get("raw", [])
-        fcc_names = sorted(v for v in variants if v != "raw") or [None]
+        fcc_names: list[str | None] = [*sorted(v for v in variants if v != "raw")] or [None]
         for v in fcc_names:
             fr = variants.get(v, []) if v else []
             d, kind = _delta(raw, fr, metric)

@@ -87,24 +87,9 @@ def _summary(
     seconds: float,
     done: bool,
 ) -> dict[str, Any]:
-    def shots(m: dict[str, Any] | None) -> dict[str, Any]:
-        return {k: (m or {}).get(k) for k in ("many", "medium", "few")}
+    from fcc_train.results.summary import RunSummary
 
-    return {
-        "best_top1_error": (best or {}).get("top1_error"),
-        "best_epoch": (best or {}).get("epoch"),
-        "last_top1_error": (last or {}).get("top1_error"),
-        "last_epoch": (last or {}).get("epoch"),
-        "many": {"best": (best or {}).get("many"), "last": (last or {}).get("many")},
-        "medium": {"best": (best or {}).get("medium"), "last": (last or {}).get("medium")},
-        "few": {"best": (best or {}).get("few"), "last": (last or {}).get("few")},
-        "best": shots(best),
-        "last": shots(last),
-        "class_counts": counts,
-        "config": cfg_dict,
-        "seconds": round(seconds, 3),
-        "done": done,
-    }
+    return RunSummary.from_records(best, last, class_counts=counts, config=cfg_dict, seconds=seconds, done=done).to_dict()
 
 
 def _check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fcc_theory import margins
-from fcc_train.analysis.head_theory import analyze_head
 from fcc_train.analysis.exact_head import ExactHead, dyadic, float_argmax
+from fcc_train.analysis.head_theory import analyze_head
 
 TAUS = [Fraction(1), Fraction(21, 20), Fraction(5, 4), Fraction(3, 2), Fraction(2), Fraction(3)]
 
@@ -33,10 +33,12 @@ def _independent_flips(
     out = []
     for n in range(f.shape[0]):
         fx = [Fraction(float(v)) for v in f[n]]
-        wf = [sum((Fraction(float(w)) * x for w, x in zip(row, fx)), Fraction(0)) for row in W]
+        wf = [sum((Fraction(float(w)) * x for w, x in zip(row, fx, strict=True)), Fraction(0)) for row in W]
         bb = [Fraction(0)] * W.shape[0] if b is None else [Fraction(float(v)) for v in b]
         t = tau_pp[n]
-        out.append((_argmax([t * a + c for a, c in zip(wf, bb)]), _argmax([a + c for a, c in zip(wf, bb)])))
+        out.append(
+            (_argmax([t * a + c for a, c in zip(wf, bb, strict=True)]), _argmax([a + c for a, c in zip(wf, bb, strict=True)]))
+        )
     return out
 
 
@@ -80,7 +82,7 @@ def test_prediction_matches_independent_flips(C: int, d: int, N: int, seed: int,
     counts = sorted(rng.integers(1, 300, C).tolist(), reverse=True)
     rep = analyze_head(f, labels, W, b, taus, counts)
     exp = _independent_flips(f, W, b, [taus[int(y)] for y in labels])
-    for p, (cs, cu) in zip(rep.modes["true"].points, exp):
+    for p, (cs, cu) in zip(rep.modes["true"].points, exp, strict=True):
         assert (p.class_scaled, p.class_unscaled) == (cs, cu)
         if cu is not None:
             assert p.flip_predicted == (cs != cu)
@@ -125,7 +127,7 @@ def test_dyadic_is_exact() -> None:
         np.float32
     )
     M, K = dyadic(x)
-    assert all(Fraction(int(m), 2**K) == Fraction(float(v)) for m, v in zip(M, x))
+    assert all(Fraction(int(m), 2**K) == Fraction(float(v)) for m, v in zip(M, x, strict=True))
     with pytest.raises(ValueError):
         dyadic(np.array([np.nan], np.float32))
 
@@ -197,8 +199,8 @@ def test_bias_vs_frequency_reports_rank_correlation() -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import fcc_train.analysis.head_theory
     import fcc_train.analysis.exact_head
+    import fcc_train.analysis.head_theory
 
     for mod in (fcc_train.analysis.head_theory, fcc_train.analysis.exact_head):
         res = doctest.testmod(mod)

@@ -4,8 +4,10 @@ enumerated config values (``config.CHOICES``) refuse anything else in one line."
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import yaml
@@ -336,3 +338,21 @@ def test_new_switch_choices_agree_with_the_code():
     assert set(CHOICES["stage.tau_norm_checkpoint"]) == {"ce_best", "own_best"}
     with pytest.raises(ConfigError, match="model.head_init"):
         load_config(None, ["model.head_init=xavier"])
+
+
+def test_choices_are_read_from_the_literal_types():
+    """Any Literal-typed key is checked against its own values, nullable or not; plain strings are free."""
+    assert config_from_dict({"kind": "b", "maybe": None, "free": "zzz"}, _Tiny) == _Tiny("b", None, "zzz")
+
+    for key, value, allowed in (("kind", "c", "a, b"), ("maybe", "z", "x, y")):
+        with pytest.raises(ConfigError) as exc:
+            config_from_dict({key: value}, _Tiny)
+        assert str(exc.value) == f"config key '{key}' is '{value}'; use one of {allowed}"
+    assert "method.manifold_layer" not in CHOICES and "data.dataset" not in CHOICES
+
+
+@dataclasses.dataclass
+class _Tiny:
+    kind: Literal["a", "b"] = "a"
+    maybe: Literal["x", "y"] | None = None
+    free: str = "anything"

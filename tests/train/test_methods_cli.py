@@ -133,14 +133,35 @@ def test_sweep_runs_chains_skips_and_collects(tmp_path):
 
 @pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
 def test_sweep_per_process_groups_runs_and_keeps_the_chain(tmp_path):
-    cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", "ce,crt", "--per-process", "2",
-           "--out", str(tmp_path), "--set", "optim.epochs=1", "train.progress=none", "train.device=cpu", "train.threads=1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fcc",
+        "sweep",
+        "--benchmark",
+        "digits",
+        "--methods",
+        "ce,crt",
+        "--per-process",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "optim.epochs=1",
+        "train.progress=none",
+        "train.device=cpu",
+        "train.threads=1",
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
     assert sorted((x["method"], x["variant"], x["status"]) for x in rows) == [
-        ("ce", "fcc", "done"), ("ce", "raw", "done"), ("crt", "fcc", "done"), ("crt", "raw", "done")]
+        ("ce", "fcc", "done"),
+        ("ce", "raw", "done"),
+        ("crt", "fcc", "done"),
+        ("crt", "raw", "done"),
+    ]
     starts = [ln for ln in r.stdout.splitlines() if ln.startswith("[sweep] start")]
     assert len(starts) == 2 and all("--jobs" in ln for ln in starts)  # two processes of two runs each
     assert "ce/seed42, ce_fcc/seed42" in starts[0] and "crt/seed42, crt_fcc/seed42" in starts[1]
@@ -155,9 +176,26 @@ def test_sweep_stack_trains_a_group_as_one_network(tmp_path):
     # plan order: ce, ce_fcc, remix, remix_fcc, focal, focal_fcc. A slice of 4 would stack CE with its pair
     # and Remix with its pair; grouping by lockstep gives CE and focal loss (one recipe) a process of their
     # own, one stack of 4, and the Remix pair (the 400-epoch mixup recipe) the next process
-    cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", "ce,remix,focal", "--per-process", "4",
-           "--stack", "--out", str(tmp_path), "--set", "optim.epochs=1", "train.progress=none", "train.device=cpu",
-           "train.threads=1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fcc",
+        "sweep",
+        "--benchmark",
+        "digits",
+        "--methods",
+        "ce,remix,focal",
+        "--per-process",
+        "4",
+        "--stack",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "optim.epochs=1",
+        "train.progress=none",
+        "train.device=cpu",
+        "train.threads=1",
+    ]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "--jobs" in r.stdout and "--stack" in r.stdout
@@ -176,8 +214,16 @@ def test_next_group_fills_a_process_with_whole_stacks():
     from fcc_train.commands.sweep import next_group
 
     jobs = [SimpleNamespace(name=n) for n in ["a1", "a2", "a3", "b1", "b2", "c1", "x1", "x2"]]
-    order = {"a1": (0, "A"), "a2": (0, "A"), "a3": (0, "A"), "b1": (0, "B"), "b2": (0, "B"), "c1": (0, "C"),
-             "x1": (1, ""), "x2": (1, "")}
+    order = {
+        "a1": (0, "A"),
+        "a2": (0, "A"),
+        "a3": (0, "A"),
+        "b1": (0, "B"),
+        "b2": (0, "B"),
+        "c1": (0, "C"),
+        "x1": (1, ""),
+        "x2": (1, ""),
+    }
     names = lambda g: [j.name for j in g]  # noqa: E731
     assert names(next_group(jobs, 2, order)) == ["a1", "a2"]  # the largest lockstep first, cut at K
     assert names(next_group(jobs, 4, order)) == ["a1", "a2", "a3", "c1"]  # B's pair does not fit; C's run does

@@ -63,7 +63,7 @@ def test_paper_numbers_are_read_from_the_packaged_csv() -> None:
     # compare every cell with the reference copy, parsed here independently
     ref = list(csv.reader(io.StringIO(REF.read_text())))[1:] if REF.is_file() else None
     if ref is not None:
-        for r, line in zip(rows, ref):
+        for r, line in zip(rows, ref, strict=True):
             assert (str(r.table), r.method, r.benchmark) == tuple(line[:3])
             assert r.raw == (float(line[3]) if line[3] else None) and r.fcc == (float(line[4]) if line[4] else None)
     assert paper_row("Baseline", "cifar10_lt100").raw == 27.59
@@ -76,7 +76,7 @@ def test_paper_numbers_are_read_from_the_packaged_csv() -> None:
 def test_grouping_mean_std_and_delta(tmp_path: Path) -> None:
     raw = [20.0, 22.0, 27.0]
     fcc = [18.0, 21.0, 23.0]
-    for s, (a, b) in enumerate(zip(raw, fcc)):
+    for s, (a, b) in enumerate(zip(raw, fcc, strict=True)):
         _run(tmp_path, f"ce_s{s}", DIGITS + [f"train.seed={s}"], a)
         _run(tmp_path, f"fcc_s{s}", DIGITS + FCC + [f"train.seed={s}"], b)
     _run(tmp_path, "focal_s0", DIGITS + ["method.loss=focal", "train.seed=0"], 30.0)
@@ -87,7 +87,7 @@ def test_grouping_mean_std_and_delta(tmp_path: Path) -> None:
     assert r.raw.n == 3 and r.fcc_stats.n == 3
     assert r.raw.mean == pytest.approx(statistics.mean(raw)) and r.raw.std == pytest.approx(statistics.stdev(raw))
     assert r.fcc_stats.std == pytest.approx(statistics.stdev(fcc))
-    diffs = [b - a for a, b in zip(raw, fcc)]
+    diffs = [b - a for a, b in zip(raw, fcc, strict=True)]
     assert r.delta_kind == "paired" and r.delta.mean == pytest.approx(statistics.mean(diffs))
     assert r.delta.std == pytest.approx(statistics.stdev(diffs))
     assert r.paper is not None and (r.paper.raw, r.paper.fcc) == (27.59, 24.08)
