@@ -139,6 +139,7 @@ class MethodConfig:
     manifold_layer: str = "pool"
     remix_kappa: float = 3.0
     remix_tau: float = 0.5
+    celas_drw: CelasDrw = "reweight"  # CELAS after a DRW start: reweight (CB weights) | ignored (official: DRW is a no-op)
     remix_weighting: RemixWeighting = "per_sample"  # per_sample (paper) | batch_mean (BoT quirk: batch-mean λ_y times a mean CE)
     teacher: str | None = None  # DiVe: teacher checkpoint (a run folder or .pt)
     distill_temperature: float = 2.0
