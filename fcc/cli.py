@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("fcc_train.commands.sweep", "run a table's configs (raw and +FCC), skipping finished runs"),
     "analyze": ("fcc_train.commands.analyze", "check a trained head against the theory (flips, slabs, identity)"),
     "table": ("fcc_train.commands.table", "lay results out beside the paper's Tables 1-2"),
+    "import-config": ("fcc_train.commands.import_config", "convert an official FCC / BoT-LT yacs config to ours"),
+    "config": ("fcc_train.commands.config", "config show: print the resolved config (defaults filled, --set applied)"),
 }
 
 
