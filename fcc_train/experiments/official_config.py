@@ -10,12 +10,12 @@ feature this trainer does not have is one :class:`~fcc_train.config.ConfigError`
 
 Two readings of the same file (``quirks``):
 
-* ``quirks=False`` (default): the project's form of each method, which is how the shipped
-  ``configs/<split>/*.yaml`` are written (τ by frequency rank, exact τ, per-sample Remix weights, DRW
-  as the trainer defines it);
-* ``quirks=True``: where the official code does something else that a key here can express, do that:
-  τ indexed by label id and rounded to 2 decimals, Remix's batch-mean label weight, LDAM's DRW weights
-  from epoch ``START_EPOCH`` itself, no DRW for the losses whose official ``update`` ignores it.
+* ``quirks=False`` (default): the official behaviour as the shipped ``configs/<split>/*.yaml`` write it
+  (τ rounded to 2 decimals as the official code, Remix's batch-mean label weight, LDAM's DRW weights from
+  epoch ``START_EPOCH`` itself, CELAS's DRW a no-op), with τ ranked by training frequency (on CIFAR-LT
+  the official label-id order);
+* ``quirks=True``: also τ indexed by label id (the official rule, which differs from frequency order on
+  ImageNet-LT and iNat18) and no DRW at all for the losses whose official ``update`` ignores it.
 
 >>> text = "FCC: {WORK: True, GAMMA: 0.5}\\nTRAIN: {COMBINER: {TYPE: fcc}, OPTIMIZER: {WEIGHT_DECAY: 2e-4}}"
 >>> text += "\\nTRANSFORMS: {TRAIN_TRANSFORMS: [random_crop], TEST_TRANSFORMS: []}"

@@ -136,10 +136,11 @@ def _drw(v: Any, c: Ctx) -> Flat:
     if c.quirks and loss in DRW_NOOP:
         return {}  # the official update() of these losses ignores DRW: they train as without it
     out: Flat = {"method.drw_start_epoch": start}
+    if loss == "CrossEntropyLabelAwareSmooth":
+        out["method.celas_drw"] = "ignored"  # the official CELAS update ignores the DRW weights
     if loss == "LDAMLoss":
         out["method.drw_beta"] = 0.9999  # hard-coded in the official LDAM loss
-        if c.quirks:
-            out["method.drw_start_epoch"] = start - 1  # official LDAM: CB weights from epoch START_EPOCH itself
+        out["method.drw_start_epoch"] = start - 1  # official LDAM: CB weights from epoch START_EPOCH itself
     return out
 
 
@@ -185,7 +186,7 @@ def _combiner(v: Any, c: Ctx) -> Flat:
         raise refuse("TRAIN.COMBINER.TYPE", v, "the DiVe combiner needs LOSS.LOSS_TYPE 'DiVEKLD'")
     out: Flat = {"method.mixup": COMBINERS[v]}
     if COMBINERS[v] == "remix":
-        out["method.remix_weighting"] = "batch_mean" if c.quirks else "per_sample"
+        out["method.remix_weighting"] = "batch_mean"  # the official Remix: batch-mean λ_y times a mean CE
     if v == "remix_fcc" and c.cfg["FCC.WORK"]:
         out["fcc.mix_tau"] = "first"  # the official remix_fcc compresses by the first label's τ
     return out
@@ -211,8 +212,7 @@ def _fcc_work(v: Any, c: Ctx) -> Flat:
     out: Flat = {"fcc.enabled": on}
     if on:
         out.update({"fcc.strategy": "edc", "fcc.order": "label" if c.quirks else "frequency"})
-        if c.quirks:
-            out["fcc.round_decimals"] = 2  # official: round(1 + γ - kγ/C, 2)
+        out["fcc.round_decimals"] = 2  # official: round(1 + γ - kγ/C, 2) on binary floats
     return out
 
 
