@@ -24,6 +24,7 @@ draws belong, and ``apply_mix`` with the draws as device tensors inside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -108,6 +109,20 @@ class Method:
             lam = batch.image_lam if batch.image_lam is not None else batch.lam
             tau = lam * tau + (1 - lam) * tau_by_class[batch.labels_b]
         return tau
+
+    def fcc_on(self, epoch: int) -> bool:
+        """Whether FCC scales the features in training epoch ``epoch`` (``fcc.enabled`` and ``epoch > fcc.start_epoch``)."""
+        from fcc_train.fcc import fcc_active
+
+        return fcc_active(self.cfg.fcc, epoch)
+
+    # -- the captured step's key -------------------------------------------------
+    def phase(self, epoch: int) -> Hashable:
+        """Everything that changes this method's traced loss between epochs: a captured step keeps one graph
+        per phase and replays it with the epoch it was captured at. Default: FCC on/off and the DRW switch.
+        A method whose loss depends on the epoch in another way must add it here."""
+        drw = self.cfg.method.drw_start_epoch
+        return (self.fcc_on(epoch), drw is not None and epoch > drw)
 
     # -- loss -------------------------------------------------------------
     def per_sample_loss(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int) -> torch.Tensor:

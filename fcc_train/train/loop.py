@@ -220,12 +220,16 @@ class TrainingRun:
         method = build_method(cfg, info, device)
         params = list(prepare_stage(model, cfg, device))
         notes: list[str] = [w for w in (label_order_warning(cfg.fcc, data.class_counts),) if w]
-        self.engine = engine = Engine(cfg, model, method, params, device, tau_by_class(cfg.fcc, data.class_counts, device), notes)
+        wrap = None
         if dist.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            # device_ids=None: the batch is already on this rank's device, and DDP must not try to move a Batch dataclass
-            engine.forward_module = DDP(engine.forward_module, device_ids=None)
+            def wrap(forward: torch.nn.Module) -> torch.nn.Module:
+                # device_ids=None: the batch is already on this rank's device, and DDP must not try to move a Batch dataclass
+                return DDP(forward, device_ids=None)
+
+        tau = tau_by_class(cfg.fcc, data.class_counts, device)
+        self.engine = engine = Engine(cfg, model, method, params, device, tau, notes, wrap_forward=wrap)
         self.loader = make_loader(data, cfg, device, rank=dist.rank, world_size=dist.world_size)
         self.gen = gen = torch.Generator(device=device)
         gen.manual_seed(cfg.train.seed + 1000 * dist.rank)
