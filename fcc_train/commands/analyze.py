@@ -99,24 +99,14 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test",
         raise UserError(f"run folder '{p}' has no checkpoints/{checkpoint}.pt{hint}")
     import torch
 
-    from fcc_train.train.checkpoint import load_checkpoint
-    from fcc_train.config import config_from_dict
     from fcc_train.data import build_datasets
     from fcc_train.methods import eval_head
-    from fcc_train.models import build_model
+    from fcc_train.train.restore import restore_model
 
-    state = load_checkpoint(ck)
-    cfg = config_from_dict(state["config"])
+    dev = torch.device(device)
+    model, cfg, state, _ = restore_model(ck, device=dev)
     torch.set_num_threads(max(1, cfg.train.threads))
     data = build_datasets(cfg)
-    model = build_model(cfg, data.num_classes, data.in_channels)
-    if cfg.stage.lws:
-        from fcc_train.methods.two_stage import LWSHead
-
-        model.head = LWSHead(model.head, data.num_classes)
-    model.load_state_dict(state["model"])
-    dev = torch.device(device)
-    model = model.to(dev).eval()
     net = eval_head(model, cfg)
     # the loader's own unaugmented, normalised batches (the same preprocessing as evaluation)
     from fcc_train.data import make_loader

@@ -79,6 +79,9 @@ class Method:
         self.device = torch.device(device)
         self.counts = torch.tensor(info.class_counts, dtype=torch.float32, device=self.device)
 
+    def attach(self, model: torch.nn.Module) -> None:
+        """Called once with the model this method trains, before training (manifold mixup installs its hook)."""
+
     # -- sampling -------------------------------------------------------
     def epoch_sampling(self, epoch: int) -> torch.Tensor | None:
         """Per-class draw probabilities (C,) for this epoch, or None for instance-uniform shuffling."""

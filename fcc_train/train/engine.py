@@ -72,6 +72,7 @@ class Engine:
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         self.params = [p for p in params if p.requires_grad]
+        method.attach(model)
         self.tau_by_class = tau_by_class.to(device)
         forward: nn.Module = TrainForward(model, method, self.tau_by_class)
         self.forward_module = wrap_forward(forward) if wrap_forward is not None else forward

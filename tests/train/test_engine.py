@@ -353,13 +353,10 @@ MIXUP_CASES = {
 
 
 def _mixup_engine(monkeypatch, mode, overrides):
-    from fcc_train.methods import prepare_stage
-
     if mode == "graphs":  # CapturedStep follows the device: on the CPU it runs the captured loss uncaptured
         _force_graphs(monkeypatch)
     eng = _resnet_engine([f"train.compile={'none' if mode == 'eager' else 'graphs'}", "method.mixup_alpha=1.0", *overrides])
     monkeypatch.undo()
-    prepare_stage(eng.model, eng.cfg)  # the manifold hook, as run.py installs it
     return eng
 
 
