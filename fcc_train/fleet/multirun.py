@@ -37,8 +37,8 @@ from typing import Any, Callable, Iterator, TextIO
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.train.checkpoint import capture_rng, restore_rng
 from fcc_train.config import Config
+from fcc_train.train.checkpoint import capture_rng, restore_rng
 
 __all__ = ["RunSpec", "RunOutcome", "run_many"]
 

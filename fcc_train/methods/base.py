@@ -23,8 +23,8 @@ draws belong, and ``apply_mix`` with the draws as device tensors inside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from collections.abc import Hashable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import torch

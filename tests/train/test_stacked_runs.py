@@ -149,9 +149,8 @@ def test_killed_stacked_process_resumes(tmp_path):
 
     def train(out, kill=None):
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        if kill:
-            env["FCC_TEST_KILL_AFTER_EPOCH"] = str(kill)
-        cmd = [sys.executable, "-m", "fcc", "train", "--stack", "--config", a, "--config", b, "--out", str(out), *sets]
+        launch = ["-m"] if not kill else [str(REPO / "tests/train/kill_runner.py"), str(kill)]
+        cmd = [sys.executable, *launch, "fcc", "train", "--stack", "--config", a, "--config", b, "--out", str(out), *sets]
         return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
 
     assert train(tmp_path / "whole").returncode == 0
