@@ -53,8 +53,13 @@ def stack_key(cfg: Any) -> dict[str, Any]:
     from fcc_train.config import config_to_dict
 
     d = config_to_dict(cfg)
-    return {"optim": d["optim"], "model": d["model"], "precision": d["train"]["precision"],
-            "channels_last": str(d["train"]["channels_last"]), "device": d["train"]["device"]}
+    return {
+        "optim": d["optim"],
+        "model": d["model"],
+        "precision": d["train"]["precision"],
+        "channels_last": str(d["train"]["channels_last"]),
+        "device": d["train"]["device"],
+    }
 
 
 def config_stack_problem(cfg: Any) -> str | None:
@@ -153,17 +158,20 @@ class StackedStep:
         self.phase = tuple(m.phase(epoch) for m in methods)
         self.ctx = self._frozen.setdefault(self.phase, tuple(StepContext(epoch, m.fcc_on(epoch)) for m in methods))
 
-    def traced_loss(self, x: torch.Tensor, y: torch.Tensor, lam: torch.Tensor | None = None,
-                    perm: torch.Tensor | None = None) -> torch.Tensor:
+    def traced_loss(
+        self, x: torch.Tensor, y: torch.Tensor, lam: torch.Tensor | None = None, perm: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Each run's loss (K,): run k's images are channels ``[c·k, c·(k+1))`` of ``x``, its labels ``y[:, k]``;
         ``lam`` (K,) and ``perm`` (N, K) carry the mixup runs' draws of this step."""
         g = self.group
         with g.lead.autocast():
             c = x.shape[1] // g.k
-            batches = [Batch(x[:, k * c:(k + 1) * c], y[:, k]) for k in range(g.k)]
+            batches = [Batch(x[:, k * c : (k + 1) * c], y[:, k]) for k in range(g.k)]
             if lam is not None and perm is not None:
-                batches = [m.method.apply_mix(b, lam[k], perm[:, k]) if m.mixes else b
-                           for k, (m, b) in enumerate(zip(g.members, batches, strict=True))]
+                batches = [
+                    m.method.apply_mix(b, lam[k], perm[:, k]) if m.mixes else b
+                    for k, (m, b) in enumerate(zip(g.members, batches, strict=True))
+                ]
                 x = g.lead.prepare_images(torch.cat([b.images for b in batches], dim=1))
             feats = g.net.features(x)  # (N, K, d)
             cols = []
@@ -171,8 +179,12 @@ class StackedStep:
                 f, batches[k] = scaled_features(m.method, feats[:, k], batches[k], m.tau_by_class if ctx.fcc_on else None)
                 cols.append(f)
             logits = g.net.head(torch.stack(cols, dim=1))  # Eq. 1, run by run
-            return torch.stack([m.method.loss(logits[:, k], batches[k], ctx.epoch).float()
-                                for k, (m, ctx) in enumerate(zip(g.members, self.ctx, strict=True))])
+            return torch.stack(
+                [
+                    m.method.loss(logits[:, k], batches[k], ctx.epoch).float()
+                    for k, (m, ctx) in enumerate(zip(g.members, self.ctx, strict=True))
+                ]
+            )
 
     def __call__(self, images: torch.Tensor, labels: torch.Tensor, draws: Draws) -> None:
         inputs = (images, labels) if draws is None else (images, labels, *draws)
@@ -204,7 +216,7 @@ class StackedStep:
 class _Member:
     """What the group uses of one run: its parts for training, and its step for momentum in and out."""
 
-    model: torch.nn.Module
+    model: Any  # a CifarResNet (stack_problem checked)
     method: Any
     tau_by_class: torch.Tensor
     params: list[torch.nn.Parameter]
@@ -228,10 +240,11 @@ class StackedGroup:
         self.say = runs[0].say
         self.net = StackedCifarResNet([m.model for m in self.members]).to(self.device)
         if lead.channels_last:
-            self.net.to(memory_format=torch.channels_last)
+            self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack memory_format
         o = runs[0].cfg.optim
-        self.opt = ForeachSGD(list(self.net.parameters()), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
-                              nesterov=o.nesterov)
+        self.opt = ForeachSGD(
+            list(self.net.parameters()), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
+        )
         # per run, in the order of its step's parameters: (stacked parameter index, the run's slice of it)
         self.views = []
         for k, m in enumerate(self.members):

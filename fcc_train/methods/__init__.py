@@ -28,7 +28,7 @@ __all__ = ["FCC_COSINE_WARNING", "Batch", "DataInfo", "Method", "build_method", 
 
 FCC_COSINE_WARNING = (
     "FCC has no effect with a cosine (normalised) head: the head normalises the features, so the "
-    "per-sample factor tau cancels in the logits and the gradients (recipes.md section 6.4). "
+    "per-sample factor tau cancels in the logits and the gradients. "
     "Use model.head: linear (e.g. the ldam_linear configs) for an FCC that acts."
 )
 

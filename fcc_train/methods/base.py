@@ -110,6 +110,7 @@ class Method:
         tau = tau_by_class[batch.labels]
         if batch.labels_b is not None and self.cfg.fcc.mix_tau == "mixed":
             lam = batch.image_lam if batch.image_lam is not None else batch.lam
+            assert lam is not None, "a mixed batch carries its λ"
             tau = lam * tau + (1 - lam) * tau_by_class[batch.labels_b]
         return tau
 
@@ -138,7 +139,9 @@ class Method:
         if batch.labels_b is None:
             return la.mean()
         lb = self.per_sample_loss(logits, batch.labels_b, epoch)
-        return (batch.lam * la + (1 - batch.lam) * lb).mean()
+        lam = batch.lam
+        assert lam is not None, "a mixed batch carries its λ"
+        return (lam * la + (1 - lam) * lb).mean()
 
     # -- stage hooks --------------------------------------------------------
     def on_epoch_start(self, epoch: int) -> None:

@@ -135,6 +135,7 @@ class ConfiguredMethod(Method):
         images = mix_pair(batch.images, lam, perm)
         out = mixed_batch(batch.with_(images=images), lam, perm)
         if kind == "remix":
+            assert out.labels_b is not None
             w = remix_label_weights(lam, self.counts, out.labels, out.labels_b, self.m.remix_kappa, self.m.remix_tau)
             if self.m.remix_weighting == "batch_mean":  # BoT's quirk: λ_y vector × a batch-mean CE
                 w = w.mean().expand_as(w)
@@ -210,8 +211,10 @@ class ConfiguredMethod(Method):
         lb = self.per_sample_loss(logits, batch.labels_b, epoch)
         wb = self.sample_weights(batch.labels_b, epoch)
         lam = batch.lam
+        assert lam is not None, "a mixed batch carries its λ"
         if wa is None:
             return (lam * la + (1 - lam) * lb).mean()
+        assert wb is not None  # both labels are weighted when one is
         num = (lam * wa * la + (1 - lam) * wb * lb).sum()
         return num / ((lam * wa + (1 - lam) * wb).sum() if self.weighted_mean() else n)
 

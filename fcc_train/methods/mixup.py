@@ -149,5 +149,5 @@ def install_manifold_hook(model: torch.nn.Module, layer: str, slot: ManifoldSlot
     if old is not None:
         old.remove()
     handle = target.register_forward_hook(slot.hook)
-    model._fcc_manifold_hook = handle
+    setattr(model, "_fcc_manifold_hook", handle)  # noqa: B010 (nn.Module typing: a handle is not a Module)
     return handle

@@ -1,6 +1,6 @@
 """The shape every model of the trainer shares: stem → stages → GAP → head.
 
-The engine and the methods rely on it (docs/dev/contracts.md): FCC scales ``features(x)`` before
+The engine and the methods rely on it: FCC scales ``features(x)`` before
 ``head``; Manifold Mixup enters between stages; cRT / LWS / τ-norm act on ``head``.
 """
 

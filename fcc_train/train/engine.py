@@ -70,7 +70,7 @@ class Engine:
         self.amp_dtype = torch.bfloat16 if (prec == "bf16" or (prec == "auto" and on_gpu)) else None
         self.channels_last = _resolve_auto(cfg.train.channels_last, on_gpu)
         if self.channels_last:
-            model.to(memory_format=torch.channels_last)
+            model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack memory_format
         self.params = [p for p in params if p.requires_grad]
         method.attach(model)
         self.tau_by_class = tau_by_class.to(device)

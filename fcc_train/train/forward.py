@@ -59,6 +59,7 @@ class TrainForward(nn.Module):
     """features → mix_features → FCC scale → head, as one module (so DDP sees one forward)."""
 
     tau_by_class: torch.Tensor
+    model: Any  # a StagedNet: features and head
 
     def __init__(self, model: nn.Module, method: Method, tau_by_class: torch.Tensor) -> None:
         super().__init__()

@@ -227,7 +227,10 @@ class TrainingRun:
         self.saver.enabled = self.main
         self._check_config()
         self.rlog = RunLog(
-            self.run_dir, enabled=self.main, progress=self.cfg.train.progress, tensorboard=self.cfg.train.tensorboard,
+            self.run_dir,
+            enabled=self.main,
+            progress=self.cfg.train.progress,
+            tensorboard=self.cfg.train.tensorboard,
             stream=self._stream,
         )
         self.say = self._log or self.rlog.note
@@ -403,7 +406,9 @@ class TrainingRun:
         if epoch >= self.cfg.optim.epochs:
             self._finish_run()
 
-    def _evaluate(self, epoch: int, lr: float, loss: float, predictions: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, Any]:
+    def _evaluate(
+        self, epoch: int, lr: float, loss: float, predictions: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> dict[str, Any]:
         from fcc_train.train.evaluate import evaluate
 
         parts = self._built()

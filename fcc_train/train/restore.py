@@ -81,6 +81,6 @@ def restore_model(
     if cfg.stage.lws:
         from fcc_train.methods.two_stage import LWSHead
 
-        model.head = LWSHead(model.head, num_classes)
+        model.head = LWSHead(model.head, num_classes)  # type: ignore[arg-type]  # head is a Module
     load_weights(model, weights, path, "train that run again")
     return Restored(model.to(device).eval(), cfg, state, path)

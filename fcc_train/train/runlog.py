@@ -1,4 +1,4 @@
-"""What a run writes next to its checkpoints (contracts.md, "Run folder").
+"""What a run writes next to its checkpoints.
 
 * ``metrics.jsonl`` — one JSON object per evaluated epoch (epoch, lr,
   train_loss, top1_error, many, medium, few, seconds) and ``metrics.csv`` with

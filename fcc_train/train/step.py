@@ -316,7 +316,9 @@ def build_step(
         except Exception as exc:  # torch.compile missing or unsupported here
             if mode != "compile_graphs":
                 raise
-            _say(notes, f"train.compile=compile_graphs: torch.compile unavailable ({type(exc).__name__}: {exc}); training eagerly")
+            _say(
+                notes, f"train.compile=compile_graphs: torch.compile unavailable ({type(exc).__name__}: {exc}); training eagerly"
+            )
             return eager()
     if mode == "compile":
         try:

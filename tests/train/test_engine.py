@@ -5,13 +5,13 @@ import torch
 import torch.nn as nn
 
 from fcc_train.config import load_config
+from fcc_train.fcc import tau_by_class
+from fcc_train.methods import DataInfo, Method
 from fcc_train.train.engine import Engine
 from fcc_train.train.epoch import train_one_epoch
 from fcc_train.train.evaluate import evaluate
 from fcc_train.train.schedule import lr_at
 from fcc_train.train.step import EagerStep, GraphStep
-from fcc_train.fcc import tau_by_class
-from fcc_train.methods import DataInfo, Method
 
 
 class TinyNet(nn.Module):
@@ -436,7 +436,12 @@ def test_compile_graphs_on_cuda_captures_and_trains_like_graphs():
 @pytest.mark.gpu
 def test_captured_mixup_on_cuda_trains_like_eager(monkeypatch):
     """On CUDA the mixup step is captured once per phase and replayed with each step's draws (fp32, no TF32)."""
-    over = ["train.precision=fp32", "train.channels_last=false", "method.mixup_alpha=1.0", *MIXUP_CASES["remix_batch_mean_mixed_tau"]]
+    over = [
+        "train.precision=fp32",
+        "train.channels_last=false",
+        "method.mixup_alpha=1.0",
+        *MIXUP_CASES["remix_batch_mean_mixed_tau"],
+    ]
     graphed = _resnet_engine(["train.compile=graphs", *over], device="cuda")
     eager = _resnet_engine(["train.compile=none", *over], device="cuda")
     assert graphed.mode == "graphs" and graphed.mixes

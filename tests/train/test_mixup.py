@@ -113,9 +113,9 @@ def test_manifold_hidden_layer_through_hook():
     assert torch.equal(f2, feats)
 
 
-
 def test_manifold_state_is_per_model():
     """Two models with hidden-layer manifold mixup in one process: arming one method's mix leaves the other model alone."""
+
     class Toy(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -145,6 +145,7 @@ def test_manifold_state_is_per_model():
     methods[0].mix_features(mixed, out, None)  # consumed: no error
     with pytest.raises(RuntimeError, match="attach"):
         methods[1].mix_features(plain[1], methods[1].apply_mix(b, 0.5, torch.arange(8)), None)
+
 
 @pytest.mark.parametrize("mix_tau", ["first", "mixed"])
 def test_fcc_tau_for_mixed_samples(mix_tau):

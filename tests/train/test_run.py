@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import fcc_train.methods as methods
-from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.config import load_config
+from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.train.loop import EXIT_NAN, run_training
 
 REPO = Path(__file__).resolve().parents[2]

@@ -54,7 +54,9 @@ def _engine(monkeypatch, method_cls, graphs, overrides=()):
 
     if graphs:
         monkeypatch.setattr("fcc_train.train.engine.choose_mode", lambda want, on_gpu, world, notes: "graphs")
-    cfg = load_config(None, ["model.arch=resnet_small", "fcc.enabled=true", "fcc.start_epoch=1", "fcc.gamma=1.0", "optim.lr=0.01", *overrides])
+    cfg = load_config(
+        None, ["model.arch=resnet_small", "fcc.enabled=true", "fcc.start_epoch=1", "fcc.gamma=1.0", "optim.lr=0.01", *overrides]
+    )
     torch.manual_seed(0)
     model = build_model(cfg, 3, 1)
     method = method_cls(cfg, DataInfo(COUNTS, cfg.optim.epochs))
