@@ -23,9 +23,10 @@ import numpy as np
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.config import Config, config_from_dict, config_to_dict, flatten_config
+from fcc_train.config import Config, config_from_dict, config_to_dict
 from fcc_train.train.checkpoint import FORMAT_VERSION, CheckpointSaver, capture_rng, find_resume, restore_rng
 from fcc_train.train.metrics import compute_metrics
+from fcc_train.train.run_config import COSMETIC_KEYS, check_stored_config, config_differences, refuse_if_different, resolve_device
 from fcc_train.train.runlog import RunLog, format_results
 from fcc_train.train.schedule import lr_at
 
@@ -35,38 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training", "RunParts", "TrainingRun"]
 
-# keys that may change between a run and its resumption (they do not change what is trained)
-COSMETIC_KEYS = {
-    "train.device",
-    "train.progress",
-    "train.tensorboard",
-    "train.threads",
-    "train.eval_batch_size",
-    "train.compile",
-    "train.checkpoint_every",
-    "data.root",
-    "data.store",
-}
 EXIT_NAN = 3
-
-
-def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    """``auto`` → the local CUDA device when there is one, else CPU; ``cuda`` / ``cuda:N`` / ``cpu`` as given."""
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"device '{spec}' asked for but CUDA is not available here; use --device cpu")
-        return torch.device(f"cuda:{local_rank}") if spec == "cuda" else torch.device(spec)
-    if spec != "cpu":
-        raise UserError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")
-    return torch.device("cpu")
-
-
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Non-cosmetic keys whose values differ between two resolved configs."""
-    a, b = flatten_config(old), flatten_config(new)
-    return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and a.get(k) != b.get(k))
 
 
 def _dump_yaml(d: dict[str, Any]) -> str:
@@ -107,30 +77,6 @@ def _summary(
         "seconds": round(seconds, 3),
         "done": done,
     }
-
-
-def _check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        return
-    import yaml
-
-    try:
-        old = yaml.safe_load(path.read_text()) or {}
-        old = config_to_dict(config_from_dict(old))  # fill defaults so older files compare fairly
-    except Exception:
-        return  # an unreadable config.yaml is rewritten; the checkpoint's own config is checked below
-    _refuse_if_different(run_dir, old, cfg_dict)
-
-
-def _refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
-    diff = config_differences(old, new)
-    if diff:
-        a, b = flatten_config(old), flatten_config(new)
-        shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
-        raise UserError(
-            f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder"
-        )
 
 
 def run_training(
@@ -257,7 +203,7 @@ class TrainingRun:
             raise UserError(f"optim.epochs must be >= 1, got {cfg.optim.epochs}")
         if cfg.train.eval_every < 1:
             raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
-        _check_stored_config(self.run_dir, self.cfg_dict)
+        check_stored_config(self.run_dir, self.cfg_dict)
 
     def _already_finished(self) -> bool:
         summary_path = self.run_dir / "summary.json"
@@ -271,7 +217,7 @@ class TrainingRun:
             done = {}
         if not (done.get("done") and done.get("config") is not None):
             return False
-        _refuse_if_different(self.run_dir, done["config"], self.cfg_dict)
+        refuse_if_different(self.run_dir, done["config"], self.cfg_dict)
         self.say(f"run '{self.run_dir}' is already finished (delete the folder to train again)")
         self.say(format_results(done))
         self.exit_code = 0
@@ -328,7 +274,7 @@ class TrainingRun:
         if found is None:
             return
         path, state = found
-        _refuse_if_different(self.run_dir, config_to_dict(config_from_dict(state["config"])), self.cfg_dict)
+        refuse_if_different(self.run_dir, config_to_dict(config_from_dict(state["config"])), self.cfg_dict)
         load_weights(parts.model, state["model"], path, "delete the run folder to train again")
         parts.engine.load_optimizer_state(state["optimizer"])
         self.epoch, self.best, self.seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
