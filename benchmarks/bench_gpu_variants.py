@@ -118,10 +118,10 @@ class Variant:
     def build(self):
         torch = self.torch
         from fcc_train.config import load_config
-        from fcc_train.train.engine import Engine, lr_at
         from fcc_train.fcc import tau_by_class
         from fcc_train.methods import DataInfo, build_method, prepare_stage
         from fcc_train.models import build_model
+        from fcc_train.train.engine import Engine, lr_at
 
         compile_mode, precision, cl = VARIANTS[self.name]
         over = [f"train.compile={compile_mode}", f"train.precision={precision}", f"train.channels_last={str(cl).lower()}",

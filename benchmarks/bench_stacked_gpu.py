@@ -36,9 +36,9 @@ def time_step(k: int, layout: str, steps: int, blocks: int, smoke: bool) -> dict
     import torch
     import torch.nn.functional as F
 
-    from fcc_train.train.graphs import CapturedStep, ForeachSGD
-    from fcc_train.models.resnet_cifar import resnet32
     from fcc_train.fleet.stacked_model import stack_resnets
+    from fcc_train.models.resnet_cifar import resnet32
+    from fcc_train.train.graphs import CapturedStep, ForeachSGD
 
     dev = "cpu" if smoke else "cuda"
     size, batch = (16, 8) if smoke else (32, 128)

@@ -58,7 +58,7 @@ from fcc_theory.tau import tau_values
 if TYPE_CHECKING:
     from fcc_train.config import FCCConfig
 
-__all__ = ["ORDERS", "class_ranks", "official_round", "tau_fractions", "tau_by_class", "fcc_active", "per_sample_tau"]
+__all__ = ["ORDERS", "class_ranks", "official_round", "tau_fractions", "tau_by_class", "fcc_active"]
 
 ORDERS = ("frequency", "label")
 
@@ -130,8 +130,3 @@ def tau_by_class(cfg: FCCConfig, class_counts: Sequence[int], device: torch.devi
 def fcc_active(cfg: FCCConfig, epoch: int) -> bool:
     """FCC scales features in training epoch ``epoch`` (1-based) iff enabled and ``epoch > start_epoch`` (official rule)."""
     return bool(cfg.enabled) and epoch > cfg.start_epoch
-
-
-def per_sample_tau(tau_by_class: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """τ of each sample's label: one gather on the device (the official code loops in Python)."""
-    return tau_by_class[labels]

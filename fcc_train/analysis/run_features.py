@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
 import numpy as np
 
@@ -52,21 +52,6 @@ def effective_head(head: Any, cfg: Any) -> tuple[np.ndarray | None, np.ndarray |
     return W.numpy().astype(np.float32), None if b is None else b.numpy().astype(np.float32), kind
 
 
-def _rebuild_model(state: dict[str, Any], cfg: Any, data: Any) -> Any:
-    """The checkpoint's model (with the LWS head of a stage-2 LWS run)."""
-    import torch
-
-    from fcc_train.models import build_model
-
-    model = build_model(cfg, data.num_classes, data.in_channels)
-    if cfg.stage.lws:
-        from fcc_train.methods.two_stage import LWSHead
-
-        model.head = LWSHead(cast(torch.nn.Module, model.head), data.num_classes)
-    model.load_state_dict(state["model"])
-    return model
-
-
 def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test", device: str = "cpu") -> LoadedRun:
     """Rebuild a run's data and model from its checkpoint and extract features on ``split``."""
     p = Path(run_dir)
@@ -79,18 +64,14 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test",
         raise UserError(f"run folder '{p}' has no checkpoints/{checkpoint}.pt{hint}")
     import torch
 
-    from fcc_train.config import config_from_dict
     from fcc_train.data import build_datasets, make_loader
     from fcc_train.methods import eval_head
-    from fcc_train.train.checkpoint import load_checkpoint
+    from fcc_train.train.restore import restore_model
 
-    state = load_checkpoint(ck)
-    cfg = config_from_dict(state["config"])
+    dev = torch.device(device)
+    model, cfg, state, _ = restore_model(ck, device=dev)
     torch.set_num_threads(max(1, cfg.train.threads))
     data = build_datasets(cfg)
-    model = _rebuild_model(state, cfg, data)
-    dev = torch.device(device)
-    model = model.to(dev).eval()
     net = eval_head(model, cfg)
     # the loader's own unaugmented, normalised batches (the same preprocessing as evaluation)
     loader = make_loader(data, cfg, dev)

@@ -1,4 +1,7 @@
-"""Several training runs in one process, their epochs overlapped on one GPU (issue 8).
+"""Several training runs in one process, their epochs overlapped on one GPU.
+
+Experimental until measured on a GPU: kept working and tested on the CPU (interleaved = solo), but
+whether it pays off is not yet measured.
 
 Table 1 is 184 small runs. One ResNet-32 at batch 128 leaves most of an H100
 idle (its kernels are 8×8×64 maps, a few dozen thread blocks each), and K
@@ -37,8 +40,8 @@ from typing import Any, Callable, Iterator, TextIO
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.train.checkpoint import capture_rng, restore_rng
 from fcc_train.config import Config
+from fcc_train.train.checkpoint import capture_rng, restore_rng
 
 __all__ = ["RunSpec", "RunOutcome", "run_many"]
 
@@ -243,12 +246,17 @@ def _units(slots: list[_Slot], stack: bool) -> list[Any]:
         if len(g) == 1:
             if len(slots) > 1:
                 why = stack_problem([slots[0].run, g[0].run]) if g[0] is not slots[0] else None
-                print(f"[stack] {_label(g[0].spec.out)} trains on its own{f' ({why})' if why else ''}",
-                      file=g[0].stream, flush=True)
+                print(
+                    f"[stack] {_label(g[0].spec.out)} trains on its own{f' ({why})' if why else ''}", file=g[0].stream, flush=True
+                )
             units.append(_Single(g[0]))
         elif len({x.run.epoch for x in g}) > 1:
-            print(f"[stack] {', '.join(_label(x.spec.out) for x in g)} resumed at different epochs: "
-                  "the runs behind catch up alone, then they stack", file=g[0].stream, flush=True)
+            print(
+                f"[stack] {', '.join(_label(x.spec.out) for x in g)} resumed at different epochs: "
+                "the runs behind catch up alone, then they stack",
+                file=g[0].stream,
+                flush=True,
+            )
             units.append(_CatchUp(g))
         else:
             units.extend(_together(g))
@@ -262,8 +270,12 @@ def _together(slots: list[_Slot]) -> list[Any]:
     try:
         return [_Stack(slots)]
     except Exception as exc:  # e.g. out of memory building the stack: the runs still train, side by side
-        print(f"[stack] could not stack {', '.join(_label(x.spec.out) for x in slots)} ({type(exc).__name__}: {exc}); "
-              "training them interleaved", file=slots[0].stream, flush=True)
+        print(
+            f"[stack] could not stack {', '.join(_label(x.spec.out) for x in slots)} ({type(exc).__name__}: {exc}); "
+            "training them interleaved",
+            file=slots[0].stream,
+            flush=True,
+        )
         return [_Single(x) for x in slots]
 
 

@@ -1,4 +1,6 @@
-"""K CIFAR ResNets as one network of grouped convolutions ("horizontal fusion", issue 8).
+"""K CIFAR ResNets as one network of grouped convolutions ("horizontal fusion").
+
+Experimental until measured on a GPU (see :mod:`fcc_train.fleet.stacked_runs`).
 
 A ResNet-32 step at batch 128 is a few hundred kernels on 8×8–32×32 maps, each too small to fill a
 large GPU, so the step time is set by the kernel count, not by the arithmetic. K runs stacked along
@@ -25,6 +27,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -35,13 +39,21 @@ __all__ = ["StackedCifarResNet", "stack_resnets"]
 
 
 def _grouped_conv(convs: list[nn.Conv2d]) -> nn.Conv2d:
-    c0, k = convs[0], len(convs)
-    g = nn.Conv2d(c0.in_channels * k, c0.out_channels * k, c0.kernel_size, stride=c0.stride, padding=c0.padding,
-                  groups=k * c0.groups, bias=c0.bias is not None)
+    c0: Any = convs[0]  # kernel_size/stride/padding as the layer holds them (the stubs say tuple[int, ...])
+    k = len(convs)
+    g = nn.Conv2d(
+        c0.in_channels * k,
+        c0.out_channels * k,
+        c0.kernel_size,
+        stride=c0.stride,
+        padding=c0.padding,
+        groups=k * c0.groups,
+        bias=c0.bias is not None,
+    )
     with torch.no_grad():
         g.weight.copy_(torch.cat([c.weight for c in convs]))
-        if c0.bias is not None:
-            g.bias.copy_(torch.cat([c.bias for c in convs]))
+        if g.bias is not None:
+            g.bias.copy_(torch.cat([c.bias for c in convs if c.bias is not None]))
     return g
 
 
@@ -51,7 +63,7 @@ def _stacked_bn(bns: list[nn.BatchNorm2d]) -> nn.BatchNorm2d:
     with torch.no_grad():
         for name in ("weight", "bias", "running_mean", "running_var"):
             getattr(s, name).copy_(torch.cat([getattr(b, name) for b in bns]))
-        s.num_batches_tracked.copy_(b0.num_batches_tracked)
+        s.num_batches_tracked.copy_(b0.num_batches_tracked)  # type: ignore[union-attr,arg-type]  # tracked by default
     return s
 
 
@@ -92,8 +104,9 @@ class _StackedBlock(nn.Module):
 class StackedCifarResNet(nn.Module):
     """K CIFAR ResNets with linear or cosine heads; ``features`` → (N, K, d), ``forward`` → logits (N, K, C)."""
 
-    def __init__(self, nets: list[CifarResNet]) -> None:
+    def __init__(self, nets_: list[CifarResNet]) -> None:
         super().__init__()
+        nets: list[Any] = list(nets_)  # stem/stages/head as built by resnet_cifar (indexable Sequentials)
         from fcc_train.models.heads import CosineHead
 
         if not nets:
@@ -148,7 +161,8 @@ class StackedCifarResNet(nn.Module):
     @torch.no_grad()
     def unstack_run(self, k: int, net: CifarResNet) -> None:
         """Copy run k's weights and BatchNorm statistics back into ``net`` (for its evaluation and checkpoint)."""
-        for s, t in zip(_convs_and_bns(self), _convs_and_bns(net)):
+        t: Any
+        for s, t in zip(_convs_and_bns(self), _convs_and_bns(net), strict=True):
             for name in ("weight", "bias", "running_mean", "running_var"):
                 src, dst = getattr(s, name, None), getattr(t, name, None)
                 if src is not None and dst is not None:
@@ -171,7 +185,7 @@ def _convs_and_bns(m: nn.Module) -> list[nn.Module]:
     return [x for x in m.modules() if isinstance(x, (nn.Conv2d, nn.BatchNorm2d))]
 
 
-def _head_params(head: nn.Module) -> nn.Module:
+def _head_params(head: nn.Module) -> Any:
     """The module holding a head's ``weight`` (C, d) and ``bias`` (C,) or None: a LinearHead's nn.Linear, or a CosineHead."""
     from fcc_train.models.heads import CosineHead
 

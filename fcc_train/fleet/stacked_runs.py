@@ -1,4 +1,8 @@
-"""Train K compatible runs as one stacked network: one kernel launch does K runs' work (issue 8).
+"""Train K compatible runs as one stacked network: one kernel launch does K runs' work.
+
+Experimental until measured on a GPU: kept working and tested on the CPU (stacked = solo), but whether
+it pays off against interleaved runs is not yet measured.
+
 
 The runs are ordinary :class:`~fcc_train.train.loop.TrainingRun` objects — each builds its own data,
 model, method, loader and generator, resumes from its own checkpoint, evaluates its own model and
@@ -29,13 +33,17 @@ The result equals the solo runs up to floating-point summation order (tested on 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from fcc_train.train.engine import CAPTURED_MODES
-from fcc_train.train.graphs import CapturedStep, ForeachSGD
 from fcc_train.fleet.stacked_model import StackedCifarResNet
+from fcc_train.methods import Batch
+from fcc_train.train.epoch import drive_epoch
+from fcc_train.train.forward import Draws, StepContext, scaled_features
+from fcc_train.train.graphs import CapturedStep, ForeachSGD
+from fcc_train.train.schedule import lr_at
 
 __all__ = ["stack_key", "config_stack_problem", "stack_problem", "StackedGroup"]
 
@@ -45,8 +53,13 @@ def stack_key(cfg: Any) -> dict[str, Any]:
     from fcc_train.config import config_to_dict
 
     d = config_to_dict(cfg)
-    return {"optim": d["optim"], "model": d["model"], "precision": d["train"]["precision"],
-            "channels_last": str(d["train"]["channels_last"]), "device": d["train"]["device"]}
+    return {
+        "optim": d["optim"],
+        "model": d["model"],
+        "precision": d["train"]["precision"],
+        "channels_last": str(d["train"]["channels_last"]),
+        "device": d["train"]["device"],
+    }
 
 
 def config_stack_problem(cfg: Any) -> str | None:
@@ -80,21 +93,22 @@ def stack_problem(runs: list[Any], *, same_epoch: bool = True) -> str | None:
     if len(runs) < 2:
         return "fewer than two runs to stack"
     first = runs[0]
+    lead = first.parts
     for r in runs:
-        cfg, name = r.cfg, r.run_dir.name
+        cfg, name, p = r.cfg, r.run_dir.name, r.parts
         why = config_stack_problem(cfg)
-        if why is None and (not isinstance(r.model, CifarResNet) or not isinstance(r.model.head, (LinearHead, CosineHead))):
+        if why is None and (not isinstance(p.model, CifarResNet) or not isinstance(p.model.head, (LinearHead, CosineHead))):
             why = "only CIFAR ResNets with a linear or cosine head stack"
         if why is not None:
             return f"{name}: {why}"
         if stack_key(cfg) != stack_key(first.cfg):
             diff = next(k for k in stack_key(cfg) if stack_key(cfg)[k] != stack_key(first.cfg)[k])
             return f"{name}: its {diff} settings differ from {first.run_dir.name}'s"
-        if r.loader.steps_per_epoch != first.loader.steps_per_epoch:
-            return f"{name}: {r.loader.steps_per_epoch} steps per epoch, {first.run_dir.name} has {first.loader.steps_per_epoch}"
+        if p.loader.steps_per_epoch != lead.loader.steps_per_epoch:
+            return f"{name}: {p.loader.steps_per_epoch} steps per epoch, {first.run_dir.name} has {lead.loader.steps_per_epoch}"
         if same_epoch and r.epoch != first.epoch:
             return f"{name}: resumed at epoch {r.epoch}, {first.run_dir.name} at {first.epoch}"
-        if r.data.in_channels != first.data.in_channels or r.data.num_classes != first.data.num_classes:
+        if p.data.in_channels != lead.data.in_channels or p.data.num_classes != lead.data.num_classes:
             return f"{name}: input channels or classes differ"
     return None
 
@@ -113,6 +127,105 @@ class _StackedStep(CapturedStep):
         return losses.detach()
 
 
+class StackedStep:
+    """The :class:`~fcc_train.train.step.Step` of a stacked group: the K runs' losses in one captured step.
+
+    Its graphs are keyed by the tuple of the runs' ``method.phase(epoch)``; as in a solo captured step,
+    each phase's loss reads the epoch and FCC switches of its first epoch, as a graph would.
+    """
+
+    whole_epoch_batches = True
+
+    def __init__(self, group: StackedGroup, compiled: bool) -> None:
+        self.group = group
+        loss_fn: Any = self.traced_loss
+        if compiled:  # as the runs asked: Inductor kernels inside the captured stacked step
+            try:
+                loss_fn = torch.compile(self.traced_loss, dynamic=False)
+            except Exception as exc:  # torch.compile unavailable: the plain stacked step
+                group.lead.notes.append(f"stacked step not compiled ({type(exc).__name__}); training it uncompiled")
+        self.captured = _StackedStep(loss_fn, group.opt, [group.net], group.k, capture=group.device.type == "cuda")
+        self._frozen: dict[Any, tuple[StepContext, ...]] = {}
+        self.phase: Any = None
+        self.ctx: tuple[StepContext, ...] = ()
+
+    @property
+    def mode(self) -> str:
+        return "graphs" if self.captured.capture else "eager"
+
+    def begin_epoch(self, epoch: int) -> None:
+        methods = [m.method for m in self.group.members]
+        self.phase = tuple(m.phase(epoch) for m in methods)
+        self.ctx = self._frozen.setdefault(self.phase, tuple(StepContext(epoch, m.fcc_on(epoch)) for m in methods))
+
+    def traced_loss(
+        self, x: torch.Tensor, y: torch.Tensor, lam: torch.Tensor | None = None, perm: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Each run's loss (K,): run k's images are channels ``[c·k, c·(k+1))`` of ``x``, its labels ``y[:, k]``;
+        ``lam`` (K,) and ``perm`` (N, K) carry the mixup runs' draws of this step."""
+        g = self.group
+        with g.lead.autocast():
+            c = x.shape[1] // g.k
+            batches = [Batch(x[:, k * c : (k + 1) * c], y[:, k]) for k in range(g.k)]
+            if lam is not None and perm is not None:
+                batches = [
+                    m.method.apply_mix(b, lam[k], perm[:, k]) if m.mixes else b
+                    for k, (m, b) in enumerate(zip(g.members, batches, strict=True))
+                ]
+                x = g.lead.prepare_images(torch.cat([b.images for b in batches], dim=1))
+            feats = g.net.features(x)  # (N, K, d)
+            cols = []
+            for k, (m, ctx) in enumerate(zip(g.members, self.ctx, strict=True)):
+                f, batches[k] = scaled_features(m.method, feats[:, k], batches[k], m.tau_by_class if ctx.fcc_on else None)
+                cols.append(f)
+            logits = g.net.head(torch.stack(cols, dim=1))  # Eq. 1, run by run
+            return torch.stack(
+                [
+                    m.method.loss(logits[:, k], batches[k], ctx.epoch).float()
+                    for k, (m, ctx) in enumerate(zip(g.members, self.ctx, strict=True))
+                ]
+            )
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor, draws: Draws) -> None:
+        inputs = (images, labels) if draws is None else (images, labels, *draws)
+        step = self.captured
+        try:
+            step(*inputs, phase=self.phase)
+        except Exception as exc:
+            if not step.capture or self.phase in step.graphs:
+                raise  # an eager step, or a replay of a graph that captured: a real error
+            # the failed capture left every tensor as it was; go on without graphs
+            step.capture = False
+            self.group.say(f"[stack] CUDA graph capture failed ({type(exc).__name__}: {exc}); the stacked step runs eagerly")
+            step(*inputs, phase=self.phase)
+
+    def set_lr(self, lr: float) -> None:
+        self.group.opt.set_lr(lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.group.opt.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.group.opt.load_state_dict(state)
+
+    def pop_loss(self) -> torch.Tensor:
+        return self.captured.pop_loss()
+
+
+@dataclass
+class _Member:
+    """What the group uses of one run: its parts for training, and its step for momentum in and out."""
+
+    model: Any  # a CifarResNet (stack_problem checked)
+    method: Any
+    tau_by_class: torch.Tensor
+    params: list[torch.nn.Parameter]
+    step: Any  # the run's own Step: state_dict / load_state_dict
+    loader: Any
+    gen: torch.Generator
+    mixes: bool
+
+
 class StackedGroup:
     """K started, stackable :class:`TrainingRun` objects trained as one network; ``queue_epoch``/``finish_epoch`` like a run."""
 
@@ -121,89 +234,52 @@ class StackedGroup:
         if problem is not None:
             raise ValueError(problem)
         self.runs, self.k = runs, len(runs)
-        lead = runs[0].engine
-        self.device, self.lead = lead.device, lead
-        self.net = StackedCifarResNet([r.model for r in runs]).to(self.device)
+        self.members = [_member(r.parts) for r in runs]
+        self.lead = lead = runs[0].parts.engine  # the shared numerics (autocast, channels_last) and notes
+        self.device = lead.device
+        self.say = runs[0].say
+        self.net = StackedCifarResNet([m.model for m in self.members]).to(self.device)
         if lead.channels_last:
-            self.net.to(memory_format=torch.channels_last)
+            self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs lack memory_format
         o = runs[0].cfg.optim
-        self.opt = ForeachSGD(list(self.net.parameters()), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
-                              nesterov=o.nesterov)
-        # per run, in the order of its engine's parameters: (stacked parameter index, the run's slice of it)
+        self.opt = ForeachSGD(
+            list(self.net.parameters()), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov
+        )
+        # per run, in the order of its step's parameters: (stacked parameter index, the run's slice of it)
         self.views = []
-        for k, r in enumerate(runs):
-            where = self.net.run_slices(k, r.model)
-            self.views.append([where[id(p)] for p in r.engine.params])
+        for k, m in enumerate(self.members):
+            where = self.net.run_slices(k, m.model)
+            self.views.append([where[id(p)] for p in m.params])
         self._load_momentum()
-        loss_fn = self._loss
-        if lead.mode == "compile_graphs":  # as the runs asked: Inductor kernels inside the captured stacked step
-            try:
-                loss_fn = torch.compile(self._loss, dynamic=False)
-            except Exception as exc:  # torch.compile unavailable: the plain stacked step
-                lead.notes.append(f"stacked step not compiled ({type(exc).__name__}); training it uncompiled")
-        self.step = _StackedStep(loss_fn, self.opt, [self.net], self.k, capture=self.device.type == "cuda")
-        # mixup runs: each step's λ and permutation per run are drawn outside the graph (as their solo
-        # captured step draws them) and enter it as tensors; FCC on/off is in the phase
-        self.mixes = [r.engine.mixes for r in runs]
-        self._fcc_on = [False] * self.k
+        self.step = StackedStep(self, compiled=lead.mode == "compile_graphs")
         self.epoch = runs[0].epoch
-        self._pending_t0 = 0.0
         # one stacked pass evaluates every run when their test sets have one length and no run
         # transforms its head for evaluation (τ-norm); otherwise each run evaluates its own model
-        self.stacked_eval = len({(r.loader.num_test, r.loader.eval_batch_size) for r in runs}) == 1 and all(
+        self.stacked_eval = len({(m.loader.num_test, m.loader.eval_batch_size) for m in self.members}) == 1 and all(
             r.cfg.stage.head_transform == "none" for r in runs
         )
 
     # -- moving state between the stack and the runs ------------------------------------
     def _load_momentum(self) -> None:
         with torch.no_grad():
-            for k, r in enumerate(self.runs):
-                bufs = r.engine.optimizer_state()["momentum_buffer"]
-                for (i, sl), b in zip(self.views[k], bufs):
+            for views, m in zip(self.views, self.members, strict=True):
+                bufs = m.step.state_dict()["momentum_buffer"]
+                for (i, sl), b in zip(views, bufs, strict=True):
                     self.opt.bufs[i][sl].copy_(b if b is not None else torch.zeros_like(self.opt.bufs[i][sl]))
 
     def _unstack(self, k: int) -> None:
-        run = self.runs[k]
-        self.net.unstack_run(k, run.model)
+        m = self.members[k]
+        self.net.unstack_run(k, m.model)
         bufs = [self.opt.bufs[i][sl].detach().clone() for i, sl in self.views[k]]
-        run.engine.load_optimizer_state({"momentum_buffer": bufs, "lr": float(self.opt.lr)})
+        m.step.load_state_dict({"momentum_buffer": bufs, "lr": float(self.opt.lr)})
 
-    # -- the fused step -------------------------------------------------------------------
-    def _loss(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, lam: torch.Tensor | None = None,
-              perm: torch.Tensor | None = None) -> torch.Tensor:
-        """Each run's loss (K,). ``lam`` (K,) and ``perm`` (N, K) carry the mixup runs' draws of this step;
-        a mixup run's FCC scale is its method's τ of the mixed batch (``scale``'s column is unused)."""
-        from fcc_train.methods import Batch
-
-        with self.lead.autocast():
-            c = x.shape[1] // self.k
-            batches = [Batch(x[:, k * c:(k + 1) * c], y[:, k]) for k in range(self.k)]
-            mixing = lam is not None and perm is not None
-            if mixing:
-                batches = [r.engine.method.apply_mix(b, lam[k], perm[:, k]) if m else b
-                           for k, (r, b, m) in enumerate(zip(self.runs, batches, self.mixes))]
-                x = self.lead.prepare_images(torch.cat([b.images for b in batches], dim=1))
-            feats = self.net.features(x)  # (N, K, d)
-            if mixing:
-                cols, scales = [], []
-                for k, r in enumerate(self.runs):
-                    f, s = feats[:, k], scale[:, k]
-                    if self.mixes[k]:  # manifold mixup at 'pool' mixes the run's pooled feature
-                        f, batches[k] = r.engine.method.mix_features(f, batches[k], None)
-                        tau = r.engine.forward_module.tau_by_class
-                        s = r.engine.method.fcc_tau(tau, batches[k]) if self._fcc_on[k] else torch.ones_like(s)
-                    cols.append(f)
-                    scales.append(s)
-                feats, scale = torch.stack(cols, dim=1), torch.stack(scales, dim=1)
-            logits = self.net.head(feats * scale[..., None].to(feats.dtype))  # Eq. 1, run by run
-            return torch.stack([r.engine.method.loss(logits[:, k], batches[k], self.epoch).float()
-                                for k, r in enumerate(self.runs)])
-
+    # -- the fused epoch ------------------------------------------------------------------
     def _draws(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This step's mixup draws of every run, in each run's own generators: λ (K,) and permutations (N, K)."""
         lams, perms = [], []
-        for r, m in zip(self.runs, self.mixes):
-            lam, perm = r.engine.method.draw_mix(n, self.device, r.gen) if m else (1.0, torch.arange(n, device=self.device))
+        for m in self.members:
+            draws = m.method.draw_mix(n, self.device, m.gen) if m.mixes else None
+            lam, perm = draws if draws is not None else (1.0, torch.arange(n, device=self.device))
             lams.append(lam)
             perms.append(perm)
         host = torch.tensor(lams, dtype=torch.float32)
@@ -212,49 +288,30 @@ class StackedGroup:
         return host.to(self.device, non_blocking=True), torch.stack(perms, dim=1)
 
     def queue_epoch(self) -> None:
-        from fcc_train.train.engine import _phase, lr_at
-        from fcc_train.fcc import fcc_active
-
-        self._pending_t0 = time.perf_counter()
+        started = time.perf_counter()
         self.epoch += 1
         epoch = self.epoch
-        self.opt.set_lr(lr_at(self.runs[0].cfg.optim, epoch))
+        self.step.set_lr(lr_at(self.runs[0].cfg.optim, epoch))
         self.net.train()
-        iters, taus, fcc_on = [], [], []
-        for r in self.runs:
-            r.engine._epoch = epoch
-            r.engine.method.on_epoch_start(epoch)
-            probs = r.engine.method.epoch_sampling(epoch)
-            # the data path the run's own engine would take (the captured path augments the epoch at once)
-            by_epoch = r.engine.mode in CAPTURED_MODES and hasattr(r.loader, "batches_from_epoch_tensor")
-            batches = r.loader.batches_from_epoch_tensor if by_epoch else r.loader.batches
-            iters.append(batches(probs, r.gen))
-            taus.append(r.engine.forward_module.tau_by_class)
-            fcc_on.append(fcc_active(r.cfg.fcc, epoch))
-        phase = tuple(_phase(r.cfg, epoch, on) for r, on in zip(self.runs, fcc_on))
-        self._fcc_on = fcc_on
-        for batch in zip(*iters):
-            xs = [b[0] for b in batch]
-            ys = [b[1] for b in batch]
-            x = self.lead.prepare_images(torch.cat(xs, dim=1))
-            y = torch.stack(ys, dim=1)
-            scale = torch.stack([t[yk] if on else torch.ones_like(yk, dtype=torch.float32)
-                                 for t, yk, on in zip(taus, ys, fcc_on)], dim=1)
-            self._step((x, y, scale, *self._draws(y.shape[0])) if any(self.mixes) else (x, y, scale), phase)
-        losses = self.step.pop_loss()
-        for k, r in enumerate(self.runs):
-            r.adopt_epoch(losses[k], self._pending_t0)
+        iters = []
+        for m in self.members:
+            m.method.on_epoch_start(epoch)
+            probs = m.method.epoch_sampling(epoch)
+            # the data path the run's own step would take (a captured step augments the epoch at once)
+            by_epoch = m.step.whole_epoch_batches and hasattr(m.loader, "batches_from_epoch_tensor")
+            batches = m.loader.batches_from_epoch_tensor if by_epoch else m.loader.batches
+            iters.append(batches(probs, m.gen))
+        mixing = any(m.mixes for m in self.members)
 
-    def _step(self, inputs: tuple[torch.Tensor, ...], phase: tuple) -> None:
-        try:
-            self.step(*inputs, phase=phase)
-        except Exception as exc:
-            if not self.step.capture or phase in self.step.graphs:
-                raise  # an eager step, or a replay of a graph that captured: a real error
-            # the failed capture left every tensor as it was; go on without graphs
-            self.step.capture = False
-            self.runs[0].say(f"[stack] CUDA graph capture failed ({type(exc).__name__}: {exc}); the stacked step runs eagerly")
-            self.step(*inputs, phase=phase)
+        def inputs() -> Any:
+            for batch in zip(*iters, strict=True):
+                x = self.lead.prepare_images(torch.cat([b[0] for b in batch], dim=1))
+                y = torch.stack([b[1] for b in batch], dim=1)
+                yield x, y, self._draws(y.shape[0]) if mixing else None
+
+        losses = drive_epoch(self.step, epoch, inputs())
+        for k, r in enumerate(self.runs):
+            r.adopt_epoch(losses[k], started)
 
     def finish_epoch(self) -> None:
         """Copy out the state of each run that evaluates or checkpoints now; let each run finish its epoch."""
@@ -272,7 +329,7 @@ class StackedGroup:
         was_training = self.net.training
         self.net.eval()
         out: dict[int, tuple[list[torch.Tensor], list[torch.Tensor]]] = {k: ([], []) for k in range(self.k)}
-        for batches in zip(*(r.loader.eval_batches() for r in self.runs)):
+        for batches in zip(*(m.loader.eval_batches() for m in self.members), strict=True):
             x = self.lead.prepare_images(torch.cat([b[0] for b in batches], dim=1))
             with self.lead.autocast():
                 pred = self.net(x).argmax(2)  # (N, K)
@@ -291,3 +348,8 @@ class StackedGroup:
     @property
     def finished(self) -> bool:
         return any(r.finished for r in self.runs)
+
+
+def _member(parts: Any) -> _Member:
+    e = parts.engine
+    return _Member(parts.model, parts.method, e.tau_by_class, e.params, e.step, parts.loader, parts.gen, e.mixes)

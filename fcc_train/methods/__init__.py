@@ -28,7 +28,7 @@ __all__ = ["FCC_COSINE_WARNING", "Batch", "DataInfo", "Method", "build_method", 
 
 FCC_COSINE_WARNING = (
     "FCC has no effect with a cosine (normalised) head: the head normalises the features, so the "
-    "per-sample factor tau cancels in the logits and the gradients (recipes.md section 6.4). "
+    "per-sample factor tau cancels in the logits and the gradients. "
     "Use model.head: linear (e.g. the ldam_linear configs) for an FCC that acts."
 )
 
@@ -47,14 +47,10 @@ def build_method(cfg: Config, info: DataInfo, device: torch.device | str = "cpu"
 
 
 def prepare_stage(model: torch.nn.Module, cfg: Config, device: torch.device | str = "cpu") -> Iterable[torch.nn.Parameter]:
-    """Two-stage set-up (cRT, LWS, LTR-WB stage 2) and the manifold-mixup hook; returns the parameters the optimiser trains."""
-    from fcc_train.methods.mixup import install_manifold_hook
+    """Two-stage set-up (cRT, LWS, LTR-WB stage 2); returns the parameters the optimiser trains."""
     from fcc_train.methods.two_stage import prepare_two_stage
 
-    params = prepare_two_stage(model, cfg, device)
-    if cfg.method.mixup == "manifold":
-        install_manifold_hook(model, cfg.method.manifold_layer)
-    return params
+    return prepare_two_stage(model, cfg, device)
 
 
 def after_step(model: torch.nn.Module, cfg: Config) -> None:

@@ -23,6 +23,7 @@ draws belong, and ``apply_mix`` with the draws as device tensors inside it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,9 @@ class Method:
         self.device = torch.device(device)
         self.counts = torch.tensor(info.class_counts, dtype=torch.float32, device=self.device)
 
+    def attach(self, model: torch.nn.Module) -> None:
+        """Called once with the model this method trains, before training (manifold mixup installs its hook)."""
+
     # -- sampling -------------------------------------------------------
     def epoch_sampling(self, epoch: int) -> torch.Tensor | None:
         """Per-class draw probabilities (C,) for this epoch, or None for instance-uniform shuffling."""
@@ -106,8 +110,23 @@ class Method:
         tau = tau_by_class[batch.labels]
         if batch.labels_b is not None and self.cfg.fcc.mix_tau == "mixed":
             lam = batch.image_lam if batch.image_lam is not None else batch.lam
+            assert lam is not None, "a mixed batch carries its λ"
             tau = lam * tau + (1 - lam) * tau_by_class[batch.labels_b]
         return tau
+
+    def fcc_on(self, epoch: int) -> bool:
+        """Whether FCC scales the features in training epoch ``epoch`` (``fcc.enabled`` and ``epoch > fcc.start_epoch``)."""
+        from fcc_train.fcc import fcc_active
+
+        return fcc_active(self.cfg.fcc, epoch)
+
+    # -- the captured step's key -------------------------------------------------
+    def phase(self, epoch: int) -> Hashable:
+        """Everything that changes this method's traced loss between epochs: a captured step keeps one graph
+        per phase and replays it with the epoch it was captured at. Default: FCC on/off and the DRW switch.
+        A method whose loss depends on the epoch in another way must add it here."""
+        drw = self.cfg.method.drw_start_epoch
+        return (self.fcc_on(epoch), drw is not None and epoch > drw)
 
     # -- loss -------------------------------------------------------------
     def per_sample_loss(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int) -> torch.Tensor:
@@ -120,7 +139,9 @@ class Method:
         if batch.labels_b is None:
             return la.mean()
         lb = self.per_sample_loss(logits, batch.labels_b, epoch)
-        return (batch.lam * la + (1 - batch.lam) * lb).mean()
+        lam = batch.lam
+        assert lam is not None, "a mixed batch carries its λ"
+        return (lam * la + (1 - lam) * lb).mean()
 
     # -- stage hooks --------------------------------------------------------
     def on_epoch_start(self, epoch: int) -> None:

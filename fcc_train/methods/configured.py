@@ -34,7 +34,15 @@ import torch.nn.functional as F
 from fcc_theory.errors import UserError
 from fcc_train.methods import losses as L
 from fcc_train.methods.base import Batch, DataInfo, Method
-from fcc_train.methods.mixup import MANIFOLD_SLOT, MIXUPS, LambdaSource, mix_pair, mixed_batch, remix_label_weights
+from fcc_train.methods.mixup import (
+    MIXUPS,
+    LambdaSource,
+    ManifoldSlot,
+    install_manifold_hook,
+    mix_pair,
+    mixed_batch,
+    remix_label_weights,
+)
 from fcc_train.methods.samplers import SAMPLERS, class_probabilities, sampler_active
 
 if TYPE_CHECKING:
@@ -83,6 +91,7 @@ class ConfiguredMethod(Method):
         self.cosine = cfg.model.head == "cosine"
         self.lam_source = LambdaSource(m.mixup_alpha, cfg.train.seed)
         self._probs_cache: dict[Any, torch.Tensor | None] = {}
+        self.manifold_slot = ManifoldSlot()  # this method's model's pending hidden-layer mix
         if m.loss == "ldam" and self.cosine and abs(cfg.model.cosine_scale - m.ldam_s) > 1e-9:
             warnings.warn(
                 f"LDAM: model.cosine_scale {cfg.model.cosine_scale} differs from method.ldam_s {m.ldam_s}; "
@@ -102,6 +111,10 @@ class ConfiguredMethod(Method):
         return self._probs_cache[key]
 
     # -- mixing -----------------------------------------------------------------------
+    def attach(self, model: torch.nn.Module) -> None:
+        if self.m.mixup == "manifold":
+            install_manifold_hook(model, self.m.manifold_layer, self.manifold_slot)
+
     def on_epoch_start(self, epoch: int) -> None:
         self.lam_source.start_epoch(epoch)
 
@@ -119,11 +132,12 @@ class ConfiguredMethod(Method):
         if kind == "manifold":
             if self.m.manifold_layer == "pool":
                 return batch.with_(extra={"manifold": (lam, perm)})
-            MANIFOLD_SLOT.arm(lam, perm)  # the hook inside model.features mixes the hidden layer
+            self.manifold_slot.arm(lam, perm)  # the hook inside model.features mixes the hidden layer
             return mixed_batch(batch, lam, perm).with_(extra={"manifold_hook": True})
         images = mix_pair(batch.images, lam, perm)
         out = mixed_batch(batch.with_(images=images), lam, perm)
         if kind == "remix":
+            assert out.labels_b is not None
             w = remix_label_weights(lam, self.counts, out.labels, out.labels_b, self.m.remix_kappa, self.m.remix_tau)
             if self.m.remix_weighting == "batch_mean":  # BoT's quirk: λ_y vector × a batch-mean CE
                 w = w.mean().expand_as(w)
@@ -136,12 +150,12 @@ class ConfiguredMethod(Method):
             lam, perm = extra["manifold"]
             return mix_pair(feats, lam, perm), mixed_batch(batch.with_(extra=None), lam, perm)
         if extra.get("manifold_hook"):
-            if not MANIFOLD_SLOT.consumed:
+            if not self.manifold_slot.consumed:
                 raise RuntimeError(
-                    f"manifold mixup at '{self.m.manifold_layer}' needs the hook that prepare_stage installs; "
-                    "call fcc_train.methods.prepare_stage(model, cfg) before training"
+                    f"manifold mixup at '{self.m.manifold_layer}' needs its hook in the model; "
+                    "call method.attach(model) before training (the engine does)"
                 )
-            MANIFOLD_SLOT.consumed = False
+            self.manifold_slot.consumed = False
         return feats, batch
 
     # -- loss ---------------------------------------------------------------------------
@@ -199,8 +213,10 @@ class ConfiguredMethod(Method):
         lb = self.per_sample_loss(logits, batch.labels_b, epoch)
         wb = self.sample_weights(batch.labels_b, epoch)
         lam = batch.lam
+        assert lam is not None, "a mixed batch carries its λ"
         if wa is None:
             return (lam * la + (1 - lam) * lb).mean()
+        assert wb is not None  # both labels are weighted when one is
         num = (lam * wa * la + (1 - lam) * wb * lb).sum()
         return num / ((lam * wa + (1 - lam) * wb).sum() if self.weighted_mean() else n)
 

@@ -1,6 +1,6 @@
 """DiVe: distilling virtual examples from a balanced-softmax teacher (He et al., ICCV 2021).
 
-Student loss (recipes.md §1):
+Student loss:
 
     α·T²·KL(p_t ‖ softmax(z_s/T)) + (1−α)·BSCE(z_s, y),   p_t ∝ softmax(z_t/T)^power
 
@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from fcc_theory.errors import UserError
 from fcc_train.methods import losses as L
 from fcc_train.methods.base import Batch, DataInfo, Method
-from fcc_train.methods.two_stage import load_state_from
 
 if TYPE_CHECKING:
     from fcc_train.config import Config
@@ -57,23 +56,11 @@ def dive_loss(
 
 
 def load_teacher(spec: str, num_classes: int, device: torch.device) -> torch.nn.Module:
-    """Build the teacher from its checkpoint's own config and weights; eval mode, frozen."""
-    from fcc_train.config import config_from_dict
-    from fcc_train.models import build_model
+    """The teacher rebuilt from its checkpoint's own config and weights (``checkpoints/last.pt`` of a run folder); eval mode, frozen."""
+    from fcc_train.methods.two_stage import resolve_checkpoint
+    from fcc_train.train.restore import restore_model
 
-    state, path = load_state_from(spec, what="method.teacher")
-    tcfg = config_from_dict(state["config"])
-    weights = state["model"]
-    convs = [v for v in weights.values() if hasattr(v, "dim") and v.dim() == 4]
-    in_channels = int(convs[0].shape[1]) if convs else 3
-    teacher = build_model(tcfg, num_classes, in_channels)
-    try:
-        teacher.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise UserError(
-            f"teacher checkpoint '{path}' does not fit its own config ({str(exc).splitlines()[0]}); train the teacher again"
-        ) from None
-    teacher.to(device).eval()
+    teacher = restore_model(resolve_checkpoint(spec, what="method.teacher"), device=device, which="last").model
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher

@@ -1,4 +1,4 @@
-"""The mixup family: Input Mixup, Manifold Mixup and Remix (recipes.md §1).
+"""The mixup family: Input Mixup, Manifold Mixup and Remix.
 
 * Input Mixup (Zhang et al., ICLR 2018): one λ ~ Beta(α, α) per batch (as
   BoT), a random permutation pairs each image a with an image b;
@@ -8,13 +8,14 @@
   pooled feature, as BoT's configs), ``stem`` (output of ``model.stem``) or
   ``stageK`` (output of ``model.stages[K-1]``, K from 1). Non-``pool`` layers
   mix inside ``model.features`` through a forward hook that
-  :func:`install_manifold_hook` registers (called by ``prepare_stage``).
+  :func:`install_manifold_hook` registers with the method's own :class:`ManifoldSlot`
+  (``Method.attach(model)``, called when the engine is built).
 * Remix (Chou et al., ECCV-W 2020): the image is mixed with λ; the label
   weight of y_a becomes λ_y = 0 if n_a/n_b ≥ κ and λ < τ, λ_y = 1 if
   n_a·κ/n_b ≤ 1 and 1−λ < τ, else λ. **Each sample's loss is weighted by its
   own λ_y** (``method.remix_weighting: per_sample``). BoT multiplies the
   per-sample λ_y vector into a batch-*mean* CE, which equals using the
-  batch-average λ_y for every sample (recipes.md §6.5); that quirk is
+  batch-average λ_y for every sample; that quirk is
   ``remix_weighting: batch_mean``.
 
 λ is drawn on the host from a NumPy generator seeded by (train seed, epoch,
@@ -41,7 +42,6 @@ __all__ = [
     "mix_pair",
     "remix_label_weights",
     "ManifoldSlot",
-    "MANIFOLD_SLOT",
     "install_manifold_hook",
     "manifold_target",
 ]
@@ -106,7 +106,8 @@ def mixed_batch(batch: Batch, lam: float | torch.Tensor, perm: torch.Tensor, lab
 
 
 class ManifoldSlot:
-    """A pending hidden-layer mix: set by ``mix_inputs``, consumed by the forward hook inside ``model.features``."""
+    """A pending hidden-layer mix of one model: armed by ``apply_mix``, consumed by the forward hook inside
+    ``model.features``. Each method owns one for the model it trains, so several models may train in one process."""
 
     def __init__(self) -> None:
         self.pending: tuple[float | torch.Tensor, torch.Tensor] | None = None
@@ -123,31 +124,30 @@ class ManifoldSlot:
         return mix_pair(output, lam, perm)
 
 
-# one slot per process: the trainer runs one model at a time (the hook and the method share it)
-MANIFOLD_SLOT = ManifoldSlot()
-
-
 def manifold_target(model: torch.nn.Module, layer: str) -> torch.nn.Module | None:
     """The module whose output a non-``pool`` manifold mixup mixes (None for ``pool``)."""
     if layer == "pool":
         return None
     if layer == "stem":
-        return model.stem
+        return model.stem  # type: ignore[return-value]
     if layer.startswith("stage") and layer[5:].isdigit():
         k = int(layer[5:])
-        if 1 <= k <= len(model.stages):
-            return model.stages[k - 1]
-        raise ValueError(f"method.manifold_layer '{layer}' is out of range: the model has stages 1..{len(model.stages)}")
+        stages = model.stages
+        assert isinstance(stages, torch.nn.ModuleList)
+        if 1 <= k <= len(stages):
+            return stages[k - 1]
+        raise ValueError(f"method.manifold_layer '{layer}' is out of range: the model has stages 1..{len(stages)}")
     raise ValueError(f"unknown method.manifold_layer '{layer}'; use pool, stem or stageK (K from 1)")
 
 
-def install_manifold_hook(model: torch.nn.Module, layer: str) -> Any:
-    """Register the mixing hook on the chosen layer (once per model); returns the handle or None for ``pool``."""
+def install_manifold_hook(model: torch.nn.Module, layer: str, slot: ManifoldSlot) -> Any:
+    """Register ``slot``'s mixing hook on the chosen layer of ``model`` (replacing an earlier slot's); the handle, or None for ``pool``."""
     target = manifold_target(model, layer)
     if target is None:
         return None
-    if getattr(model, "_fcc_manifold_hook", None) is not None:
-        return model._fcc_manifold_hook
-    handle = target.register_forward_hook(MANIFOLD_SLOT.hook)
-    model._fcc_manifold_hook = handle
+    old = getattr(model, "_fcc_manifold_hook", None)
+    if old is not None:
+        old.remove()
+    handle = target.register_forward_hook(slot.hook)
+    setattr(model, "_fcc_manifold_hook", handle)  # noqa: B010 (nn.Module typing: a handle is not a Module)
     return handle

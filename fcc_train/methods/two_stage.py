@@ -26,7 +26,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
@@ -67,10 +67,9 @@ def resolve_checkpoint(spec: str, what: str = "stage.init_from") -> Path:
 
 
 def load_state_from(spec: str, what: str = "stage.init_from") -> tuple[dict[str, Any], Path]:
-    from fcc_train.train.checkpoint import load_checkpoint
+    from fcc_train.train.restore import load_state
 
-    path = resolve_checkpoint(spec, what)
-    return load_checkpoint(path, map_location="cpu"), path
+    return load_state(resolve_checkpoint(spec, what), what=what)
 
 
 class LWSHead(nn.Module):
@@ -149,14 +148,10 @@ def prepare_two_stage(model: nn.Module, cfg: Config, device: torch.device | str 
     if st.head_transform == "tau_norm" and cfg.model.head != "linear":
         raise UserError("stage.head_transform: tau_norm needs model.head: linear (a cosine head is already normalised)")
     if st.init_from:
+        from fcc_train.train.restore import load_weights
+
         state, path = load_state_from(st.init_from)
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as exc:
-            raise UserError(
-                f"stage-1 checkpoint '{path}' does not fit this model ({str(exc).splitlines()[0]}); "
-                "use the same data set and model.arch as stage 1"
-            ) from None
+        load_weights(model, state["model"], path, "use the same data set and model.arch as stage 1")
         model.to(device)
     if st.reset_head:
         _reset_head(model.head)
@@ -193,6 +188,3 @@ def selection_model(model: nn.Module, cfg: Config) -> nn.Module | None:
         return model
     return None
 
-
-def head_parameters(model: nn.Module) -> Iterable[nn.Parameter]:
-    return _head_params(model)

@@ -33,15 +33,7 @@ def build_model(cfg: Config, num_classes: int, in_channels: int) -> nn.Module:
         dim = 64  # both CIFAR backbones end at 64 channels
         return ctor(num_classes=num_classes, in_channels=in_channels, head=build_head(cfg.model, dim, num_classes))
     if arch in IMAGENET_ARCHS:
-        import importlib
+        from fcc_train.models import resnet_imagenet
 
-        try:
-            resnet_imagenet = importlib.import_module("fcc_train.models.resnet_imagenet")
-        except ModuleNotFoundError as exc:
-            if exc.name == "fcc_train.models.resnet_imagenet":
-                raise ConfigError(
-                    f"model.arch '{arch}' needs fcc_train/models/resnet_imagenet.py, which this checkout lacks"
-                ) from None
-            raise
         return resnet_imagenet.build_model(cfg, num_classes, in_channels)
     raise ConfigError(f"unknown model.arch '{arch}'; use one of: {', '.join(CIFAR_ARCHS + IMAGENET_ARCHS)}")

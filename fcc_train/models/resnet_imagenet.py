@@ -9,7 +9,7 @@
 Layout follows torchvision's (v1.5: the stride sits on the 3×3 conv of a bottleneck; 1×1 conv + BN
 projection shortcuts), written here because the project does not depend on torchvision. The stem is
 7×7/2 conv + BN + ReLU + 3×3/2 max-pool. The feature is the global average of the last stage's
-output after its ReLU (non-negative), so FCC's scaling before or after pooling agrees (recipes.md §1).
+output after its ReLU (non-negative), so FCC's scaling before or after pooling agrees.
 Init: Kaiming-normal (fan_out) convs, BN weight 1 / bias 0; the head keeps its own init.
 """
 
@@ -23,7 +23,7 @@ import torch.nn as nn
 from fcc_train.models.base import StagedNet
 
 if TYPE_CHECKING:
-    from fcc_train.config import Config
+    from fcc_train.config import Config, ModelConfig
 
 __all__ = ["BasicBlock", "Bottleneck", "ImageNetResNet", "resnet10", "resnet50", "resnext50", "build", "build_model", "ARCHS"]
 
@@ -140,7 +140,7 @@ ARCHS = {"resnet10": resnet10, "resnet50": resnet50, "resnext50": resnext50}
 FEATURE_DIMS = {"resnet10": 512, "resnet50": 2048, "resnext50": 2048}
 
 
-def build(arch: str, num_classes: int, head_cfg: object | None = None, in_channels: int = 3) -> ImageNetResNet:
+def build(arch: str, num_classes: int, head_cfg: ModelConfig | None = None, in_channels: int = 3) -> ImageNetResNet:
     """``arch`` with the head of ``head_cfg`` (a ``ModelConfig``: ``model.head`` / ``bias`` / ``cosine_scale``)."""
     from fcc_train.config import ConfigError
     from fcc_train.models.heads import build_head

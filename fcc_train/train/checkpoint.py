@@ -3,7 +3,7 @@
 A checkpoint is written to a temporary file in the same folder, flushed and
 fsync'ed, then moved onto its name with ``os.replace`` (atomic on POSIX) and
 the folder is fsync'ed, so ``last.pt`` is always either the previous or the
-new complete file (timm / Lightning practice; engineering.md). A file that
+new complete file (timm / Lightning practice). A file that
 does not load (truncated, corrupt, foreign) is skipped with a warning when
 looking for the checkpoint to resume from.
 
@@ -39,6 +39,7 @@ __all__ = [
     "find_resume",
     "capture_rng",
     "restore_rng",
+    "CheckpointSaver",
 ]
 
 FORMAT_VERSION = 1
@@ -174,3 +175,23 @@ def restore_rng(state: dict[str, Any], generators: dict[str, torch.Generator] | 
     for k, g in (generators or {}).items():
         if k in state.get("generators", {}):
             g.set_state(state["generators"][k].cpu())
+
+
+class CheckpointSaver:
+    """Writes a run's ``last.pt`` and ``best.pt`` under ``folder`` (only where ``enabled``: the main process).
+
+    An epoch that writes both serialises the state once: ``best.pt`` becomes a copy of the new ``last.pt``.
+    """
+
+    def __init__(self, folder: str | Path, enabled: bool = True) -> None:
+        self.folder, self.enabled = Path(folder), enabled
+
+    def save(self, state: dict[str, Any], *, last: bool, best: bool) -> None:
+        if not self.enabled:
+            return
+        if last:
+            save_checkpoint(state, self.folder / "last.pt")
+            if best:  # the same state: copy the file instead of serialising it twice
+                publish_copy(self.folder / "last.pt", self.folder / "best.pt")
+        elif best:
+            save_checkpoint(state, self.folder / "best.pt")

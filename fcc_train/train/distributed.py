@@ -23,7 +23,6 @@ __all__ = [
     "rank",
     "shared_seed",
     "epoch_indices",
-    "maybe_sync_bn",
 ]
 
 
@@ -136,10 +135,3 @@ def epoch_indices(
     if world_size > 1:
         idx = idx[rank::world_size][: N // world_size]
     return idx
-
-
-def maybe_sync_bn(model: torch.nn.Module, enabled: bool) -> torch.nn.Module:
-    """``train.sync_bn``: convert BatchNorm layers to SyncBatchNorm when running distributed (BoT's iNat18 recipe)."""
-    if enabled and world_size() > 1:
-        return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    return model

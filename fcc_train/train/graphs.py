@@ -1,8 +1,7 @@
 """A training step captured once as a CUDA graph and replayed (the GPU fast path).
 
 At batch 128 a ResNet-32 step is a few hundred tiny kernels, so eager PyTorch
-is bound by launch latency (engineering.md: 4-8 ms/step eager, ~0.7 ms with
-graphs). This module captures forward, backward and the SGD update as one
+is bound by launch latency (``benchmarks/bench_gpu_variants.py`` measures it). This module captures forward, backward and the SGD update as one
 graph per *phase* (FCC on/off, or any method state that changes the traced
 code) and replays it. The data path stays outside the graph: the loader's
 batch is copied into static buffers (one kernel), so samplers and
@@ -36,9 +35,10 @@ __all__ = ["ForeachSGD", "CapturedStep"]
 class ForeachSGD:
     """SGD (momentum, dampening 0, optional Nesterov, L2 weight decay) with a tensor learning rate."""
 
-    def __init__(self, params: list[torch.nn.Parameter], lr: float, momentum: float = 0.9, weight_decay: float = 0.0,
-                 nesterov: bool = True) -> None:
-        self.params = [p for p in params if p.requires_grad]
+    def __init__(
+        self, params: list[torch.nn.Parameter], lr: float, momentum: float = 0.9, weight_decay: float = 0.0, nesterov: bool = True
+    ) -> None:
+        self.params: list[torch.Tensor] = [p for p in params if p.requires_grad]
         dev = self.params[0].device
         self.lr = torch.tensor(float(lr), device=dev)
         self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
@@ -51,16 +51,16 @@ class ForeachSGD:
     def step_with(self, grads: list[torch.Tensor]) -> None:
         g = [gi.float() if gi.dtype != p.dtype else gi for gi, p in zip(grads, self.params)]
         if self.weight_decay:
-            g = torch._foreach_add(g, self.params, alpha=self.weight_decay)
+            g = list(torch._foreach_add(g, self.params, alpha=self.weight_decay))
         # torch.optim.SGD starts buf at the first gradient; with buf = 0, m·0 + g is the same value
         torch._foreach_mul_(self.bufs, self.momentum)
         torch._foreach_add_(self.bufs, g)
         if self.nesterov:
-            g = torch._foreach_add(g, self.bufs, alpha=self.momentum)
+            g = list(torch._foreach_add(g, self.bufs, alpha=self.momentum))
         else:
             g = [b.clone() for b in self.bufs]
         torch._foreach_mul_(g, self.lr)
-        torch._foreach_sub_(self.params, g)
+        torch._foreach_sub_(self.params, g)  # type: ignore[arg-type]  # the stubs miss the tensor-list overload
 
     def state_dict(self) -> dict:
         return {"lr": float(self.lr), "bufs": [b.clone() for b in self.bufs]}
@@ -84,8 +84,14 @@ class CapturedStep:
     The summed loss of the replays stays on the device in ``loss_sum``.
     """
 
-    def __init__(self, loss_fn: Callable[..., torch.Tensor], opt: ForeachSGD,
-                 modules: list[torch.nn.Module], capture: bool | None = None, warmup: int = 3) -> None:
+    def __init__(
+        self,
+        loss_fn: Callable[..., torch.Tensor],
+        opt: ForeachSGD,
+        modules: list[torch.nn.Module],
+        capture: bool | None = None,
+        warmup: int = 3,
+    ) -> None:
         self.loss_fn, self.opt, self.modules = loss_fn, opt, modules
         self.device = opt.params[0].device
         self.capture = (self.device.type == "cuda") if capture is None else capture

@@ -6,65 +6,37 @@ prints its summary and exits 0 at once. The resolved config is written to
 ``<out>/config.yaml`` and stored in every checkpoint; resuming with a config
 that differs in anything but the cosmetic keys (:data:`COSMETIC_KEYS`) is
 refused with one line. A non-finite epoch loss stops the run (exit 3) and
-leaves the last good checkpoint in place.
-
-Test hook (used by tests/train/test_run.py only): with the environment
-variable ``FCC_TEST_KILL_AFTER_EPOCH=k`` the process SIGKILLs itself right
-after the checkpoint of epoch k is written, to test resume-after-kill.
+leaves the last good checkpoint in place. ``on_checkpoint(epoch, run)``, when given, is
+called after each checkpoint is written (the resume tests stop a run there).
 """
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.train.checkpoint import FORMAT_VERSION, capture_rng, find_resume, publish_copy, restore_rng, save_checkpoint
-from fcc_train.config import Config, config_from_dict, config_to_dict, flatten_config
+from fcc_train.config import Config, config_from_dict, config_to_dict
+from fcc_train.train.checkpoint import FORMAT_VERSION, CheckpointSaver, capture_rng, find_resume, restore_rng
 from fcc_train.train.metrics import compute_metrics
+from fcc_train.train.run_config import COSMETIC_KEYS, check_stored_config, config_differences, refuse_if_different, resolve_device
 from fcc_train.train.runlog import RunLog, format_results
+from fcc_train.train.schedule import lr_at
 
-__all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training", "TrainingRun"]
+if TYPE_CHECKING:
+    from fcc_train.methods import Method
+    from fcc_train.train.engine import Engine
 
-# keys that may change between a run and its resumption (they do not change what is trained)
-COSMETIC_KEYS = {
-    "train.device",
-    "train.progress",
-    "train.tensorboard",
-    "train.threads",
-    "train.eval_batch_size",
-    "train.compile",
-    "train.checkpoint_every",
-    "data.root",
-    "data.store",
-}
+__all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training", "RunParts", "TrainingRun"]
+
 EXIT_NAN = 3
-
-
-def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    """``auto`` → the local CUDA device when there is one, else CPU; ``cuda`` / ``cuda:N`` / ``cpu`` as given."""
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"device '{spec}' asked for but CUDA is not available here; use --device cpu")
-        return torch.device(f"cuda:{local_rank}") if spec == "cuda" else torch.device(spec)
-    if spec != "cpu":
-        raise UserError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")
-    return torch.device("cpu")
-
-
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Non-cosmetic keys whose values differ between two resolved configs."""
-    a, b = flatten_config(old), flatten_config(new)
-    return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and a.get(k) != b.get(k))
 
 
 def _dump_yaml(d: dict[str, Any]) -> str:
@@ -92,38 +64,34 @@ def _summary(
     return RunSummary.from_records(best, last, class_counts=counts, config=cfg_dict, seconds=seconds, done=done).to_dict()
 
 
-def _check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        return
-    import yaml
-
-    try:
-        old = yaml.safe_load(path.read_text()) or {}
-        old = config_to_dict(config_from_dict(old))  # fill defaults so older files compare fairly
-    except Exception:
-        return  # an unreadable config.yaml is rewritten; the checkpoint's own config is checked below
-    _refuse_if_different(run_dir, old, cfg_dict)
-
-
-def _refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
-    diff = config_differences(old, new)
-    if diff:
-        a, b = flatten_config(old), flatten_config(new)
-        shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
-        raise UserError(
-            f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder"
-        )
-
-
-def run_training(cfg: Config, out_dir: str | Path, *, log: Callable[[str], None] | None = None, stream: Any = None) -> int:
+def run_training(
+    cfg: Config,
+    out_dir: str | Path,
+    *,
+    log: Callable[[str], None] | None = None,
+    stream: Any = None,
+    on_checkpoint: Callable[[int, TrainingRun], None] | None = None,
+) -> int:
     """Train ``cfg`` into ``out_dir`` (resuming if possible); return the exit code (0, or 3 on a NaN loss)."""
-    run = TrainingRun(cfg, out_dir, log=log, stream=stream)
+    run = TrainingRun(cfg, out_dir, log=log, stream=stream, on_checkpoint=on_checkpoint)
     if run.start():
         while not run.finished:
             run.queue_epoch()
             run.finish_epoch()
     return int(run.exit_code or 0)
+
+
+@dataclass
+class RunParts:
+    """What :meth:`TrainingRun.start` builds: the device, data, model, method, engine, loader and the loader's generator."""
+
+    device: torch.device
+    data: Any
+    model: torch.nn.Module
+    method: Method
+    engine: Engine
+    loader: Any
+    gen: torch.Generator
 
 
 class TrainingRun:
@@ -137,140 +105,194 @@ class TrainingRun:
     :mod:`fcc_train.fleet.multirun` queues the epochs of several runs on their own CUDA
     streams before finishing any, so their kernels overlap on one GPU.
     ``exit_code`` is None while the run goes on, then 0 (done) or :data:`EXIT_NAN`.
+    ``on_checkpoint(epoch, run)`` is called after each epoch's checkpoint is written (tests stop a run there).
     """
 
-    def __init__(self, cfg: Config, out_dir: str | Path, *, log: Callable[[str], None] | None = None, stream: Any = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        out_dir: str | Path,
+        *,
+        log: Callable[[str], None] | None = None,
+        stream: Any = None,
+        on_checkpoint: Callable[[int, TrainingRun], None] | None = None,
+    ) -> None:
         self.cfg, self.run_dir = cfg, Path(out_dir)
-        self._log, self._stream = log, stream
+        self._log, self._stream, self.on_checkpoint = log, stream, on_checkpoint
         self.exit_code: int | None = None
         self.epoch = 0  # the last epoch trained (or resumed from)
         self._pending: tuple[int, float, Any, float] | None = None
+        self.parts: RunParts | None = None  # set by start()
+        self.cfg_dict: dict[str, Any] = config_to_dict(cfg)
+        self.dist: Any = None
+        self.main = True
+        self.rlog: RunLog | None = None
+        self.say: Callable[[str], None] = log or print
+        self.saver = CheckpointSaver(self.run_dir / "checkpoints")
+        self.best: dict[str, Any] | None = None  # the best evaluated epoch's record, with per-class recall
+        self.last_eval: dict[str, Any] | None = None  # the last evaluated epoch's record, with per-class recall
+        self.last: dict[str, Any] | None = None
+        self.last_recall: list[float] | None = None
+        self.seconds = 0.0  # training time of earlier sessions (resumed from the checkpoint)
+        self.t_start = self.t_epoch = time.perf_counter()
+        self.timing: dict[str, float] = {"setup": 0.0, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
+        self.ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
 
     @property
     def finished(self) -> bool:
         return self.exit_code is not None
 
+    def _built(self) -> RunParts:
+        if self.parts is None:
+            raise RuntimeError("the run is not started; call start() first")
+        return self.parts
+
+    # -- start: check, open the log, build, resume -------------------------------------------------
     def start(self) -> bool:
         """Build and resume; False when the run folder already holds a finished run (``exit_code`` 0)."""
         from fcc_train.train import distributed
-        from fcc_train.data import build_datasets, make_loader
-        from fcc_train.train.engine import Engine
-        from fcc_train.fcc import label_order_warning, tau_by_class
-        from fcc_train.methods import DataInfo, build_method, prepare_stage
-        from fcc_train.models import build_model
 
-        cfg, run_dir = self.cfg, self.run_dir
         self.t_start = time.perf_counter()
-        self.dist = dist = distributed.setup(cfg.train.device)
-        self.main = dist.is_main
-        self.cfg_dict = cfg_dict = config_to_dict(cfg)
+        self.dist = distributed.setup(self.cfg.train.device)
+        self.main = self.dist.is_main
+        self.saver.enabled = self.main
+        self._check_config()
+        self.rlog = RunLog(
+            self.run_dir,
+            enabled=self.main,
+            progress=self.cfg.train.progress,
+            tensorboard=self.cfg.train.tensorboard,
+            stream=self._stream,
+        )
+        self.say = self._log or self.rlog.note
+        if self._already_finished():
+            return False
+        self.parts = self._build()
+        self._resume()
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.yaml").write_text(_dump_yaml(self.cfg_dict))
+        self.rlog.load_existing(self.epoch)
+        for n in self.parts.engine.notes:
+            self.say(n)
+        # where the time goes (this process only): setup, training epochs, evaluation, checkpoint writing
+        self.timing["setup"] = time.perf_counter() - self.t_start
+        self.t_epoch = time.perf_counter()
+        if self.epoch >= self.cfg.optim.epochs:  # a checkpoint of the last epoch whose summary was never written
+            self._finish_run()
+        return True
+
+    def _check_config(self) -> None:
+        cfg = self.cfg
         if cfg.optim.epochs < 1:
             raise UserError(f"optim.epochs must be >= 1, got {cfg.optim.epochs}")
         if cfg.train.eval_every < 1:
             raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
+        check_stored_config(self.run_dir, self.cfg_dict)
 
-        _check_stored_config(run_dir, cfg_dict)
-        self.rlog = rlog = RunLog(
-            run_dir, enabled=self.main, progress=cfg.train.progress, tensorboard=cfg.train.tensorboard, stream=self._stream
-        )
-        self.say = say = self._log or rlog.note
+    def _already_finished(self) -> bool:
+        summary_path = self.run_dir / "summary.json"
+        if not summary_path.is_file():
+            return False
+        import json
 
-        summary_path = run_dir / "summary.json"
-        if summary_path.is_file():
-            import json
+        try:
+            done = json.loads(summary_path.read_text())
+        except ValueError:
+            done = {}
+        if not (done.get("done") and done.get("config") is not None):
+            return False
+        refuse_if_different(self.run_dir, done["config"], self.cfg_dict)
+        self.say(f"run '{self.run_dir}' is already finished (delete the folder to train again)")
+        self.say(format_results(done))
+        self.exit_code = 0
+        return True
 
-            try:
-                done = json.loads(summary_path.read_text())
-            except ValueError:
-                done = {}
-            if done.get("done") and done.get("config") is not None:
-                _refuse_if_different(run_dir, done["config"], cfg_dict)
-                say(f"run '{run_dir}' is already finished (delete the folder to train again)")
-                say(format_results(done))
-                self.exit_code = 0
-                return False
+    def _build(self) -> RunParts:
+        from fcc_train.data import build_datasets, make_loader
+        from fcc_train.fcc import label_order_warning, tau_by_class
+        from fcc_train.methods import DataInfo, build_method, prepare_stage
+        from fcc_train.models import build_model
+        from fcc_train.train.engine import Engine
 
-        self.device = device = resolve_device(cfg.train.device, dist.local_rank)
+        cfg, dist = self.cfg, self.dist
+        device = resolve_device(cfg.train.device, dist.local_rank)
         if device.type == "cpu":
             torch.set_num_threads(max(1, cfg.train.threads))
         else:
             torch.backends.cudnn.benchmark = True
         _seed_everything(cfg.train.seed)
 
-        self.data = data = build_datasets(cfg)
-        self.model = model = build_model(cfg, data.num_classes, data.in_channels).to(device)
+        data = build_datasets(cfg)
+        model = build_model(cfg, data.num_classes, data.in_channels).to(device)
         if dist.distributed and cfg.train.sync_bn:
-            self.model = model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         info = DataInfo(class_counts=list(data.class_counts), epochs=cfg.optim.epochs)
         method = build_method(cfg, info, device)
         params = list(prepare_stage(model, cfg, device))
         notes: list[str] = [w for w in (label_order_warning(cfg.fcc, data.class_counts),) if w]
-        self.engine = engine = Engine(cfg, model, method, params, device, tau_by_class(cfg.fcc, data.class_counts, device), notes)
+        wrap = None
         if dist.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            # device_ids=None: the batch is already on this rank's device, and DDP must not try to move a Batch dataclass
-            engine.forward_module = DDP(engine.forward_module, device_ids=None)
-        self.loader = make_loader(data, cfg, device, rank=dist.rank, world_size=dist.world_size)
-        self.gen = gen = torch.Generator(device=device)
+            def wrap(forward: torch.nn.Module) -> torch.nn.Module:
+                # device_ids=None: the batch is already on this rank's device, and DDP must not try to move a Batch dataclass
+                return DDP(forward, device_ids=None)
+
+        tau = tau_by_class(cfg.fcc, data.class_counts, device)
+        engine = Engine(cfg, model, method, params, device, tau, notes, wrap_forward=wrap)
+        loader = make_loader(data, cfg, device, rank=dist.rank, world_size=dist.world_size)
+        gen = torch.Generator(device=device)
         gen.manual_seed(cfg.train.seed + 1000 * dist.rank)
-        self.generators = {"loader": gen}
+        return RunParts(device, data, model, method, engine, loader, gen)
 
-        self.best: dict[str, Any] | None = None
-        last_eval: dict[str, Any] | None = None
-        self.seconds = 0.0
-        found = find_resume(run_dir / "checkpoints", map_location=device)
-        if found is not None:
-            path, state = found
-            _refuse_if_different(run_dir, config_to_dict(config_from_dict(state["config"])), cfg_dict)
-            model.load_state_dict(state["model"])
-            engine.load_optimizer_state(state["optimizer"])
-            self.epoch, self.best, self.seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
-            last_eval = state.get("last_eval")
-            rng = state["rng"]
-            if "per_rank" in rng:  # written by a torchrun run: each rank gets its own states back (rank 0's if fewer)
-                per_rank = rng["per_rank"]
-                rng = per_rank[dist.rank] if dist.rank < len(per_rank) else per_rank[0]
-            restore_rng(rng, self.generators)
-            say(f"resuming '{run_dir}' from {path.name} (epoch {self.epoch}/{cfg.optim.epochs})")
-            if self.main and path.name != "last.pt":  # last.pt was unreadable: replace it by the checkpoint we resume from
-                save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
-        if self.main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.yaml").write_text(_dump_yaml(cfg_dict))
-        rlog.load_existing(self.epoch)
-        for n in notes:
-            say(n)
+    @property
+    def generators(self) -> dict[str, torch.Generator]:
+        """The run's named generators, saved in and restored from its checkpoints."""
+        return {"loader": self._built().gen}
 
+    def _resume(self) -> None:
+        from fcc_train.train.restore import load_weights
+
+        parts = self._built()
+        found = find_resume(self.run_dir / "checkpoints", map_location=parts.device)
+        if found is None:
+            return
+        path, state = found
+        refuse_if_different(self.run_dir, config_to_dict(config_from_dict(state["config"])), self.cfg_dict)
+        load_weights(parts.model, state["model"], path, "delete the run folder to train again")
+        parts.engine.load_optimizer_state(state["optimizer"])
+        self.epoch, self.best, self.seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
+        last_eval = state.get("last_eval")
         self.last_eval = last_eval
         self.last = {k: v for k, v in last_eval.items() if k != "per_class_recall"} if last_eval else None
         self.last_recall = last_eval.get("per_class_recall") if last_eval else None
-        self.kill_after = int(os.environ.get("FCC_TEST_KILL_AFTER_EPOCH", "0") or 0)
-        self.ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
-        # where the time goes (this process only): setup, training epochs, evaluation, checkpoint writing
-        self.timing = {"setup": time.perf_counter() - self.t_start, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
-        self.t_epoch = time.perf_counter()
-        if self.epoch >= cfg.optim.epochs:  # a checkpoint of the last epoch whose summary was never written
-            self._finish_run()
-        return True
+        rng = state["rng"]
+        if "per_rank" in rng:  # written by a torchrun run: each rank gets its own states back (rank 0's if fewer)
+            per_rank = rng["per_rank"]
+            rng = per_rank[self.dist.rank] if self.dist.rank < len(per_rank) else per_rank[0]
+        restore_rng(rng, self.generators)
+        self.say(f"resuming '{self.run_dir}' from {path.name} (epoch {self.epoch}/{self.cfg.optim.epochs})")
+        if path.name != "last.pt":  # last.pt was unreadable: replace it by the checkpoint we resume from
+            self.saver.save(state, last=True, best=False)
 
+    # -- epochs ---------------------------------------------------------------------------------------
     def queue_epoch(self) -> None:
         """Set the learning rate and queue the next training epoch (no host synchronisation)."""
-        from fcc_train.train.engine import lr_at, train_one_epoch
+        from fcc_train.train.epoch import train_one_epoch
 
+        parts = self._built()
         if self.finished or self._pending is not None:
             raise RuntimeError("queue_epoch() on a finished run or before finish_epoch()")
         epoch = self.epoch + 1
         t0 = time.perf_counter()
         lr = lr_at(self.cfg.optim, epoch)
-        self.engine.set_lr(lr)
-        loss_t = train_one_epoch(self.engine, self.loader, epoch, self.gen)
+        parts.engine.set_lr(lr)
+        loss_t = train_one_epoch(parts.engine, parts.loader, epoch, parts.gen)
         self._pending = (epoch, lr, loss_t, t0)
 
     def adopt_epoch(self, loss_t: torch.Tensor, started: float) -> None:
         """Record the next epoch as trained elsewhere (a stacked group), its mean loss ``loss_t``; then ``finish_epoch``."""
-        from fcc_train.train.engine import lr_at
-
         if self.finished or self._pending is not None:
             raise RuntimeError("adopt_epoch() on a finished run or before finish_epoch()")
         epoch = self.epoch + 1
@@ -290,92 +312,97 @@ class TrainingRun:
         ``predictions``: (predicted, true) test labels computed elsewhere (a stacked group evaluates
         its runs in one pass); None evaluates this run's own model.
         """
-        from fcc_train.train import distributed
-        from fcc_train.methods.two_stage import selection_model
-        from fcc_train.train.engine import evaluate
-
         if self._pending is None:
             raise RuntimeError("finish_epoch() without queue_epoch()")
+        assert self.rlog is not None
         epoch, lr, loss_t, t0 = self._pending
         self._pending = None
-        cfg, engine, model, data, say = self.cfg, self.engine, self.model, self.data, self.say
-        epochs = cfg.optim.epochs
         loss = float(loss_t)  # the one host sync of the epoch
         self.epoch = epoch
         self.timing["train"] += time.perf_counter() - t0
         if not np.isfinite(loss):
-            say(
+            self.say(
                 f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {self.run_dir / 'checkpoints'}; lower optim.lr or check the data"
             )
             self.rlog.close()
             self.exit_code = EXIT_NAN
             return
-        record: dict[str, Any] | None = None
-        if self.evaluates_at(epoch):
-            t0 = time.perf_counter()
-            preds, labels = predictions if predictions is not None else evaluate(engine, self.loader)
-            m = compute_metrics(preds, labels, data.class_counts)
-            now = time.perf_counter()
-            self.timing["eval"] += now - t0
-            record = {
-                "epoch": epoch,
-                "lr": lr,
-                "train_loss": loss,
-                "top1_error": m["top1_error"],
-                "many": m["many"],
-                "medium": m["medium"],
-                "few": m["few"],
-                "seconds": round(self.seconds + now - self.t_start, 3),
-            }
-            selector = selection_model(engine.model, cfg) if predictions is None else None
-            if selector is not None:  # τ-norm on the raw head's best epoch (stage.tau_norm_checkpoint: ce_best)
-                record["selection_top1_error"] = compute_metrics(*evaluate(engine, self.loader, selector), data.class_counts)["top1_error"]
-            key = "selection_top1_error" if selector is not None else "top1_error"
-            self.rlog.log_epoch(record)
-            self.last, self.last_recall = record, m["per_class_recall"]
-            self.last_eval = dict(record, per_class_recall=self.last_recall)
-            if self.best is None or record[key] < self.best.get(key, self.best["top1_error"]):
-                self.best = dict(record, per_class_recall=m["per_class_recall"])
+        record = self._evaluate(epoch, lr, loss, predictions) if self.evaluates_at(epoch) else None
         now = time.perf_counter()
-        self.rlog.progress(epoch, epochs, loss, record["top1_error"] if record else None, now - self.t_epoch)
+        self.rlog.progress(epoch, self.cfg.optim.epochs, loss, record["top1_error"] if record else None, now - self.t_epoch)
         self.t_epoch = now
-        best = self.best
-        is_best = record is not None and best is not None and best["epoch"] == epoch
+        is_best = record is not None and self.best is not None and self.best["epoch"] == epoch
         if self.saves_at(epoch) or is_best:
-            t0 = time.perf_counter()
-            state = {
-                "model": model.state_dict(),
-                "optimizer": engine.optimizer_state(),
-                "epoch": epoch,
-                "config": self.cfg_dict,
-                "rng": capture_rng(self.generators),
-                "best": best,
-                "last_eval": self.last_eval,
-                "class_counts": list(data.class_counts),
-                "format_version": FORMAT_VERSION,
-                "seconds": self.seconds + time.perf_counter() - self.t_start,
-            }
-            if self.dist.distributed:
-                state["rng"] = {"per_rank": _gather_objects(state["rng"])}
-            if self.main:
-                ckdir = self.run_dir / "checkpoints"
-                if self.saves_at(epoch):
-                    save_checkpoint(state, ckdir / "last.pt")
-                    if is_best:  # the same state: link it instead of serialising it twice
-                        publish_copy(ckdir / "last.pt", ckdir / "best.pt")
-                elif is_best:
-                    save_checkpoint(state, ckdir / "best.pt")
-            distributed.barrier()
-            self.timing["checkpoint"] += time.perf_counter() - t0
-            if self.kill_after and epoch == self.kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
-        if epoch >= epochs:
+            self._checkpoint(epoch, is_best)
+        if epoch >= self.cfg.optim.epochs:
             self._finish_run()
+
+    def _evaluate(
+        self, epoch: int, lr: float, loss: float, predictions: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> dict[str, Any]:
+        from fcc_train.methods.two_stage import selection_model
+        from fcc_train.train.evaluate import evaluate
+
+        parts = self._built()
+        assert self.rlog is not None
+        t0 = time.perf_counter()
+        preds, labels = predictions if predictions is not None else evaluate(parts.engine, parts.loader)
+        m = compute_metrics(preds, labels, parts.data.class_counts)
+        now = time.perf_counter()
+        self.timing["eval"] += now - t0
+        record = {
+            "epoch": epoch,
+            "lr": lr,
+            "train_loss": loss,
+            "top1_error": m["top1_error"],
+            "many": m["many"],
+            "medium": m["medium"],
+            "few": m["few"],
+            "seconds": round(self.seconds + now - self.t_start, 3),
+        }
+        selector = selection_model(parts.engine.model, self.cfg) if predictions is None else None
+        if selector is not None:  # τ-norm picks its best epoch on the raw head (stage.tau_norm_checkpoint: ce_best)
+            picked = evaluate(parts.engine, parts.loader, selector)
+            record["selection_top1_error"] = compute_metrics(*picked, parts.data.class_counts)["top1_error"]
+        key = "selection_top1_error" if selector is not None else "top1_error"
+        self.rlog.log_epoch(record)
+        self.last, self.last_recall = record, m["per_class_recall"]
+        self.last_eval = dict(record, per_class_recall=self.last_recall)
+        if self.best is None or record[key] < self.best.get(key, self.best["top1_error"]):
+            self.best = dict(record, per_class_recall=m["per_class_recall"])
+        return record
+
+    def _checkpoint(self, epoch: int, is_best: bool) -> None:
+        from fcc_train.train import distributed
+
+        parts = self._built()
+        t0 = time.perf_counter()
+        state = {
+            "model": parts.model.state_dict(),
+            "optimizer": parts.engine.optimizer_state(),
+            "epoch": epoch,
+            "config": self.cfg_dict,
+            "rng": capture_rng(self.generators),
+            "best": self.best,
+            "last_eval": self.last_eval,
+            "class_counts": list(parts.data.class_counts),
+            "format_version": FORMAT_VERSION,
+            "seconds": self.seconds + time.perf_counter() - self.t_start,
+        }
+        if self.dist.distributed:
+            state["rng"] = {"per_rank": _gather_objects(state["rng"])}
+        self.saver.save(state, last=self.saves_at(epoch), best=is_best)
+        distributed.barrier()
+        self.timing["checkpoint"] += time.perf_counter() - t0
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(epoch, self)
 
     def _finish_run(self) -> None:
         from fcc_train.train import distributed
 
-        cfg, data = self.cfg, self.data
+        parts = self._built()
+        assert self.rlog is not None
+        cfg, data = self.cfg, parts.data
         seconds_total = self.seconds + time.perf_counter() - self.t_start
         summary = _summary(self.cfg_dict, list(data.class_counts), self.best, self.last, seconds_total, done=True)
         summary["timing_last_session"] = {k: round(v, 3) for k, v in self.timing.items()}

@@ -1,4 +1,4 @@
-"""Long-tailed evaluation metrics (recipes.md §3).
+"""Long-tailed evaluation metrics.
 
 * top-1 error in percent on the (balanced) test set;
 * many-shot (> 100 training images), medium-shot (20-100, both ends

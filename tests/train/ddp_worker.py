@@ -24,9 +24,9 @@ def main() -> None:
     if world > 1:
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=port, RANK=str(rank), WORLD_SIZE=str(world))
         dist.init_process_group("gloo", rank=rank, world_size=world)
+    from fcc_train.models.resnet_cifar import resnet_small
     from fcc_train.train.distributed import all_gather_cat, epoch_indices, shared_seed
     from fcc_train.train.metrics import compute_metrics
-    from fcc_train.models.resnet_cifar import resnet_small
 
     data_gen = torch.Generator().manual_seed(123)
     N, C, B = 32, 4, 8  # global batch B, 4 steps per epoch

@@ -5,9 +5,13 @@ import torch
 import torch.nn as nn
 
 from fcc_train.config import load_config
-from fcc_train.train.engine import Engine, evaluate, lr_at, train_one_epoch
 from fcc_train.fcc import tau_by_class
 from fcc_train.methods import DataInfo, Method
+from fcc_train.train.engine import Engine
+from fcc_train.train.epoch import train_one_epoch
+from fcc_train.train.evaluate import evaluate
+from fcc_train.train.schedule import lr_at
+from fcc_train.train.step import EagerStep, GraphStep
 
 
 class TinyNet(nn.Module):
@@ -58,9 +62,9 @@ class Recording(Method):
         self.log.append("epoch_sampling")
         return None
 
-    def mix_inputs(self, batch, gen):
-        self.log.append("mix_inputs")
-        return batch
+    def draw_mix(self, n, device, gen):
+        self.log.append("draw_mix")
+        return None
 
     def mix_features(self, feats, batch, gen):
         self.log.append("mix_features")
@@ -75,6 +79,11 @@ class Recording(Method):
         return super().loss(logits, batch, epoch)
 
 
+def _force_graphs(monkeypatch):
+    """The graphs step on the CPU: CapturedStep follows the device and runs the captured loss uncaptured."""
+    monkeypatch.setattr("fcc_train.train.engine.choose_mode", lambda want, on_gpu, world, notes: "graphs")
+
+
 def _engine(overrides, log):
     cfg = load_config(None, overrides)
     counts = [30, 10, 3]
@@ -84,14 +93,14 @@ def _engine(overrides, log):
 
 
 def test_hook_order_with_and_without_fcc(monkeypatch):
-    import fcc_train.train.engine as engine_mod
+    import fcc_train.train.epoch as epoch_mod
 
     log = []
-    monkeypatch.setattr(engine_mod, "after_step", lambda model, cfg: log.append("after_step"))
+    monkeypatch.setattr(epoch_mod, "after_step", lambda model, cfg: log.append("after_step"))
     eng, _ = _engine(["fcc.enabled=true", "fcc.start_epoch=1"], log)
     loader = Loader(log, n_batches=1)
     train_one_epoch(eng, loader, 1, None)  # epoch 1: FCC not yet active
-    step = ["mix_inputs", "features", "mix_features", "head", "loss", "after_step"]
+    step = ["draw_mix", "features", "mix_features", "head", "loss", "after_step"]
     assert log == ["on_epoch_start", "epoch_sampling", "batches(None)", *step]
     log.clear()
     train_one_epoch(eng, loader, 2, None)
@@ -99,7 +108,7 @@ def test_hook_order_with_and_without_fcc(monkeypatch):
         "on_epoch_start",
         "epoch_sampling",
         "batches(None)",
-        "mix_inputs",
+        "draw_mix",
         "features",
         "mix_features",
         "fcc_tau",
@@ -183,7 +192,7 @@ def test_optimizer_state_roundtrip():
 def test_graphs_mode_optimizer_state_crosses_modes(monkeypatch):
     """The graphs path (ForeachSGD; CapturedStep runs eagerly on CPU) saves and loads momentum like the eager path."""
     log = []
-    monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
+    _force_graphs(monkeypatch)
     g_eng, _ = _engine(["fcc.enabled=true", "fcc.start_epoch=0"], log)
     assert g_eng.mode == "graphs"
     torch.manual_seed(0)
@@ -194,7 +203,7 @@ def test_graphs_mode_optimizer_state_crosses_modes(monkeypatch):
     e_eng, _ = _engine([], log)
     e_eng.load_optimizer_state(st)  # graphs -> eager
     back = e_eng.optimizer_state()
-    monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
+    _force_graphs(monkeypatch)
     g2, _ = _engine([], log)
     g2.load_optimizer_state(back)  # eager -> graphs
     for a, b in zip(st["momentum_buffer"], g2.optimizer_state()["momentum_buffer"]):
@@ -274,7 +283,7 @@ def test_compile_graphs_torch_compile_unavailable_falls_back(monkeypatch):
     monkeypatch.setattr(torch, "compile", broken)
     with pytest.warns(UserWarning, match="compile_graphs: torch.compile unavailable"):
         eng = _resnet_engine(["train.compile=compile_graphs"])
-    assert eng.mode == "eager" and eng.captured is None and isinstance(eng.optimizer, torch.optim.SGD)
+    assert eng.mode == "eager" and eng.captured is None and isinstance(eng.step, EagerStep)
     assert any("no compiler here" in n for n in eng.notes)
     assert torch.isfinite(train_one_epoch(eng, ImageLoader(), 1, None))
 
@@ -308,7 +317,7 @@ def test_compile_graphs_failing_mid_epoch_falls_back_and_finishes_the_epoch(monk
 def test_graphs_capture_failure_falls_back_with_momentum(monkeypatch):
     """`graphs` (run uncaptured on CPU here) failing at its first step: the fallback builds torch's SGD and
     trains on (it used to look for ForeachSGD's buffers on the new torch optimiser and crash)."""
-    real = Engine._graph_loss
+    real = GraphStep.traced_loss
     calls = []
 
     def fails_once(self, *a):
@@ -317,12 +326,12 @@ def test_graphs_capture_failure_falls_back_with_momentum(monkeypatch):
             raise RuntimeError("operation not permitted when stream is capturing")
         return real(self, *a)
 
-    monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
-    monkeypatch.setattr(Engine, "_graph_loss", fails_once)
+    _force_graphs(monkeypatch)
+    monkeypatch.setattr(GraphStep, "traced_loss", fails_once)
     eng = _resnet_engine([])
     with pytest.warns(UserWarning, match="graphs: CUDA graph capture failed"):
         loss = train_one_epoch(eng, ImageLoader(), 1, None)
-    assert eng.mode == "eager" and isinstance(eng.optimizer, torch.optim.SGD) and torch.isfinite(loss)
+    assert eng.mode == "eager" and isinstance(eng.step.fallback, EagerStep) and torch.isfinite(loss)
     assert all(b is not None for b in eng.optimizer_state()["momentum_buffer"])
 
 
@@ -344,13 +353,10 @@ MIXUP_CASES = {
 
 
 def _mixup_engine(monkeypatch, mode, overrides):
-    from fcc_train.methods import prepare_stage
-
     if mode == "graphs":  # CapturedStep follows the device: on the CPU it runs the captured loss uncaptured
-        monkeypatch.setattr(Engine, "_choose_mode", lambda self, want, on_gpu: "graphs")
+        _force_graphs(monkeypatch)
     eng = _resnet_engine([f"train.compile={'none' if mode == 'eager' else 'graphs'}", "method.mixup_alpha=1.0", *overrides])
     monkeypatch.undo()
-    prepare_stage(eng.model, eng.cfg)  # the manifold hook, as run.py installs it
     return eng
 
 
@@ -393,16 +399,17 @@ def test_captured_mixup_loss_takes_new_draws_when_replayed(case, monkeypatch):
     from torch.fx.experimental.proxy_tensor import make_fx
 
     eng = _mixup_engine(monkeypatch, "graphs", MIXUP_CASES[case])
-    eng._fcc_on, eng._epoch = True, 3
+    eng.step.begin_epoch(3)  # FCC on (fcc.start_epoch=1)
+    assert eng.step.ctx.fcc_on
     x, y = ImageLoader().x[0], ImageLoader().y[0]
     n = y.shape[0]
-    traced = make_fx(lambda *a: eng._graph_mix_loss(*a))(x, y, torch.tensor(0.9), torch.arange(n))
+    traced = make_fx(lambda *a: eng.step.traced_loss(*a))(x, y, torch.tensor(0.9), torch.arange(n))
     g = torch.Generator().manual_seed(1)
     for lam in (0.2, 0.55):
         perm = torch.randperm(n, generator=g)
-        want = eng._graph_mix_loss(x, y, torch.tensor(lam), perm)
+        want = eng.step.traced_loss(x, y, torch.tensor(lam), perm)
         torch.testing.assert_close(traced(x, y, torch.tensor(lam), perm), want, rtol=1e-6, atol=1e-7)
-        frozen = eng._graph_mix_loss(x, y, torch.tensor(0.9), torch.arange(n))
+        frozen = eng.step.traced_loss(x, y, torch.tensor(0.9), torch.arange(n))
         assert not torch.allclose(want, frozen)  # the draws matter, so a frozen trace would have been caught
 
 
@@ -429,7 +436,12 @@ def test_compile_graphs_on_cuda_captures_and_trains_like_graphs():
 @pytest.mark.gpu
 def test_captured_mixup_on_cuda_trains_like_eager(monkeypatch):
     """On CUDA the mixup step is captured once per phase and replayed with each step's draws (fp32, no TF32)."""
-    over = ["train.precision=fp32", "train.channels_last=false", "method.mixup_alpha=1.0", *MIXUP_CASES["remix_batch_mean_mixed_tau"]]
+    over = [
+        "train.precision=fp32",
+        "train.channels_last=false",
+        "method.mixup_alpha=1.0",
+        *MIXUP_CASES["remix_batch_mean_mixed_tau"],
+    ]
     graphed = _resnet_engine(["train.compile=graphs", *over], device="cuda")
     eager = _resnet_engine(["train.compile=none", *over], device="cuda")
     assert graphed.mode == "graphs" and graphed.mixes

@@ -83,8 +83,6 @@ def test_manifold_pool_mixes_features():
 
 
 def test_manifold_hidden_layer_through_hook():
-    from fcc_train.methods import prepare_stage
-
     class Toy(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -100,8 +98,8 @@ def test_manifold_hidden_layer_through_hook():
 
     model = Toy()
     cfg = load_config(None, ["method.mixup=manifold", "method.manifold_layer=stage1"])
-    prepare_stage(model, cfg)
     m = build_method(cfg, DataInfo(COUNTS, 10))
+    m.attach(model)
     m.on_epoch_start(1)
     b = _batch()
     out = m.mix_inputs(b, torch.Generator().manual_seed(3))
@@ -113,6 +111,40 @@ def test_manifold_hidden_layer_through_hook():
     assert torch.allclose(feats, model.stages[1](h).mean((2, 3)), atol=1e-6)
     f2, _ = m.mix_features(feats, out, None)
     assert torch.equal(f2, feats)
+
+
+def test_manifold_state_is_per_model():
+    """Two models with hidden-layer manifold mixup in one process: arming one method's mix leaves the other model alone."""
+
+    class Toy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Conv2d(1, 3, 1)
+            self.stages = torch.nn.ModuleList([torch.nn.Conv2d(3, 3, 1), torch.nn.Conv2d(3, 3, 1)])
+            self.head = torch.nn.Linear(3, 4)
+
+        def features(self, x):
+            x = self.stem(x)
+            for s in self.stages:
+                x = s(x)
+            return x.mean((2, 3))
+
+    cfg = load_config(None, ["method.mixup=manifold", "method.manifold_layer=stage1"])
+    torch.manual_seed(0)
+    models = [Toy(), Toy()]
+    methods = [build_method(cfg, DataInfo(COUNTS, 10)) for _ in models]
+    for model, m in zip(models, methods, strict=True):
+        m.attach(model)
+    b = _batch()
+    plain = [model.features(b.images) for model in models]
+    methods[0].on_epoch_start(1)
+    out = methods[0].mix_inputs(b, torch.Generator().manual_seed(3))
+    assert torch.equal(models[1].features(out.images), plain[1])  # model 1's hook has nothing pending
+    mixed = models[0].features(out.images)
+    assert not torch.allclose(mixed, plain[0])
+    methods[0].mix_features(mixed, out, None)  # consumed: no error
+    with pytest.raises(RuntimeError, match="attach"):
+        methods[1].mix_features(plain[1], methods[1].apply_mix(b, 0.5, torch.arange(8)), None)
 
 
 @pytest.mark.parametrize("mix_tau", ["first", "mixed"])

@@ -14,14 +14,21 @@ import torch
 import fcc_train.fleet.multirun as multirun
 from fcc.cli import main
 from fcc_theory.errors import UserError
-from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.config import load_config
 from fcc_train.fleet.multirun import RunSpec, run_many
+from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.train.loop import run_training
 
 REPO = Path(__file__).resolve().parents[2]
-FAST = ["optim.batch_size=64", "train.progress=none", "train.device=cpu", "train.threads=1", "optim.epochs=2",
-        "fcc.start_epoch=1", "train.checkpoint_every=1"]
+FAST = [
+    "optim.batch_size=64",
+    "train.progress=none",
+    "train.device=cpu",
+    "train.threads=1",
+    "optim.epochs=2",
+    "fcc.start_epoch=1",
+    "train.checkpoint_every=1",
+]
 RUNS = [("configs/digits/input_mixup_fcc.yaml", 0), ("configs/digits/ce_fcc.yaml", 1), ("configs/digits/input_mixup.yaml", 2)]
 
 
@@ -130,8 +137,12 @@ def test_cli_several_configs_and_jobs_file(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "text, needle",
-    [("{config: a.yaml}", "non-empty list"), ("- {config: a.yaml}", "'config' and 'out'"),
-     ("- {config: a.yaml, out: r, seed: 1}", "unknown key 'seed'"), ("- [unclosed", "not valid YAML")],
+    [
+        ("{config: a.yaml}", "non-empty list"),
+        ("- {config: a.yaml}", "'config' and 'out'"),
+        ("- {config: a.yaml, out: r, seed: 1}", "unknown key 'seed'"),
+        ("- [unclosed", "not valid YAML"),
+    ],
 )
 def test_bad_jobs_file_is_one_line(tmp_path, capsys, text, needle):
     jobs = tmp_path / "jobs.yaml"
@@ -151,9 +162,18 @@ def test_streams_on_cuda_match_solo_runs(tmp_path, monkeypatch):
     # fp32 and cuDNN deterministic algorithms so that overlapping runs can be compared with solo ones
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
     # LR 0.001 and 4 steps an epoch: ResNet-32 on noise images amplifies any difference in summation order fast
-    synth = ["data.dataset=synthetic", "data.synthetic_train_size=512", "data.synthetic_test_size=256", "data.num_classes=10",
-             "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=2", "fcc.start_epoch=1",
-             "optim.lr=0.001"]
+    synth = [
+        "data.dataset=synthetic",
+        "data.synthetic_train_size=512",
+        "data.synthetic_test_size=256",
+        "data.num_classes=10",
+        "train.progress=none",
+        "train.device=cuda",
+        "train.precision=fp32",
+        "optim.epochs=2",
+        "fcc.start_epoch=1",
+        "optim.lr=0.001",
+    ]
     cfgs = [load_config(REPO / "configs/cifar10_lt100/ce_fcc.yaml", synth + [f"train.seed={i}"]) for i in range(2)]
     for i, c in enumerate(cfgs):
         assert run_training(c, tmp_path / f"solo{i}", log=lambda s: None) == 0

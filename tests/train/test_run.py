@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import fcc_train.methods as methods
-from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.config import load_config
+from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.train.loop import EXIT_NAN, run_training
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,11 +58,12 @@ def test_two_epoch_run_writes_the_run_folder(tmp_path, capsys):
     assert (out / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
 
 
-def _cli(out, epochs, env_extra=None):
-    env = dict(os.environ, OMP_NUM_THREADS="1", **(env_extra or {}))
+def _cli(out, epochs, kill_after=None):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    launch = ["-m"] if kill_after is None else [str(REPO / "tests/train/kill_runner.py"), str(kill_after)]
     cmd = [
         sys.executable,
-        "-m",
+        *launch,
         "fcc_train",
         "train",
         "--config",
@@ -78,7 +79,7 @@ def _cli(out, epochs, env_extra=None):
 
 
 def test_resume_after_kill_is_bit_identical(tmp_path):
-    killed = _cli(tmp_path / "a", 4, {"FCC_TEST_KILL_AFTER_EPOCH": "2"})
+    killed = _cli(tmp_path / "a", 4, kill_after=2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     mid = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
     assert mid["epoch"] == 2 and not (tmp_path / "a" / "summary.json").exists()

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fcc_train.models.resnet_cifar import resnet32, resnet_small
 from fcc_train.fleet.stacked_model import stack_resnets
+from fcc_train.models.resnet_cifar import resnet32, resnet_small
 
 
 def _nets(k, make=resnet_small, seed=0, **kw):
@@ -93,6 +93,7 @@ def test_cosine_heads_stack_run_by_run():
         F.cross_entropy(ref, y[:, i]).backward()
     torch.testing.assert_close(stacked.head_weight.grad, torch.stack([n.head.weight.grad for n in nets]), rtol=1e-4, atol=1e-6)
     # the mechanism: one normalisation over the stacked weight (K, C, d) as a whole would not match
-    whole = 30.0 * torch.einsum("nkd,kcd->nkc", F.normalize(stacked.features(x), dim=-1),
-                                stacked.head_weight / stacked.head_weight.norm())
+    whole = 30.0 * torch.einsum(
+        "nkd,kcd->nkc", F.normalize(stacked.features(x), dim=-1), stacked.head_weight / stacked.head_weight.norm()
+    )
     assert not torch.allclose(whole[:, 0], nets[0](x[:, :1]), atol=1e-3)

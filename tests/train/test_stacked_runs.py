@@ -17,14 +17,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.config import load_config
 from fcc_train.fleet.multirun import RunSpec, run_many
+from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.train.loop import run_training
 
 REPO = Path(__file__).resolve().parents[2]
-FAST = ["optim.batch_size=64", "train.progress=none", "train.device=cpu", "train.threads=1", "optim.epochs=2",
-        "fcc.start_epoch=1", "train.checkpoint_every=1"]
+FAST = [
+    "optim.batch_size=64",
+    "train.progress=none",
+    "train.device=cpu",
+    "train.threads=1",
+    "optim.epochs=2",
+    "fcc.start_epoch=1",
+    "train.checkpoint_every=1",
+]
 QUIET = ["optim.lr=0.001"]
 # three methods that differ in loss, sampler and FCC but share the recipe: they stack
 RUNS = [("configs/digits/ce_fcc.yaml", 0), ("configs/digits/bsce.yaml", 1), ("configs/digits/cb_drs_fcc.yaml", 2)]
@@ -83,8 +90,11 @@ def test_a_stack_that_drops_a_runs_fcc_scale_is_caught(solo, tmp_path, monkeypat
 
 
 # the mixup family stacks too: each run draws its own λ and permutation; one of them with FCC's mixed τ
-MIXUP_RUNS = [("configs/digits/input_mixup_fcc.yaml", 0, ()), ("configs/digits/manifold_mixup_fcc.yaml", 1, ()),
-              ("configs/digits/remix_fcc.yaml", 2, ("fcc.mix_tau=mixed",))]
+MIXUP_RUNS = [
+    ("configs/digits/input_mixup_fcc.yaml", 0, ()),
+    ("configs/digits/manifold_mixup_fcc.yaml", 1, ()),
+    ("configs/digits/remix_fcc.yaml", 2, ("fcc.mix_tau=mixed",)),
+]
 
 
 def test_stacked_mixup_runs_match_their_solo_runs(tmp_path, capsys):
@@ -94,7 +104,9 @@ def test_stacked_mixup_runs_match_their_solo_runs(tmp_path, capsys):
     of this test: a constant λ moved weights or BN statistics by 5e-3 to 0.7)."""
     for i, (path, seed, extra) in enumerate(MIXUP_RUNS):
         assert run_training(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"solo{i}", log=lambda s: None) == 0
-    specs = [RunSpec(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"stack{i}") for i, (path, seed, extra) in enumerate(MIXUP_RUNS)]
+    specs = [
+        RunSpec(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"stack{i}") for i, (path, seed, extra) in enumerate(MIXUP_RUNS)
+    ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     assert "as one network of 3 runs" in capsys.readouterr().out
     for i in range(len(MIXUP_RUNS)):
@@ -112,8 +124,10 @@ def test_stacked_cosine_head_runs_match_their_solo_runs(tmp_path, capsys):
     runs = [("configs/digits/ldam.yaml", 0, []), ("configs/digits/ldam_drw_fcc.yaml", 1, ["method.drw_start_epoch=0"])]
     for i, (path, seed, extra) in enumerate(runs):
         assert run_training(_cfg(path, seed, [*QUIET, "optim.epochs=1", *extra]), tmp_path / f"solo{i}", log=lambda s: None) == 0
-    specs = [RunSpec(_cfg(path, seed, [*QUIET, "optim.epochs=1", *extra]), tmp_path / f"stack{i}")
-             for i, (path, seed, extra) in enumerate(runs)]
+    specs = [
+        RunSpec(_cfg(path, seed, [*QUIET, "optim.epochs=1", *extra]), tmp_path / f"stack{i}")
+        for i, (path, seed, extra) in enumerate(runs)
+    ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0]
     assert "as one network of 2 runs" in capsys.readouterr().out
     for i in range(len(runs)):
@@ -121,9 +135,11 @@ def test_stacked_cosine_head_runs_match_their_solo_runs(tmp_path, capsys):
 
 
 def test_incompatible_runs_train_on_their_own(tmp_path, capsys):
-    specs = [RunSpec(_cfg("configs/digits/ce.yaml", 0), tmp_path / "ce"),
-             RunSpec(_cfg("configs/digits/ce.yaml", 0, ["method.mixup=manifold", "method.manifold_layer=stage2"]), tmp_path / "mm"),
-             RunSpec(_cfg("configs/digits/ce.yaml", 1, ["optim.lr=0.05"]), tmp_path / "lr")]
+    specs = [
+        RunSpec(_cfg("configs/digits/ce.yaml", 0), tmp_path / "ce"),
+        RunSpec(_cfg("configs/digits/ce.yaml", 0, ["method.mixup=manifold", "method.manifold_layer=stage2"]), tmp_path / "mm"),
+        RunSpec(_cfg("configs/digits/ce.yaml", 1, ["optim.lr=0.05"]), tmp_path / "lr"),
+    ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     out = capsys.readouterr().out
     assert "mm trains on its own (mm: manifold mixup at a hidden layer mixes inside the backbone)" in out
@@ -133,9 +149,11 @@ def test_incompatible_runs_train_on_their_own(tmp_path, capsys):
 
 def test_a_stopped_run_leaves_the_stack_training(tmp_path):
     # γ = 1e30 makes run 0's FCC-scaled logits overflow once FCC starts (epoch 2): its loss is not finite
-    specs = [RunSpec(_cfg("configs/digits/ce_fcc.yaml", 0, ["optim.epochs=3", "fcc.gamma=1e30"]), tmp_path / "nan"),
-             RunSpec(_cfg("configs/digits/ce.yaml", 1, ["optim.epochs=3"]), tmp_path / "a"),
-             RunSpec(_cfg("configs/digits/ce_fcc.yaml", 2, ["optim.epochs=3"]), tmp_path / "b")]
+    specs = [
+        RunSpec(_cfg("configs/digits/ce_fcc.yaml", 0, ["optim.epochs=3", "fcc.gamma=1e30"]), tmp_path / "nan"),
+        RunSpec(_cfg("configs/digits/ce.yaml", 1, ["optim.epochs=3"]), tmp_path / "a"),
+        RunSpec(_cfg("configs/digits/ce_fcc.yaml", 2, ["optim.epochs=3"]), tmp_path / "b"),
+    ]
     outcomes = run_many(specs, stack=True)
     assert [o.exit_code for o in outcomes] == [3, 0, 0]
     for name in ("a", "b"):
@@ -149,9 +167,8 @@ def test_killed_stacked_process_resumes(tmp_path):
 
     def train(out, kill=None):
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        if kill:
-            env["FCC_TEST_KILL_AFTER_EPOCH"] = str(kill)
-        cmd = [sys.executable, "-m", "fcc", "train", "--stack", "--config", a, "--config", b, "--out", str(out), *sets]
+        launch = ["-m"] if not kill else [str(REPO / "tests/train/kill_runner.py"), str(kill)]
+        cmd = [sys.executable, *launch, "fcc", "train", "--stack", "--config", a, "--config", b, "--out", str(out), *sets]
         return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
 
     assert train(tmp_path / "whole").returncode == 0
@@ -168,8 +185,18 @@ def test_killed_stacked_process_resumes(tmp_path):
 # One short epoch (4 steps, FCC on from the start): ResNet-32 on noise images amplifies round-off fast, so
 # that on the CPU two epochs of these runs differ from themselves run with 2 threads by 1e-3 in the weights;
 # after 4 steps stacked and solo agree to 3e-6 (weights) and 3e-3 (momentum) on the CPU.
-CUDA_SYNTH = ["data.dataset=synthetic", "data.synthetic_train_size=512", "data.synthetic_test_size=256", "data.num_classes=10",
-              "train.progress=none", "train.device=cuda", "train.precision=fp32", "optim.epochs=1", "fcc.start_epoch=0", *QUIET]
+CUDA_SYNTH = [
+    "data.dataset=synthetic",
+    "data.synthetic_train_size=512",
+    "data.synthetic_test_size=256",
+    "data.num_classes=10",
+    "train.progress=none",
+    "train.device=cuda",
+    "train.precision=fp32",
+    "optim.epochs=1",
+    "fcc.start_epoch=0",
+    *QUIET,
+]
 
 
 @pytest.mark.gpu
@@ -188,8 +215,10 @@ def test_stacked_mixup_runs_on_cuda_match_solo_runs(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     synth = CUDA_SYNTH
-    cfgs = [load_config(REPO / f"configs/cifar10_lt100/{name}.yaml", synth + [f"train.seed={i}"])
-            for i, name in enumerate(("input_mixup_fcc", "remix_fcc"))]
+    cfgs = [
+        load_config(REPO / f"configs/cifar10_lt100/{name}.yaml", synth + [f"train.seed={i}"])
+        for i, name in enumerate(("input_mixup_fcc", "remix_fcc"))
+    ]
     _solo_then_stacked_on_cuda(cfgs, tmp_path, capsys)
 
 

@@ -1,0 +1,57 @@
+"""The epoch driver: every training epoch, solo or stacked, is this loop over a :class:`~fcc_train.train.step.Step`.
+
+The hook order of one solo epoch (:func:`train_one_epoch`)::
+
+    method.on_epoch_start(epoch); probs = method.epoch_sampling(epoch); step.begin_epoch(epoch)
+    for x, y in loader.batches(probs, gen):          # augmented on the device
+        draws = method.draw_mix(N, device, gen)      # outside any captured graph
+        step(x, y, draws)                            # forward.batch_loss, backward, SGD
+        after_step(model, cfg)                       # LTR-WB's MaxNorm
+
+The summed loss stays on the device: the caller synchronises once per epoch (the NaN check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from fcc_train.methods import after_step
+from fcc_train.train.forward import Draws
+
+if TYPE_CHECKING:
+    from fcc_train.train.engine import Engine
+    from fcc_train.train.step import Step
+
+__all__ = ["drive_epoch", "train_one_epoch"]
+
+StepInputs = tuple[torch.Tensor, torch.Tensor, Draws]
+
+
+def drive_epoch(step: Step, epoch: int, inputs: Iterable[StepInputs], after: Callable[[], None] | None = None) -> torch.Tensor:
+    """Run ``step`` on every (images, labels, draws) of the epoch; the mean loss as a device tensor."""
+    step.begin_epoch(epoch)
+    for images, labels, draws in inputs:
+        step(images, labels, draws)
+        if after is not None:
+            after()
+    return step.pop_loss()
+
+
+def train_one_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generator | None) -> torch.Tensor:
+    """Train one epoch; return the mean training loss as a 0-d device tensor (the caller syncs once)."""
+    cfg, method, model, step = engine.cfg, engine.method, engine.model, engine.step
+    method.on_epoch_start(epoch)
+    probs = method.epoch_sampling(epoch)
+    model.train()
+    batches = loader.batches
+    if step.whole_epoch_batches:  # a captured step: the loader augments the epoch at once where it can
+        batches = getattr(loader, "batches_from_epoch_tensor", loader.batches)
+
+    def inputs() -> Iterable[StepInputs]:
+        for x, y in batches(probs, gen):
+            yield engine.prepare_images(x), y, method.draw_mix(y.shape[0], y.device, gen)
+
+    return drive_epoch(step, epoch, inputs(), lambda: after_step(model, cfg))

@@ -1,0 +1,78 @@
+"""Which config a run folder may resume with, and on which device a run trains.
+
+Resuming with a config that differs in anything but the cosmetic keys (:data:`COSMETIC_KEYS`) is
+refused with one line.
+
+>>> config_differences({"train": {"device": "cpu"}, "optim": {"lr": 0.1}}, {"train": {"device": "cuda"}, "optim": {"lr": 0.2}})
+['optim.lr']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fcc_theory.errors import UserError
+from fcc_train.config import config_from_dict, config_to_dict, flatten_config
+
+__all__ = ["COSMETIC_KEYS", "resolve_device", "config_differences", "check_stored_config", "refuse_if_different"]
+
+# keys that may change between a run and its resumption (they do not change what is trained)
+COSMETIC_KEYS = {
+    "train.device",
+    "train.progress",
+    "train.tensorboard",
+    "train.threads",
+    "train.eval_batch_size",
+    "train.compile",
+    "train.checkpoint_every",
+    "data.root",
+    "data.store",
+}
+
+
+def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
+    """``auto`` → the local CUDA device when there is one, else CPU; ``cuda`` / ``cuda:N`` / ``cpu`` as given."""
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"device '{spec}' asked for but CUDA is not available here; use --device cpu")
+        return torch.device(f"cuda:{local_rank}") if spec == "cuda" else torch.device(spec)
+    if spec != "cpu":
+        raise UserError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")
+    return torch.device("cpu")
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Non-cosmetic keys whose values differ between two resolved configs."""
+    a, b = flatten_config(old), flatten_config(new)
+    return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and a.get(k) != b.get(k))
+
+
+def check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:
+    """Refuse a run folder whose ``config.yaml`` holds a different run (an unreadable one is rewritten later)."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return
+    import yaml
+
+    try:
+        old = yaml.safe_load(path.read_text()) or {}
+        old = config_to_dict(config_from_dict(old))  # fill defaults so older files compare fairly
+    except Exception:
+        return  # an unreadable config.yaml is rewritten; the checkpoint's own config is checked below
+    refuse_if_different(run_dir, old, cfg_dict)
+
+
+def refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """One line naming the first differing keys when ``old`` and ``new`` differ in anything but the cosmetic keys."""
+    diff = config_differences(old, new)
+    if diff:
+        a, b = flatten_config(old), flatten_config(new)
+        shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
+        raise UserError(
+            f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder"
+        )
