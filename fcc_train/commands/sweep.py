@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--table", type=int, default=1, help="which table's methods to run (1: the CIFAR-LT single-model methods)"
     )
     parser.add_argument(
-        "--benchmark", required=True, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits"
+        "--benchmark", default=None, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits (required)"
     )
     parser.add_argument(
         "--methods", default=None, help="comma-separated config stems (default: every Table 1 row); see fcc methods"
@@ -73,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--configs", default="configs", help="configs folder (default configs)")
     parser.add_argument("--device", default=None, help="passed to fcc train")
     add_overrides_argument(parser, "extra overrides for every run (e.g. optim.epochs=2 for a smoke test)")
+    parser.add_argument(
+        "--launcher", choices=("local", "slurm"), default="local", help="local process pool (default) or one Slurm job per run"
+    )
+    parser.add_argument("--status", metavar="OUT", default=None, help="print each run's state in the sweep folder OUT; run nothing")
+    from fcc_train.experiments.slurm_resources import add_slurm_arguments
+
+    add_slurm_arguments(parser)
 
 
 @dataclass
@@ -138,6 +145,8 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
     from fcc_theory.errors import UserError
     from fcc_train.methods.catalog import METHODS
 
+    if args.benchmark is None:
+        raise UserError("--benchmark is required; use one of " + ", ".join(TABLES.get(args.table, TABLES[1])))
     if args.table not in TABLES:
         raise UserError(f"unknown --table {args.table}; fcc sweep runs table 1 (single-model methods on CIFAR-LT)")
     if args.benchmark not in TABLES[args.table]:
@@ -343,7 +352,22 @@ def _fmt(v: Any) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
+def _print_status(out: Path) -> int:
+    from fcc_theory.errors import UserError
+    from fcc_train.experiments.sweep_status import format_states, sweep_states
+
+    if not out.is_dir():
+        raise UserError(f"sweep folder '{out}' does not exist; pass the --out of a sweep")
+    states = sweep_states(out)
+    if not states:
+        raise UserError(f"no runs under '{out}'; pass the --out of a sweep (it holds <benchmark>/<config>/seed<k>)")
+    print(format_states(states))
+    return 0 if all(s.state == "done" for s in states) else 1
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.status is not None:
+        return _print_status(Path(args.status))
     jobs = plan_jobs(args)
     if args.dry_run:
         for j in jobs:
@@ -362,7 +386,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"--per-process {args.per_process}: ready runs are grouped {args.per_process} to one 'fcc train --jobs' process")
         print(f"{len(jobs)} runs ({sum(_is_done(j.out) for j in jobs)} already done); nothing trained (--dry-run)")
         return 0
-    _run_all(jobs, args)
+    if args.launcher == "slurm":
+        from fcc_train.experiments.slurm import run_on_slurm
+
+        if not run_on_slurm(jobs, args):  # --no-wait: submitted, nothing to collect yet
+            return 0
+    else:
+        _run_all(jobs, args)
     rows = collect(jobs, args.benchmark)
     pj, pc = _write_results(rows, Path(args.out) / args.benchmark)
     print(f"{'run':<28} {'status':<13} {'best err':>8} {'last err':>8}")
