@@ -42,12 +42,14 @@ from fcc_train.commands import add_overrides_argument, overrides_of
 
 __all__ = ["add_arguments", "run", "Job", "plan_jobs", "collect"]
 
-TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50", "digits")}
+TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50", "digits"), 2: ("imagenet_lt", "inat18")}
+# Table 2's single-model rows with configs in configs/imagenet_lt and configs/inat18 (docs/large-scale.md)
+TABLE2_METHODS = ("ce", "focal", "cbce", "ldam_drw", "crt", "tau_norm", "dive")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--table", type=int, default=1, help="which table's methods to run (1: the CIFAR-LT single-model methods)"
+        "--table", type=int, default=1, help="which table's methods to run (1: CIFAR-LT, 2: ImageNet-LT / iNat18 single-model rows)"
     )
     parser.add_argument(
         "--benchmark", default=None, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits (required)"
@@ -148,7 +150,7 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
     if args.benchmark is None:
         raise UserError("--benchmark is required; use one of " + ", ".join(TABLES.get(args.table, TABLES[1])))
     if args.table not in TABLES:
-        raise UserError(f"unknown --table {args.table}; fcc sweep runs table 1 (single-model methods on CIFAR-LT)")
+        raise UserError(f"unknown --table {args.table}; fcc sweep runs table 1 (CIFAR-LT) or 2 (ImageNet-LT, iNat18)")
     if args.benchmark not in TABLES[args.table]:
         raise UserError(
             f"unknown --benchmark '{args.benchmark}' for table {args.table}; use one of {', '.join(TABLES[args.table])}"
@@ -166,7 +168,7 @@ def plan_jobs(args: argparse.Namespace) -> list[Job]:
         if bad:
             raise UserError(f"unknown method '{bad[0]}' in --methods; choose from {', '.join(known)} (fcc methods lists them)")
     else:
-        keys = [m.key for m in METHODS if m.table_row]
+        keys = list(TABLE2_METHODS) if args.table == 2 else [m.key for m in METHODS if m.table_row]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if not variants or any(v not in ("raw", "fcc") for v in variants):
         raise UserError(f"--variants '{args.variants}' must list raw and/or fcc")

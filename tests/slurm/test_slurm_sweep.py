@@ -26,7 +26,7 @@ def _slurm_config(tmp: Path) -> Path:
 def sweep(cluster, out: Path, methods: str, epochs: int, *extra: str, launcher: str = "slurm") -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", methods, "--variants", "raw",
            "--out", str(out), "--launcher", launcher, *extra, "--set", f"optim.epochs={epochs}", *TRAIN_SETS]
-    if launcher == "slurm":
+    if launcher == "slurm" and "--slurm-config" not in extra:
         cmd += ["--slurm-config", str(_slurm_config(out.parent))]
     env = dict(cluster.env, OMP_NUM_THREADS="1")
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
@@ -72,7 +72,13 @@ def _tensors(obj, prefix: str = "") -> dict:
     return out
 
 
+def squeue_state(cluster, job_id: str) -> str:
+    return subprocess.run(["squeue", "-h", "--states=all", "-j", job_id, "-o", "%T"], env=cluster.env, capture_output=True,
+                          text=True).stdout
+
+
 def wait_for(ok, timeout: float, what: str) -> None:
+    print(time.strftime('%X'), 'waiting for', what, flush=True)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if ok():
@@ -129,6 +135,9 @@ def test_preempted_and_cancelled_job_resumes_bit_identical(slurm_cluster, tmp_pa
     # preemption stand-in: Slurm requeues the running job; the same job id starts again and resumes
     wait_for(lambda: trained() >= 2, 180, "two epochs")
     subprocess.run(["scontrol", "requeue", job["job_id"]], env=slurm_cluster.env, check=True, capture_output=True)
+    # Slurm holds a requeued job for two minutes (its BeginTime); release it at once, as an admin would
+    wait_for(lambda: "PENDING" in squeue_state(slurm_cluster, job["job_id"]), 60, "the requeued job to be pending")
+    subprocess.run(["scontrol", "update", f"JobId={job['job_id']}", "StartTime=now"], env=slurm_cluster.env, check=True, capture_output=True)
     wait_for(lambda: sum(e["event"] == "start" for e in events(run)) >= 2, 180, "the requeued job to start again")
     first = trained()
     wait_for(lambda: trained() >= first + 2, 180, "two more epochs after the requeue")
@@ -178,3 +187,23 @@ def test_a_failing_run_is_reported_with_its_log_and_the_others_finish(slurm_clus
     assert " failed " in states["digits/ce/seed42"] and log in states["digits/ce/seed42"]
     assert " cancelled " in states["digits/crt/seed42"]
     assert " done " in states["digits/focal/seed42"]
+
+
+def test_a_two_task_run_trains_as_one_ddp_run(slurm_cluster, tmp_path):
+    """tasks_per_run 2 (as 2 GPUs would give): two Slurm tasks, one gloo process group, rank 0 writes the run."""
+    out = tmp_path / "slurm"
+    out.parent.mkdir(exist_ok=True)
+    conf = tmp_path / "ddp.yaml"
+    conf.write_text("slurm:\n  poll_s: 1\n  time_min: 20\n  tasks_per_run: 2\n  cpus_per_run: 2\n  mem_gb: 2\n")
+    r = sweep(slurm_cluster, out, "ce", 2, "--slurm-config", str(conf))
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = out / "digits" / "ce" / "seed42"
+    job = json.loads((run / "slurm_job.json").read_text())
+    assert job["resources"]["tasks"] == 2
+    logs = sorted((run / "slurm").glob(f"{job['job_id']}_*_log.out"))
+    assert [p.name for p in logs] == [f"{job['job_id']}_0_log.out", f"{job['job_id']}_1_log.out"]
+    # the sweep returns at rank 0's done summary; the tasks then leave the process group and exit
+    wait_for(lambda: len(events(run)) >= 2, 60, "the job's exit")
+    assert [(e["event"], e.get("exit_code")) for e in events(run)] == [("start", None), ("exit", 0)], logs[0].read_text()
+    assert events(run)[0]["world_size"] == 2  # the trainer saw WORLD_SIZE=2 (RANK/MASTER_ADDR from Slurm's task environment)
+    assert json.loads((run / "summary.json").read_text())["done"]
