@@ -3,6 +3,8 @@
     fcc sweep --table 1 --benchmark cifar10_lt100 [--methods bsce,remix] [--seeds 0,1,2] [--parallel P]
               [--per-process K [--stack]] [--dry-run]
               [--data-root DIR] [--out DIR] [--configs DIR] [--set KEY=VALUE ...] [--device D]
+              [--launcher slurm [--slurm-config FILE] [--gpus-per-run G] [--time-min M] ... [--no-wait]]
+    fcc sweep --status OUT
 
 Each run trains ``configs/<benchmark>/<method>[_fcc].yaml`` with ``train.seed``
 set to the seed into ``<out>/<benchmark>/<method>[_fcc]/seed<k>``. Runs whose
@@ -19,6 +21,11 @@ overlapped (:mod:`fcc_train.multirun`), which lets the small kernels of
 different runs execute side by side; with ``--stack`` the runs of a process
 that step in lockstep train as one network of grouped convolutions
 (:mod:`fcc_train.stacked_runs`), K runs per kernel launch.
+
+``--launcher slurm`` submits every run as its own Slurm job instead
+(:mod:`fcc_train.experiments.slurm`: chains as job dependencies, requeue and
+resume, one task per GPU); ``--status OUT`` prints each run's state from the
+folder (:mod:`fcc_train.experiments.sweep_status`).
 
 Results: ``<out>/<benchmark>/sweep_results.json`` and ``.csv`` — one row per
 run (method, variant raw/fcc, seed, best/last top-1 error, many/medium/few,
@@ -49,7 +56,10 @@ TABLE2_METHODS = ("ce", "focal", "cbce", "ldam_drw", "crt", "tau_norm", "dive")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--table", type=int, default=1, help="which table's methods to run (1: CIFAR-LT, 2: ImageNet-LT / iNat18 single-model rows)"
+        "--table",
+        type=int,
+        default=1,
+        help="which table's methods to run (1: CIFAR-LT, 2: ImageNet-LT / iNat18 single-model rows)",
     )
     parser.add_argument(
         "--benchmark", default=None, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits (required)"
@@ -78,7 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--launcher", choices=("local", "slurm"), default="local", help="local process pool (default) or one Slurm job per run"
     )
-    parser.add_argument("--status", metavar="OUT", default=None, help="print each run's state in the sweep folder OUT; run nothing")
+    parser.add_argument(
+        "--status", metavar="OUT", default=None, help="print each run's state in the sweep folder OUT; run nothing"
+    )
     from fcc_train.experiments.slurm_resources import add_slurm_arguments
 
     add_slurm_arguments(parser)

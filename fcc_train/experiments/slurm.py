@@ -80,7 +80,9 @@ class TrainTask(Checkpointable):
         env.setdefault("OMP_NUM_THREADS", str(self.threads))
         ddp = ddp_environment()
         env.update(ddp)
-        self._event(event="start", restarts=int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0), world_size=int(ddp.get("WORLD_SIZE", 1)))
+        self._event(
+            event="start", restarts=int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0), world_size=int(ddp.get("WORLD_SIZE", 1))
+        )
         rc = subprocess.run(self.command, cwd=self.cwd, env=env).returncode
         self._event(event="exit", exit_code=rc)
         if rc != 0:

@@ -97,7 +97,9 @@ def merge_resources(file_values: dict[str, Any], cli_values: dict[str, Any]) -> 
     for name in ("gpus_per_run", "cpus_per_run", "time_min", "max_requeues"):
         v = getattr(res, name)
         if not isinstance(v, int) or v < (0 if name in ("gpus_per_run", "max_requeues") else 1):
-            raise UserError(f"slurm setting {name} must be a whole number >= {0 if name in ('gpus_per_run', 'max_requeues') else 1}, got {v!r}")
+            raise UserError(
+                f"slurm setting {name} must be a whole number >= {0 if name in ('gpus_per_run', 'max_requeues') else 1}, got {v!r}"
+            )
     if res.tasks_per_run is not None and (not isinstance(res.tasks_per_run, int) or res.tasks_per_run < 1):
         raise UserError(f"slurm setting tasks_per_run must be a whole number >= 1, got {res.tasks_per_run!r}")
     if not isinstance(res.setup, list) or not isinstance(res.additional, dict):
@@ -133,7 +135,9 @@ def add_slurm_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--gpus-per-run", type=int, default=None, help="GPUs of each run, one task (DDP process) per GPU (default 0)")
     g.add_argument("--cpus-per-run", type=int, default=None, help="CPUs of each run, over its tasks (default 1)")
     g.add_argument("--mem-gb", type=float, default=None, help="memory of each run in GB (default: the partition's)")
-    g.add_argument("--time-min", type=int, default=None, help="time limit of each job in minutes; at it the job is requeued (default 60)")
+    g.add_argument(
+        "--time-min", type=int, default=None, help="time limit of each job in minutes; at it the job is requeued (default 60)"
+    )
     g.add_argument("--no-wait", action="store_true", help="submit and return; re-run the same command (or --status) later")
 
 

@@ -124,8 +124,11 @@ class LocalSlurm:
         self._write_conf()
         self._spawn(
             [
-                _which("munged"), "--foreground", "--force",
-                f"--socket={self.munge_socket}", f"--key-file={key}",
+                _which("munged"),
+                "--foreground",
+                "--force",
+                f"--socket={self.munge_socket}",
+                f"--key-file={key}",
                 f"--pid-file={self.folder / 'munge' / 'munged.pid'}",
                 f"--log-file={self.folder / 'munge' / 'munged.log'}",
                 f"--seed-file={self.folder / 'munge' / 'munged.seed'}",
@@ -152,7 +155,8 @@ class LocalSlurm:
                 break
             time.sleep(0.5)
         logs = "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in sorted(self.folder.glob("*.log")) + sorted(self.folder.glob("*.out"))
+            f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+            for p in sorted(self.folder.glob("*.log")) + sorted(self.folder.glob("*.out"))
         )
         self.stop()
         raise RuntimeError(f"local Slurm failed to start: {what}\n{logs}")

@@ -29,8 +29,13 @@ def test_resources_become_sbatch_parameters():
 
 @pytest.mark.parametrize(
     "values, msg",
-    [({"gpus": 2}, "unknown slurm setting 'gpus'"), ({"time_min": 0}, "time_min"), ({"cpus_per_run": "8"}, "cpus_per_run"),
-     ({"tasks_per_run": 0}, "tasks_per_run"), ({"setup": "module load x"}, "'setup' must be a list")],
+    [
+        ({"gpus": 2}, "unknown slurm setting 'gpus'"),
+        ({"time_min": 0}, "time_min"),
+        ({"cpus_per_run": "8"}, "cpus_per_run"),
+        ({"tasks_per_run": 0}, "tasks_per_run"),
+        ({"setup": "module load x"}, "'setup' must be a list"),
+    ],
 )
 def test_bad_resources_are_one_line_errors(values, msg):
     with pytest.raises(UserError, match=msg):
@@ -42,13 +47,26 @@ def test_command_line_wins_over_the_file():
 
 
 def test_ddp_environment_from_slurm_task_variables(monkeypatch):
-    for k, v in {"SUBMITIT_EXECUTOR": "slurm", "SLURM_JOB_ID": "4242", "SLURM_NTASKS": "8", "SLURM_JOB_NUM_NODES": "2",
-                 "SLURM_NODEID": "1", "SLURM_JOB_NODELIST": "gpu[07-08]", "SLURM_PROCID": "5", "SLURM_LOCALID": "1"}.items():
+    for k, v in {
+        "SUBMITIT_EXECUTOR": "slurm",
+        "SLURM_JOB_ID": "4242",
+        "SLURM_NTASKS": "8",
+        "SLURM_JOB_NUM_NODES": "2",
+        "SLURM_NODEID": "1",
+        "SLURM_JOB_NODELIST": "gpu[07-08]",
+        "SLURM_PROCID": "5",
+        "SLURM_LOCALID": "1",
+    }.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("MASTER_PORT", raising=False)
     env = slurm.ddp_environment()
     assert {k: env[k] for k in ("MASTER_ADDR", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")} == {
-        "MASTER_ADDR": "gpu07", "RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "4"}
+        "MASTER_ADDR": "gpu07",
+        "RANK": "5",
+        "WORLD_SIZE": "8",
+        "LOCAL_RANK": "1",
+        "LOCAL_WORLD_SIZE": "4",
+    }
     assert 20000 <= int(env["MASTER_PORT"]) <= 60000
     monkeypatch.setenv("SLURM_PROCID", "0")
     assert slurm.ddp_environment()["MASTER_PORT"] == env["MASTER_PORT"]  # every task derives the same port from the job id
@@ -64,8 +82,21 @@ def test_an_interrupted_task_is_resubmitted_as_itself():
 
 
 def _args(**kw) -> argparse.Namespace:
-    base = dict(table=1, benchmark="digits", methods="ce", variants="raw", seeds="42", parallel=1, per_process=1, stack=False,
-                out="runs", configs=str(REPO / "configs"), data_root=None, device=None, overrides=[["optim.epochs=2"]])
+    base = dict(
+        table=1,
+        benchmark="digits",
+        methods="ce",
+        variants="raw",
+        seeds="42",
+        parallel=1,
+        per_process=1,
+        stack=False,
+        out="runs",
+        configs=str(REPO / "configs"),
+        data_root=None,
+        device=None,
+        overrides=[["optim.epochs=2"]],
+    )
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -135,3 +166,11 @@ def test_status_of_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["sweep", "--status", str(tmp_path)]) == 2
     assert "no runs under" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["cifar", "imagenet_lt", "inat18"])
+def test_the_example_resource_files_load(name):
+    from fcc_train.experiments.slurm_resources import read_slurm_config
+
+    res = merge_resources(read_slurm_config(REPO / "examples" / "slurm" / f"{name}.yaml"), {})
+    assert res.gpus_per_run >= 1 and res.tasks == res.gpus_per_run and res.cpus_per_task >= 4

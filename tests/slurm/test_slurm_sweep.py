@@ -24,8 +24,26 @@ def _slurm_config(tmp: Path) -> Path:
 
 
 def sweep(cluster, out: Path, methods: str, epochs: int, *extra: str, launcher: str = "slurm") -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", methods, "--variants", "raw",
-           "--out", str(out), "--launcher", launcher, *extra, "--set", f"optim.epochs={epochs}", *TRAIN_SETS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fcc",
+        "sweep",
+        "--benchmark",
+        "digits",
+        "--methods",
+        methods,
+        "--variants",
+        "raw",
+        "--out",
+        str(out),
+        "--launcher",
+        launcher,
+        *extra,
+        "--set",
+        f"optim.epochs={epochs}",
+        *TRAIN_SETS,
+    ]
     if launcher == "slurm" and "--slurm-config" not in extra:
         cmd += ["--slurm-config", str(_slurm_config(out.parent))]
     env = dict(cluster.env, OMP_NUM_THREADS="1")
@@ -33,8 +51,14 @@ def sweep(cluster, out: Path, methods: str, epochs: int, *extra: str, launcher: 
 
 
 def status(cluster, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fcc", "sweep", "--status", str(out)], cwd=REPO, capture_output=True,
-                          text=True, env=cluster.env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "fcc", "sweep", "--status", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=cluster.env,
+        timeout=120,
+    )
 
 
 def rows(out: Path) -> list[dict]:
@@ -73,12 +97,13 @@ def _tensors(obj, prefix: str = "") -> dict:
 
 
 def squeue_state(cluster, job_id: str) -> str:
-    return subprocess.run(["squeue", "-h", "--states=all", "-j", job_id, "-o", "%T"], env=cluster.env, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["squeue", "-h", "--states=all", "-j", job_id, "-o", "%T"], env=cluster.env, capture_output=True, text=True
+    ).stdout
 
 
 def wait_for(ok, timeout: float, what: str) -> None:
-    print(time.strftime('%X'), 'waiting for', what, flush=True)
+    print(time.strftime("%X"), "waiting for", what, flush=True)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if ok():
@@ -104,12 +129,25 @@ def test_chain_runs_in_order_and_equals_the_local_sweep(slurm_cluster, tmp_path)
     local = tmp_path / "local"
     r = sweep(slurm_cluster, local, "crt", 2, launcher="local")
     assert r.returncode == 0, r.stdout + r.stderr
-    numbers = ("best_top1_error", "best_epoch", "last_top1_error", "many", "medium", "few", "last_many", "last_medium", "last_few")
+    numbers = (
+        "best_top1_error",
+        "best_epoch",
+        "last_top1_error",
+        "many",
+        "medium",
+        "few",
+        "last_many",
+        "last_medium",
+        "last_few",
+    )
     for a, b in zip(got, rows(local)):
         assert (a["method"], a["variant"], a["seed"]) == (b["method"], b["variant"], b["seed"])
         assert {k: a[k] for k in numbers} == {k: b[k] for k in numbers}
     for stem in ("ce", "crt"):
-        same_tensors(out / "digits" / stem / "seed42" / "checkpoints" / "last.pt", local / "digits" / stem / "seed42" / "checkpoints" / "last.pt")
+        same_tensors(
+            out / "digits" / stem / "seed42" / "checkpoints" / "last.pt",
+            local / "digits" / stem / "seed42" / "checkpoints" / "last.pt",
+        )
 
     st = status(slurm_cluster, out)
     assert st.returncode == 0, st.stdout + st.stderr
@@ -137,7 +175,9 @@ def test_preempted_and_cancelled_job_resumes_bit_identical(slurm_cluster, tmp_pa
     subprocess.run(["scontrol", "requeue", job["job_id"]], env=slurm_cluster.env, check=True, capture_output=True)
     # Slurm holds a requeued job for two minutes (its BeginTime); release it at once, as an admin would
     wait_for(lambda: "PENDING" in squeue_state(slurm_cluster, job["job_id"]), 60, "the requeued job to be pending")
-    subprocess.run(["scontrol", "update", f"JobId={job['job_id']}", "StartTime=now"], env=slurm_cluster.env, check=True, capture_output=True)
+    subprocess.run(
+        ["scontrol", "update", f"JobId={job['job_id']}", "StartTime=now"], env=slurm_cluster.env, check=True, capture_output=True
+    )
     wait_for(lambda: sum(e["event"] == "start" for e in events(run)) >= 2, 180, "the requeued job to start again")
     first = trained()
     wait_for(lambda: trained() >= first + 2, 180, "two more epochs after the requeue")
@@ -180,7 +220,7 @@ def test_a_failing_run_is_reported_with_its_log_and_the_others_finish(slurm_clus
     assert got == {"ce": "failed", "crt": "blocked", "focal": "done"}
     ce = out / "digits" / "ce" / "seed42"
     log = json.loads((ce / "slurm_job.json").read_text())["log"]
-    assert f"failed ce/seed42" in r.stdout and log in r.stdout
+    assert "failed ce/seed42" in r.stdout and log in r.stdout
     assert "no-cifar-here" in Path(log).read_text()  # the trainer's own one-line error is in the log
     st = status(slurm_cluster, out)
     states = {ln.split()[0]: ln for ln in st.stdout.splitlines()[1:-1]}
