@@ -174,3 +174,11 @@ def test_the_example_resource_files_load(name):
 
     res = merge_resources(read_slurm_config(REPO / "examples" / "slurm" / f"{name}.yaml"), {})
     assert res.gpus_per_run >= 1 and res.tasks == res.gpus_per_run and res.cpus_per_task >= 4
+
+
+def test_docstring_examples():
+    import doctest
+
+    from fcc_train.experiments import slurm_resources
+
+    assert doctest.testmod(slurm_resources).failed == 0 and doctest.testmod(sweep_status).failed == 0

@@ -103,7 +103,6 @@ def squeue_state(cluster, job_id: str) -> str:
 
 
 def wait_for(ok, timeout: float, what: str) -> None:
-    print(time.strftime("%X"), "waiting for", what, flush=True)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if ok():
