@@ -184,6 +184,10 @@ def run_on_slurm(jobs: list[Job], args: argparse.Namespace) -> bool:
     if getattr(args, "per_process", 1) > 1 or getattr(args, "stack", False):
         raise UserError("--per-process/--stack pack runs into one local process; with --launcher slurm each run is its own job")
     res = resources_of(args)
+    import shutil
+
+    if shutil.which("sbatch") is None:
+        raise UserError("--launcher slurm needs Slurm's sbatch on PATH; run the sweep on a login node of the cluster")
     configs = {j.name: resolved_config(j, args) for j in jobs}
     problems = [p for j in jobs if (p := config_problem(j, configs[j.name]))]
     if problems:

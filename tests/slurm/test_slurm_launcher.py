@@ -182,3 +182,21 @@ def test_docstring_examples():
     from fcc_train.experiments import slurm_resources
 
     assert doctest.testmod(slurm_resources).failed == 0 and doctest.testmod(sweep_status).failed == 0
+
+
+@pytest.mark.parametrize(
+    "extra, msg",
+    [
+        (["--slurm-config", "no-such.yaml"], "slurm config 'no-such.yaml' does not exist"),
+        (["--time-min", "0"], "time_min must be a whole number >= 1"),
+        (["--per-process", "2"], "each run is its own job"),
+    ],
+)
+def test_bad_cluster_options_are_one_line_errors(extra, msg, capsys, tmp_path):
+    from fcc.cli import main
+
+    argv = ["sweep", "--benchmark", "digits", "--methods", "ce", "--out", str(tmp_path), "--launcher", "slurm", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert msg in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # nothing submitted, nothing written
