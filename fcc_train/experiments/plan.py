@@ -25,16 +25,18 @@ from typing import Any
 from fcc_theory.errors import UserError
 from fcc_train.experiments.run_request import RunRequest
 
-__all__ = ["TABLES", "SweepOptions", "Job", "plan_jobs", "parse_ints", "stack_order", "next_group", "plan_lines"]
+__all__ = ["TABLES", "TABLE2_METHODS", "SweepOptions", "Job", "plan_jobs", "parse_ints", "stack_order", "next_group", "plan_lines"]
 
-TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50", "digits")}
+TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50", "digits"), 2: ("imagenet_lt", "inat18")}
+# Table 2's single-model rows with configs in configs/imagenet_lt and configs/inat18 (docs/large-scale.md)
+TABLE2_METHODS = ("ce", "focal", "cbce", "ldam_drw", "crt", "tau_norm", "dive")
 
 
 @dataclass(frozen=True)
 class SweepOptions:
     """What ``fcc sweep`` was asked (its command-line options, with the same defaults)."""
 
-    benchmark: str = "digits"
+    benchmark: str | None = "digits"
     table: int = 1
     methods: str | None = None  # comma-separated config stems; None: every row of the table
     variants: str = "raw,fcc"
@@ -120,8 +122,10 @@ def parse_ints(text: str, what: str) -> list[int]:
 
 
 def _check(opts: SweepOptions) -> None:
+    if opts.benchmark is None:
+        raise UserError("--benchmark is required; use one of " + ", ".join(TABLES.get(opts.table, TABLES[1])))
     if opts.table not in TABLES:
-        raise UserError(f"unknown --table {opts.table}; fcc sweep runs table 1 (single-model methods on CIFAR-LT)")
+        raise UserError(f"unknown --table {opts.table}; fcc sweep runs table 1 (CIFAR-LT) or 2 (ImageNet-LT, iNat18)")
     if opts.benchmark not in TABLES[opts.table]:
         raise UserError(
             f"unknown --benchmark '{opts.benchmark}' for table {opts.table}; use one of {', '.join(TABLES[opts.table])}"
@@ -149,7 +153,7 @@ def plan_jobs(args: Any) -> list[Job]:
         if bad:
             raise UserError(f"unknown method '{bad[0]}' in --methods; choose from {', '.join(known)} (fcc methods lists them)")
     else:
-        keys = [m.key for m in METHODS if m.table_row]
+        keys = list(TABLE2_METHODS) if opts.table == 2 else [m.key for m in METHODS if m.table_row]
     variants = [v.strip() for v in opts.variants.split(",") if v.strip()]
     if not variants or any(v not in ("raw", "fcc") for v in variants):
         raise UserError(f"--variants '{opts.variants}' must list raw and/or fcc")
