@@ -29,6 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", default="30", help="seconds per monolithic cross-check query (a rational, default 30)")
     p.add_argument("--witness-dir", default=None, help="write each refuted claim's witness network to DIR/<id>.json")
     p.add_argument("--equations", action="store_true", help="print the quantities derived from the symbolic network first")
+    p.add_argument(
+        "--hypotheses",
+        action="store_true",
+        help="for every proved claim, drop each hypothesis in turn and report it necessary (with a replayed witness) or not",
+    )
 
 
 def _parse_ids(text: str | None) -> list[str]:
@@ -97,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     results = [run_claim(CLAIMS[i], cross_check=args.cross_check, cross_timeout_ms=cross_ms) for i in ids]
     total = time.perf_counter() - t0
     rows = [r.to_json() for r in results]
+    if args.hypotheses:
+        _add_hypotheses(rows)
     if args.witness_dir:
         out = Path(args.witness_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
                 w = row["witness"]
                 net = {k: w[k] for k in ("activation", "layers", "leaky_slope") if k in w}
                 (out / f"{row['id']}.json").write_text(json.dumps(net, indent=1) + "\n")
+            for name, w in _extra_witnesses(row):
+                net = {k: w[k] for k in ("activation", "layers", "leaky_slope") if k in w}
+                (out / f"{name}.json").write_text(json.dumps(net, indent=1) + "\n")
     if args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
     else:
@@ -129,9 +139,61 @@ def run(args: argparse.Namespace) -> int:
                         f"    Fig. 3{fig} instance (0 < τ < 1): x = ({', '.join(inst['x'])}), τ = {inst['tau']}, "
                         f"B = {inst['check']['pairs'][0]['B']}, s = {inst['check']['pairs'][0]['s']}, replayed: {inst['replayed']}"
                     )
+            _print_hypotheses(row, args.witness_dir)
+            _print_readings(row, args.witness_dir)
             if "cross_check" in row:
                 cc = row["cross_check"]
                 print(f"    cross-check (monolithic): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")
         counts = {v: sum(r["verdict"] == v for r in rows) for v in ("proved", "refuted", "vacuous", "unknown")}
         print(f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
     return 0 if all(r["verdict"] in DECIDED for r in rows) else 1
+
+
+def _add_hypotheses(rows: list[dict]) -> None:
+    """Each proved claim's hypotheses, dropped in turn (:mod:`fcc_theory.hypotheses`)."""
+    from fcc_theory.hypotheses import analyse_claim
+
+    for row in rows:
+        if row["verdict"] == "proved":
+            res = analyse_claim(row["id"])
+            if res is not None:
+                row["hypotheses"] = [h.to_json() for h in res]
+            elif row["premise"] == "none":
+                row["hypotheses"] = []
+
+
+def _extra_witnesses(row: dict) -> list[tuple[str, dict]]:
+    """(file stem, witness) for the hypothesis witnesses and the readings of plane_order."""
+    out = []
+    for n, h in enumerate(row.get("hypotheses", []), 1):
+        if h["witness"] is not None:
+            out.append((f"{row['id']}.without-{n}", h["witness"]))
+    for key, r in row.get("extra", {}).get("readings", {}).items():
+        if r.get("witness") is not None:
+            out.append((f"{row['id']}.{key}", r["witness"]))
+    return out
+
+
+def _replay_cmd(witness_dir: str | None, stem: str, w: dict) -> str:
+    if not witness_dir:
+        return ""
+    return f"; replay: fcc check {Path(witness_dir) / (stem + '.json')} --x={','.join(w['x'])} --tau={w['tau']}"
+
+
+def _print_hypotheses(row: dict, witness_dir: str | None) -> None:
+    hyps = row.get("hypotheses")
+    if hyps is None:
+        return
+    if not hyps:
+        print("    hypotheses: none (nothing to drop)")
+    for n, h in enumerate(hyps, 1):
+        w, stem = h["witness"], f"{row['id']}.without-{n}"
+        shown = f" — {_witness_line(w)}{_replay_cmd(witness_dir, stem, w)}" if w is not None else f" ({h['detail']})"
+        print(f"    without {h['hypothesis']}: {h['status']}{shown}")
+
+
+def _print_readings(row: dict, witness_dir: str | None) -> None:
+    for key, r in row.get("extra", {}).get("readings", {}).items():
+        w, stem = r.get("witness"), f"{row['id']}.{key}"
+        shown = f" — {_witness_line(w)}{_replay_cmd(witness_dir, stem, w)}" if w is not None else ""
+        print(f"    reading {r['reading']}: {r['verdict']} ({r['detail']}){shown}")
