@@ -401,18 +401,32 @@ CLAIM_IDS: tuple[str, ...] = tuple(CLAIMS)
 
 
 def run_claim(claim: Claim, timeout_ms: int = 10_000, cross_check: bool = False, cross_timeout_ms: int = 30_000) -> ClaimResult:
-    """Decide one claim; with ``cross_check`` also decide its pair lemmas on the full network (with a timeout)."""
+    """Decide one claim; with ``cross_check`` also decide its pair lemmas on the full network.
+
+    ``cross_timeout_ms`` is the budget for the whole claim's cross-check (its lemmas share it); what is undecided
+    when it runs out is ``unknown``. A decided cross-check that disagrees turns the verdict into ``unknown``.
+    """
+    from fcc_theory.crosscheck import decide_full
+
     d = claim.decide(timeout_ms)
     cc = None
     if cross_check and claim.cross:
-        parts = [lemmas.monolithic(lem, cross_timeout_ms) for lem in claim.cross]
-        secs = sum(p.seconds for p in parts)
+        t0 = time.perf_counter()
+        parts = []
+        for lem in claim.cross:
+            left = cross_timeout_ms - int((time.perf_counter() - t0) * 1000)
+            part = decide_full(lem, left) if left > 0 else Decision("unknown", 0.0, "full network: no time left")
+            parts.append(part)
+            if part.verdict != "proved":
+                break
+        secs = time.perf_counter() - t0
         if all(p.verdict == "proved" for p in parts):
-            cc = Decision("proved", secs, "monolithic: every negation unsat")
+            cc = Decision("proved", secs, "full network: every negation unsat")
         elif any(p.verdict == "refuted" for p in parts):
-            cc = Decision("refuted", secs, "monolithic: a model exists")
+            r = next(p for p in parts if p.verdict == "refuted")
+            cc = Decision("refuted", secs, r.detail, r.witness)
         else:
             cc = Decision("unknown", secs, next(p.detail for p in parts if p.verdict == "unknown"))
         if cc.verdict != "unknown" and d.verdict in ("proved", "refuted") and cc.verdict != d.verdict:
-            d = Decision("unknown", d.seconds, f"compositional ({d.verdict}) and monolithic ({cc.verdict}) disagree")
+            d = Decision("unknown", d.seconds, f"compositional ({d.verdict}) and full-network ({cc.verdict}) disagree")
     return ClaimResult(claim, d, cc)

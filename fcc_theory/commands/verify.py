@@ -1,7 +1,7 @@
 """``fcc verify [--claims ID,...] [--json] [--cross-check] [--timeout S]``: decide every claim of the slides' proof exactly.
 
-Exit status: 0 when every selected claim was decided (proved, refuted or vacuous), 1 if any is unknown,
-2 on bad input. Refuted claims carry a witness (a network in the JSON file format, plus ``x`` and ``tau``)
+Exit status: 0 when every selected claim was decided (proved, refuted or vacuous), 1 if any is unknown (or,
+with ``--cross-check``, any full-network cross-check is undecided at its ``--timeout``), 2 on bad input. Refuted claims carry a witness (a network in the JSON file format, plus ``x`` and ``tau``)
 that ``fcc check`` replays; ``--witness-dir DIR`` writes them as files and prints the replay commands.
 """
 
@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also decide the pair claims on the full 24-unknown network (slow, with --timeout)",
     )
-    p.add_argument("--timeout", default="30", help="seconds per monolithic cross-check query (a rational, default 30)")
+    p.add_argument("--timeout", default="30", help="seconds per claim for the full-network cross-check (a rational, default 30)")
     p.add_argument("--witness-dir", default=None, help="write each refuted claim's witness network to DIR/<id>.json")
     p.add_argument("--equations", action="store_true", help="print the quantities derived from the symbolic network first")
     p.add_argument(
@@ -143,10 +143,19 @@ def run(args: argparse.Namespace) -> int:
             _print_readings(row, args.witness_dir)
             if "cross_check" in row:
                 cc = row["cross_check"]
-                print(f"    cross-check (monolithic): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")
+                print(f"    cross-check (full network): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")
         counts = {v: sum(r["verdict"] == v for r in rows) for v in ("proved", "refuted", "vacuous", "unknown")}
-        print(f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    return 0 if all(r["verdict"] in DECIDED for r in rows) else 1
+        line = f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+        if args.cross_check:
+            cc = [r["cross_check"]["verdict"] for r in rows if "cross_check" in r]
+            line += f"; cross-check: {sum(v != 'unknown' for v in cc)} decided, {cc.count('unknown')} unknown"
+        print(line)
+    return 0 if all(r["verdict"] in DECIDED for r in rows) and not _cross_unknown(rows) else 1
+
+
+def _cross_unknown(rows: list[dict]) -> bool:
+    """A cross-check left undecided (its timeout) counts as unknown: exit status 1, like an unknown verdict."""
+    return any(r.get("cross_check", {}).get("verdict") == "unknown" for r in rows)
 
 
 def _add_hypotheses(rows: list[dict]) -> None:
