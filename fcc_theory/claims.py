@@ -195,7 +195,14 @@ def _plane_order(timeout_ms: int) -> Decision:
         f"offsets along d: η at 1/(τ‖d‖), η′ at 1/‖d‖, η′ farther ⇔ τ > 1 ({off.detail}); "
         f"Fig. 3a step for τ > 1: {p7.verdict} ({p7.detail})"
     )
-    return Decision(verdict, time.perf_counter() - t0, detail, p7.witness, {"realizability": table, "instances": instances})
+    from fcc_theory.plane_readings import fixed_axis_reading
+
+    readings = {
+        "along_d": {"reading": "along d", "verdict": p7.verdict, "detail": p7.detail},
+        "fixed_axis": fixed_axis_reading(timeout_ms),
+    }
+    extra = {"realizability": table, "instances": instances, "readings": readings}
+    return Decision(verdict, time.perf_counter() - t0, detail, p7.witness, extra)
 
 
 def _claims() -> list[Claim]:
