@@ -1,6 +1,6 @@
 """The registry of claims that ``fcc verify`` decides, each quoting the slides' words it tests.
 
-Routes (theory.md §4): SI = symbolic identity (SymPy), DP = exact decision (Z3 on a small lemma after the
+Routes (docs/theory.md, "Verdicts"): SI = symbolic identity (SymPy), DP = exact decision (Z3 on a small lemma after the
 SymPy reduction of the 24-unknown network to (s, B, τ)), IA = interval arithmetic. Nothing here knows a
 verdict in advance: every verdict comes from :mod:`fcc_theory.decide` and friends at run time.
 """
@@ -19,7 +19,16 @@ from fcc_theory.decide import Decision, Lemma, Witness, decide_all, decide_lemma
 from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
 
-__all__ = ["Claim", "ClaimResult", "CLAIMS", "CLAIM_IDS", "run_claim", "decide_identity", "network_from_point"]
+__all__ = [
+    "Claim",
+    "ClaimResult",
+    "CLAIMS",
+    "CLAIM_IDS",
+    "run_claim",
+    "decide_identity",
+    "decide_identity_once",
+    "network_from_point",
+]
 
 TARGET = (
     "“If the FC network can normally work, the classification result of the original feature will be equal to that of "
@@ -98,6 +107,7 @@ def decide_identity(ident: symbolic.Identity) -> Decision:
     subs = {s: sp.Rational(point[str(s)].numerator, point[str(s)].denominator) for s in ident.net.symbols}
     net, x, tau = network_from_point(point)
     rep = check_configuration(net, x, tau)
+    assert rep.logits_scaled is not None and rep.logits_original is not None  # a linear network evaluates exactly
     same_net = [sp.Rational(str(v)) for v in rep.logits_scaled] == list(ident.net.y().subs(subs)) and [
         sp.Rational(str(v)) for v in rep.logits_original
     ] == list(ident.net.y_prime().subs(subs))
@@ -112,11 +122,28 @@ def decide_identity(ident: symbolic.Identity) -> Decision:
     )
 
 
+_DECIDED_IDENTITIES: dict[symbolic.Identity, Decision] = {}
+
+
+def decide_identity_once(ident: symbolic.Identity) -> Decision:
+    """:func:`decide_identity`, memoised in this process by the identity's exact content (lhs, rhs, condition).
+
+    The reduction η = τs + B, η′ = s + B underlies every DP claim; expanding it once per run instead of once per
+    claim saves about a second. A changed formula is a different key and is decided afresh; a reuse reports 0 s
+    (no solving happened) and the same verdict and detail. Nothing is kept on disk.
+    """
+    hit = _DECIDED_IDENTITIES.get(ident)
+    if hit is None:
+        hit = _DECIDED_IDENTITIES[ident] = decide_identity(ident)
+        return Decision(hit.verdict, hit.seconds, hit.detail, hit.witness)
+    return Decision(hit.verdict, 0.0, hit.detail, hit.witness)
+
+
 def _si_then(which: str, lemma_key: str | None = None) -> Callable[[int], Decision]:
     def run(timeout_ms: int) -> Decision:
         d = decide_identity(symbolic.identity(which))
         if which in ("eq6", "eq8") and d.verdict == "proved":  # the reduction that every DP claim relies on
-            r = decide_identity(symbolic.reduction_identities())
+            r = decide_identity_once(symbolic.reduction_identities())
             r.seconds += d.seconds
             d = (
                 r
@@ -137,7 +164,7 @@ def _dp(key: str, table: str = "pair") -> Callable[[int], Decision]:
     def run(timeout_ms: int) -> Decision:
         ls = (lemmas.pair_lemmas() if table == "pair" else lemmas.head_lemmas())[key]
         if table == "pair":  # the compositional route rests on the reduction identity
-            red = decide_identity(symbolic.reduction_identities())
+            red = decide_identity_once(symbolic.reduction_identities())
             if red.verdict != "proved":
                 return Decision("unknown", red.seconds, "the reduction identity failed; the lemma does not apply")
         d = decide_all(ls, timeout_ms) if len(ls) > 1 else decide_lemma(ls[0], timeout_ms)
@@ -178,6 +205,7 @@ def _plane_order(timeout_ms: int) -> Decision:
                 net, x, tau = lift("pair", point)
                 rep = check_configuration(net, x, tau)
                 p = rep.pair(0, 1)
+                assert p.s is not None and p.B is not None and p.eta is not None  # a linear network has s, B
                 u = -p.s / p.B  # d·X read off the network
                 ok = p.eta > 0 and tau < 1 and ((tau * u > 1) == lemmas.FIG3[fig][1])
                 instances[fig] = {

@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import time
 from fractions import Fraction
-from typing import Any, Union
+from typing import Any
 
 import z3
 
@@ -38,7 +38,6 @@ from fcc_theory.network import Network
 __all__ = ["Poly", "network_env", "decide_full", "UNKNOWNS"]
 
 Monomial = tuple[str, ...]
-Number = Union[int, Fraction]
 
 #: the 24 unknowns, in the order of the slides (indices from 0 here)
 UNKNOWNS = (
@@ -61,7 +60,9 @@ class Poly:
 
     __slots__ = ("terms", "query", "factors")
 
-    def __init__(self, terms: dict[Monomial, Fraction], query: Query | None = None, factors: tuple[Poly, Poly] | None = None) -> None:
+    def __init__(
+        self, terms: dict[Monomial, Fraction], query: Query | None = None, factors: tuple[Poly, Poly] | None = None
+    ) -> None:
         self.terms = terms
         self.query = query
         #: the two non-constant polynomials this one is the product of (their signs become atoms too)
@@ -297,7 +298,9 @@ def decide_full(lemma: Lemma, timeout_ms: int) -> Decision:
     solver.add(negation, *rel.product_lemmas())
     r = solver.check()
     if r == z3.unsat:
-        return Decision("proved", time.perf_counter() - t0, f"full network: linear relaxation with {len(rel.atoms)} atoms' products unsat")
+        return Decision(
+            "proved", time.perf_counter() - t0, f"full network: linear relaxation with {len(rel.atoms)} atoms' products unsat"
+        )
     if time.perf_counter() >= deadline:
         return Decision("unknown", time.perf_counter() - t0, f"full network: timeout after {timeout_ms / 1000:g} s")
     nl = Query(ctx, linear=False)

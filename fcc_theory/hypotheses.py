@@ -32,7 +32,16 @@ import z3
 from fcc_theory import lemmas
 from fcc_theory.decide import AND, IFF, NOT, OR, Decision, Env, Lemma, Witness, _derive, decide_lemma, replay
 
-__all__ = ["Hypothesis", "Statement", "HypothesisResult", "STATEMENTS", "analyse", "analyse_claim", "matches_registry", "replay_witness"]
+__all__ = [
+    "Hypothesis",
+    "Statement",
+    "HypothesisResult",
+    "STATEMENTS",
+    "analyse",
+    "analyse_claim",
+    "matches_registry",
+    "replay_witness",
+]
 
 Pred = Callable[[Env], Any]
 
@@ -96,14 +105,20 @@ def analyse(st: Statement, timeout_ms: int = 10_000) -> list[HypothesisResult]:
     for i, hyp in enumerate(st.hypotheses):
         if hyp.denominator_of is not None and _is_denominator_b(hyp.denominator_of):
             out.append(
-                HypothesisResult(hyp.name, "necessary", f"SymPy: B is a denominator of {hyp.denominator_of} (d = −k/B); undefined at B = 0")
+                HypothesisResult(
+                    hyp.name, "necessary", f"SymPy: B is a denominator of {hyp.denominator_of} (d = −k/B); undefined at B = 0"
+                )
             )
             continue
         d = _decide_parts(st.lemmas(drop=i), timeout_ms)
         if d.verdict == "refuted" and d.witness is not None:
-            out.append(HypothesisResult(hyp.name, "necessary", "the weakened claim is refuted; witness replayed exactly", d.witness, d))
+            out.append(
+                HypothesisResult(hyp.name, "necessary", "the weakened claim is refuted; witness replayed exactly", d.witness, d)
+            )
         elif d.verdict == "proved":
-            out.append(HypothesisResult(hyp.name, "not necessary", "the weakened claim is still proved (negation unsat)", None, d))
+            out.append(
+                HypothesisResult(hyp.name, "not necessary", "the weakened claim is still proved (negation unsat)", None, d)
+            )
         else:
             out.append(HypothesisResult(hyp.name, "unknown", f"weakened claim: {d.verdict} ({d.detail})", None, d))
     return out
@@ -176,7 +191,9 @@ def analyse_claim(claim_id: str, timeout_ms: int = 10_000) -> list[HypothesisRes
     if st is None:
         return None
     if st.registry is not None and not matches_registry(st, timeout_ms):
-        return [HypothesisResult(h.name, "unknown", "the decomposition does not match the registered lemma") for h in st.hypotheses]
+        return [
+            HypothesisResult(h.name, "unknown", "the decomposition does not match the registered lemma") for h in st.hypotheses
+        ]
     return analyse(st, timeout_ms)
 
 
@@ -188,8 +205,12 @@ def _h(name: str, holds: Pred) -> Hypothesis:
 TAU_GT_1 = _h("τ > 1", lambda v: v["tau"] > 1)
 TAU_GT_0 = _h("τ > 0", lambda v: v["tau"] > 0)
 ETA_POS = _h("y1 > y2 (η > 0)", lambda v: v["eta"] > 0)
+
+
 def _b_nonzero(identity_id: str) -> Hypothesis:
     return Hypothesis("B ≠ 0", lambda v: v["B"] != 0, identity_id)
+
+
 PAIR_DEFINED: Pred = lambda v: AND(v["B"] != 0, v["tau"] != 0)  # noqa: E731
 HEAD_DEFINED: Pred = lambda v: v["tau"] != 0  # noqa: E731
 
@@ -225,7 +246,11 @@ def _statements() -> dict[str, Statement]:
             ((None, concl(P, "tau_negative")), (lambda v: AND(v["B"] == 0, v["s"] != 0), concl(P, "tau_negative", 1))),
         ),
         "multiclass_bias_rescaling": Statement(
-            "head", lemmas.HEAD, (TAU_GT_0,), ((None, concl(H, "multiclass_bias_rescaling")),), HEAD_DEFINED,
+            "head",
+            lemmas.HEAD,
+            (TAU_GT_0,),
+            ((None, concl(H, "multiclass_bias_rescaling")),),
+            HEAD_DEFINED,
             ("head", "multiclass_bias_rescaling"),
         ),
         "flip_toward_larger_bias": Statement(

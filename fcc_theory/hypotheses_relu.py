@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
+
 from fcc_theory.decide import Witness
 from fcc_theory.hypotheses import HypothesisResult
 from fcc_theory.margins import CheckReport, check_configuration

@@ -50,7 +50,7 @@ def fixed_axis_violated(net: Network, x: tuple[Fraction, ...], tau: Fraction) ->
     p = rep.pair(0, 1)
     N = net.layers[1].weight
     k3 = N[0][AXIS] - N[1][AXIS]
-    if p.B is None or p.B == 0 or k3 == 0 or not tau > 1:
+    if p.B is None or p.eta is None or p.eta_prime is None or p.B == 0 or k3 == 0 or not tau > 1:
         return None
     d3 = -k3 / p.B
     etap_below_eta_along_axis = 1 / d3 < (1 / tau) / d3  # the planes' X_3 coordinates at the same (X_1, X_2)

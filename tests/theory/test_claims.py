@@ -35,7 +35,7 @@ IDS = (
     "relu_hidden_bias",
     "tanh_no_bias",
 )
-# what theory.md §1.3-§4 says each should come out as; the program derives them, this test compares
+# what docs/theory.md says each should come out as; the program derives them, this test compares
 EXPECTED = {i: "proved" for i in IDS} | {
     "target": "refuted",
     "converse_b_pos": "refuted",

@@ -28,7 +28,10 @@ def _run(argv: list[str]) -> tuple[int, str]:
 def test_network_env_is_the_layered_network() -> None:
     # the polynomial margins evaluated at a point equal a concrete network's exact margins there
     env = network_env()
-    point = {n: Fraction((7 * i) % 5 - 2, 1 + i % 3) for i, n in enumerate(sorted({m for p in env.values() for t in p.terms for m in t}))}
+    point = {
+        n: Fraction((7 * i) % 5 - 2, 1 + i % 3)
+        for i, n in enumerate(sorted({m for p in env.values() for t in p.terms for m in t}))
+    }
 
     def ev(p: Poly) -> Fraction:
         total = Fraction(0)

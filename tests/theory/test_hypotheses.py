@@ -113,7 +113,9 @@ def test_cli_hypothesis_witnesses_replay_with_fcc_check(claim: str, tmp_path) ->
     assert hyps and all(h["status"] == "necessary" for h in hyps)
     for n, h in enumerate(hyps, 1):
         w = h["witness"]
-        rc2, out2 = _run(["check", str(tmp_path / f"{claim}.without-{n}.json"), "--x=" + ",".join(w["x"]), "--tau=" + w["tau"], "--json"])
+        rc2, out2 = _run(
+            ["check", str(tmp_path / f"{claim}.without-{n}.json"), "--x=" + ",".join(w["x"]), "--tau=" + w["tau"], "--json"]
+        )
         assert rc2 == 0 and json.loads(out2) == w["check"]
 
 
