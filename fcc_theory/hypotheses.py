@@ -64,7 +64,7 @@ class Statement:
     variables: tuple[str, ...]
     hypotheses: tuple[Hypothesis, ...]
     parts: tuple[tuple[Pred | None, Pred], ...]
-    #: where the conclusion's formulas are defined (no division by zero): asked of a counterexample first
+    #: asked of a counterexample first: where the conclusion's formulas are defined (no division by zero)
     defined: Pred | None = None
     #: the registry entry the statement decomposes: (table, key) of :mod:`fcc_theory.lemmas`
     registry: tuple[str, str] | None = None
@@ -136,10 +136,27 @@ def _is_denominator_b(identity_id: str) -> bool:
     return any(sp.expand(d - B) == 0 or sp.expand(d + B) == 0 for d in dens)
 
 
+def _decide_weakened(lem: Lemma, timeout_ms: int) -> Decision:
+    """Refute with τ > 0 added to the premise first (a counterexample there violates the weakened claim too), then as is."""
+    if "tau" in lem.variables:
+        strong = Lemma(lem.variables, lambda v: AND(lem.premise(v), POSITIVE_TAU(v)), lem.conclusion, lem.space, lem.prefer)
+        d = _safe_decide(strong, timeout_ms)
+        if d.verdict == "refuted":
+            return d
+    return _safe_decide(lem, timeout_ms)
+
+
+def _safe_decide(lem: Lemma, timeout_ms: int) -> Decision:
+    try:
+        return decide_lemma(lem, timeout_ms)
+    except ZeroDivisionError:  # a model where the statement divides by zero: not a counterexample, not a decision
+        return Decision("unknown", 0.0, "the solver's model leaves the statement undefined (a division by zero)")
+
+
 def _decide_parts(ls: list[Lemma], timeout_ms: int) -> Decision:
     total, last = 0.0, None
     for lem in ls:
-        d = decide_lemma(lem, timeout_ms)
+        d = _decide_weakened(lem, timeout_ms)
         total += d.seconds
         if d.verdict != "proved":
             d.seconds = total
@@ -211,8 +228,11 @@ def _b_nonzero(identity_id: str) -> Hypothesis:
     return Hypothesis("B ≠ 0", lambda v: v["B"] != 0, identity_id)
 
 
+# asked of a counterexample first: its formulas defined (no division by zero)
 PAIR_DEFINED: Pred = lambda v: AND(v["B"] != 0, v["tau"] != 0)  # noqa: E731
 HEAD_DEFINED: Pred = lambda v: v["tau"] != 0  # noqa: E731
+#: tried before the weakened claim itself: a witness inside the paper's τ > 0 says more than one at τ = −1
+POSITIVE_TAU: Pred = lambda v: v["tau"] > 0  # noqa: E731
 
 
 def _pair(key: str, hyps: tuple[Hypothesis, ...], parts: tuple[tuple[Pred | None, Pred], ...]) -> Statement:
