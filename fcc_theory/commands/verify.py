@@ -1,7 +1,7 @@
 """``fcc verify [--claims ID,...] [--json] [--cross-check] [--timeout S] [--certify DIR]``: decide every claim exactly.
 
-Exit status: 0 when every selected claim was decided (proved, refuted or vacuous), 1 if any is unknown,
-2 on bad input. Refuted claims carry a witness (a network in the JSON file format, plus ``x`` and ``tau``)
+Exit status: 0 when every selected claim was decided (proved, refuted or vacuous), 1 if any is unknown (or,
+with ``--cross-check``, any full-network cross-check is undecided at its ``--timeout``), 2 on bad input. Refuted claims carry a witness (a network in the JSON file format, plus ``x`` and ``tau``)
 that ``fcc check`` replays; ``--witness-dir DIR`` writes them as files and prints the replay commands.
 ``--certify DIR`` writes certificates that other tools re-check (:mod:`fcc_theory.certify.certificates`); a
 certificate that the two solvers or coqc do not confirm makes the exit status 1.
@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also decide the pair claims on the full 24-unknown network (slow, with --timeout)",
     )
-    p.add_argument("--timeout", default="30", help="seconds per monolithic cross-check query (a rational, default 30)")
+    p.add_argument("--timeout", default="30", help="seconds per claim for the full-network cross-check (a rational, default 30)")
     p.add_argument("--witness-dir", default=None, help="write each refuted claim's witness network to DIR/<id>.json")
     p.add_argument("--equations", action="store_true", help="print the quantities derived from the symbolic network first")
     p.add_argument(
@@ -37,6 +37,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR",
         help="write SMT-LIB2 files (re-decided by z3 and cvc5), Coq proofs and DIR/manifest.json (slower: ~20 s)",
+    )
+    p.add_argument(
+        "--hypotheses",
+        action="store_true",
+        help="for every proved claim, drop each hypothesis in turn and report it necessary (with a replayed witness) or not",
     )
 
 
@@ -146,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     results = [run_claim(CLAIMS[i], cross_check=args.cross_check, cross_timeout_ms=cross_ms) for i in ids]
     total = time.perf_counter() - t0
     rows = [r.to_json() for r in results]
+    if args.hypotheses:
+        _add_hypotheses(rows)
     if args.witness_dir:
         out = Path(args.witness_dir)
         for row in rows:
@@ -153,6 +160,9 @@ def run(args: argparse.Namespace) -> int:
                 w = row["witness"]
                 net = {k: w[k] for k in ("activation", "layers", "leaky_slope") if k in w}
                 (out / f"{row['id']}.json").write_text(json.dumps(net, indent=1) + "\n")
+            for name, w in _extra_witnesses(row):
+                net = {k: w[k] for k in ("activation", "layers", "leaky_slope") if k in w}
+                (out / f"{name}.json").write_text(json.dumps(net, indent=1) + "\n")
     if args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
     else:
@@ -177,14 +187,75 @@ def run(args: argparse.Namespace) -> int:
                         f"    Fig. 3{fig} instance (0 < τ < 1): x = ({', '.join(inst['x'])}), τ = {inst['tau']}, "
                         f"B = {inst['check']['pairs'][0]['B']}, s = {inst['check']['pairs'][0]['s']}, replayed: {inst['replayed']}"
                     )
+            _print_hypotheses(row, args.witness_dir)
+            _print_readings(row, args.witness_dir)
             if "cross_check" in row:
                 cc = row["cross_check"]
-                print(f"    cross-check (monolithic): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")
+                print(f"    cross-check (full network): {cc['verdict']} in {cc['seconds']:.3f} s ({cc['detail']})")
         counts = {v: sum(r["verdict"] == v for r in rows) for v in ("proved", "refuted", "vacuous", "unknown")}
-        print(f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+        line = f"\n{len(rows)} claims in {total:.2f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+        if args.cross_check:
+            cc = [r["cross_check"]["verdict"] for r in rows if "cross_check" in r]
+            line += f"; cross-check: {sum(v != 'unknown' for v in cc)} decided, {cc.count('unknown')} unknown"
+        print(line)
     certified = True
     if cert_dir is not None:
         if not args.json:
             print()
         certified = _certify(results, cert_dir, args.json)
-    return 0 if all(r["verdict"] in DECIDED for r in rows) and certified else 1
+    return 0 if all(r["verdict"] in DECIDED for r in rows) and not _cross_unknown(rows) and certified else 1
+
+
+def _cross_unknown(rows: list[dict]) -> bool:
+    """A cross-check left undecided (its timeout) counts as unknown: exit status 1, like an unknown verdict."""
+    return any(r.get("cross_check", {}).get("verdict") == "unknown" for r in rows)
+
+
+def _add_hypotheses(rows: list[dict]) -> None:
+    """Each proved claim's hypotheses, dropped in turn (:mod:`fcc_theory.hypotheses`)."""
+    from fcc_theory.hypotheses import analyse_claim
+
+    for row in rows:
+        if row["verdict"] == "proved":
+            res = analyse_claim(row["id"])
+            if res is not None:
+                row["hypotheses"] = [h.to_json() for h in res]
+            elif row["premise"] == "none":
+                row["hypotheses"] = []
+
+
+def _extra_witnesses(row: dict) -> list[tuple[str, dict]]:
+    """(file stem, witness) for the hypothesis witnesses and the readings of plane_order."""
+    out = []
+    for n, h in enumerate(row.get("hypotheses", []), 1):
+        if h["witness"] is not None:
+            out.append((f"{row['id']}.without-{n}", h["witness"]))
+    for key, r in row.get("extra", {}).get("readings", {}).items():
+        if r.get("witness") is not None:
+            out.append((f"{row['id']}.{key}", r["witness"]))
+    return out
+
+
+def _replay_cmd(witness_dir: str | None, stem: str, w: dict) -> str:
+    if not witness_dir:
+        return ""
+    return f"; replay: fcc check {Path(witness_dir) / (stem + '.json')} --x={','.join(w['x'])} --tau={w['tau']}"
+
+
+def _print_hypotheses(row: dict, witness_dir: str | None) -> None:
+    hyps = row.get("hypotheses")
+    if hyps is None:
+        return
+    if not hyps:
+        print("    hypotheses: none (nothing to drop)")
+    for n, h in enumerate(hyps, 1):
+        w, stem = h["witness"], f"{row['id']}.without-{n}"
+        shown = f" — {_witness_line(w)}{_replay_cmd(witness_dir, stem, w)}" if w is not None else f" ({h['detail']})"
+        print(f"    without {h['hypothesis']}: {h['status']}{shown}")
+
+
+def _print_readings(row: dict, witness_dir: str | None) -> None:
+    for key, r in row.get("extra", {}).get("readings", {}).items():
+        w, stem = r.get("witness"), f"{row['id']}.{key}"
+        shown = f" — {_witness_line(w)}{_replay_cmd(witness_dir, stem, w)}" if w is not None else ""
+        print(f"    reading {r['reading']}: {r['verdict']} ({r['detail']}){shown}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 
 import pytest
@@ -36,7 +35,7 @@ IDS = (
     "relu_hidden_bias",
     "tanh_no_bias",
 )
-# what theory.md §1.3-§4 says each should come out as; the program derives them, this test compares
+# what docs/theory.md says each should come out as; the program derives them, this test compares
 EXPECTED = {i: "proved" for i in IDS} | {
     "target": "refuted",
     "converse_b_pos": "refuted",
@@ -48,10 +47,7 @@ EXPECTED = {i: "proved" for i in IDS} | {
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    t0 = time.perf_counter()
-    out = {i: run_claim(CLAIMS[i]) for i in CLAIM_IDS}
-    out["_seconds"] = time.perf_counter() - t0
-    return out
+    return {i: run_claim(CLAIMS[i]) for i in CLAIM_IDS}
 
 
 def test_ids_exact() -> None:
@@ -60,9 +56,8 @@ def test_ids_exact() -> None:
         assert c.paper and c.premise and c.conclusion and c.method and c.how
 
 
-def test_verdicts_and_time(results: dict) -> None:
+def test_verdicts(results: dict) -> None:  # the wall time is measured by benchmarks/bench_verify.py
     assert {i: results[i].decision.verdict for i in IDS} == EXPECTED
-    assert results["_seconds"] < 10
 
 
 def _margins(w) -> tuple[Fraction, Fraction]:  # noqa: ANN001

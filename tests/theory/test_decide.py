@@ -20,7 +20,7 @@ def test_connectives_on_python_bools() -> None:
 
 def test_proved_and_vacuous() -> None:
     d = decide_lemma(Lemma(PAIR, lambda v: AND(v["tau"] > 1, v["B"] >= 0, v["eta"] > 0), lambda v: v["eta_p"] > 0))
-    assert d.verdict == "proved" and d.witness is None and d.seconds < 5
+    assert d.verdict == "proved" and d.witness is None
     v = decide_lemma(Lemma(PAIR, lambda v: AND(v["tau"] > 1, v["tau"] < 1), lambda v: v["eta_p"] > 0))
     assert v.verdict == "vacuous"
 

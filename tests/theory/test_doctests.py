@@ -17,6 +17,10 @@ MODULES = [
     "fcc_theory.lemmas",
     "fcc_theory.claims",
     "fcc_theory.activations",
+    "fcc_theory.hypotheses",
+    "fcc_theory.hypotheses_relu",
+    "fcc_theory.crosscheck",
+    "fcc_theory.plane_readings",
 ]
 
 
