@@ -53,11 +53,29 @@ def reference(cfg_path: Path, seed: int, workers: int) -> tuple[float, float]:
     model = build_model(cfg, data.num_classes, data.in_channels)
     o, f = cfg.optim, cfg.fcc
     t0 = time.perf_counter()
-    r = train_reference(model, data.train_images.numpy(), data.train_labels.numpy(), data.test_images.numpy(),
-                        data.test_labels.numpy(), data.mean, data.std, epochs=o.epochs, batch_size=o.batch_size, lr=o.lr,
-                        wd=o.weight_decay, milestones=tuple(o.milestones), decay=o.lr_decay, warmup=o.warmup_epochs,
-                        fcc_gamma=f.gamma if f.enabled else None, fcc_start=f.start_epoch, pad=cfg.data.crop_padding,
-                        flip=cfg.data.flip, workers=workers, device="cpu", seed=seed)
+    r = train_reference(
+        model,
+        data.train_images.numpy(),
+        data.train_labels.numpy(),
+        data.test_images.numpy(),
+        data.test_labels.numpy(),
+        data.mean,
+        data.std,
+        epochs=o.epochs,
+        batch_size=o.batch_size,
+        lr=o.lr,
+        wd=o.weight_decay,
+        milestones=tuple(o.milestones),
+        decay=o.lr_decay,
+        warmup=o.warmup_epochs,
+        fcc_gamma=f.gamma if f.enabled else None,
+        fcc_start=f.start_epoch,
+        pad=cfg.data.crop_padding,
+        flip=cfg.data.flip,
+        workers=workers,
+        device="cpu",
+        seed=seed,
+    )
     return time.perf_counter() - t0, r.top1_error
 
 
@@ -117,18 +135,28 @@ def main() -> int:
             t, e = reference(cfg_path, seed=i, workers=a.workers)
             r_t.append(t)
             r_e.append(e)
-            print(f"repeat {i}: ours {o_t[-1]:.1f} s (error {o_e[-1]:.2f} %), reference {r_t[-1]:.1f} s (error {r_e[-1]:.2f} %)", flush=True)
+            print(
+                f"repeat {i}: ours {o_t[-1]:.1f} s (error {o_e[-1]:.2f} %), reference {r_t[-1]:.1f} s (error {r_e[-1]:.2f} %)",
+                flush=True,
+            )
         res["digits_end_to_end"] = {
-            "config": "configs/digits/ce_fcc.yaml", "repeats": a.repeats, "reference_workers": a.workers,
-            "ours_median_s": round(statistics.median(o_t), 2), "reference_median_s": round(statistics.median(r_t), 2),
+            "config": "configs/digits/ce_fcc.yaml",
+            "repeats": a.repeats,
+            "reference_workers": a.workers,
+            "ours_median_s": round(statistics.median(o_t), 2),
+            "reference_median_s": round(statistics.median(r_t), 2),
             "speedup": round(statistics.median(r_t) / statistics.median(o_t), 2),
-            "ours_last_error": o_e, "reference_last_error": r_e}
+            "ours_last_error": o_e,
+            "reference_last_error": r_e,
+        }
         print(json.dumps(res["digits_end_to_end"]))
     if "resnet32" not in skip:
         res["resnet32_train_img_per_s_batch128"] = resnet32_steps(a.steps)
         print(json.dumps(res["resnet32_train_img_per_s_batch128"]))
     if "fcc_op" not in skip:
-        out = subprocess.run([sys.executable, str(ROOT / "benchmarks/bench_fcc_op.py"), "--repeats", "1000"], capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks/bench_fcc_op.py"), "--repeats", "1000"], capture_output=True, text=True
+        )
         res["fcc_op"] = out.stdout.strip()
         print(res["fcc_op"])
     if a.json:

@@ -56,10 +56,19 @@ def main() -> None:
     t_vec = timeit(lambda: vectorised(labels, tau_by_class))
     t_loop = min(t_loop, timeit(lambda: official_loop(labels, a.gamma, a.classes, a.device)))
     t_vec = min(t_vec, timeit(lambda: vectorised(labels, tau_by_class)))
-    out = {"classes": a.classes, "batch": a.batch, "official_loop_us": t_loop * 1e6, "vectorised_us": t_vec * 1e6,
-           "speedup": t_loop / t_vec, "identical_output": True, "device": a.device}
-    print(f"FCC τ per batch ({a.batch} samples, {a.classes} classes, {a.device}): official loop {t_loop * 1e6:.1f} µs, "
-          f"vectorised gather {t_vec * 1e6:.1f} µs, {t_loop / t_vec:.1f}x faster, identical output")
+    out = {
+        "classes": a.classes,
+        "batch": a.batch,
+        "official_loop_us": t_loop * 1e6,
+        "vectorised_us": t_vec * 1e6,
+        "speedup": t_loop / t_vec,
+        "identical_output": True,
+        "device": a.device,
+    }
+    print(
+        f"FCC τ per batch ({a.batch} samples, {a.classes} classes, {a.device}): official loop {t_loop * 1e6:.1f} µs, "
+        f"vectorised gather {t_vec * 1e6:.1f} µs, {t_loop / t_vec:.1f}x faster, identical output"
+    )
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -40,8 +40,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 N_TRAIN = 12406
-SYNTH = ["data.dataset=synthetic", "data.synthetic_train_size=12406", "data.synthetic_test_size=10000", "data.num_classes=10",
-         "train.progress=none", "train.checkpoint_every=50"]
+SYNTH = [
+    "data.dataset=synthetic",
+    "data.synthetic_train_size=12406",
+    "data.synthetic_test_size=10000",
+    "data.num_classes=10",
+    "train.progress=none",
+    "train.checkpoint_every=50",
+]
 
 
 def record(path: str | None, key: str, value) -> None:
@@ -62,9 +68,15 @@ def train_once(overrides: list[str], out: str, config: str = "ce_fcc") -> dict:
     rc = run_training(cfg, out, log=lambda s: None)
     wall = time.perf_counter() - t0
     summary = json.loads((Path(out) / "summary.json").read_text())
-    return {"rc": rc, "wall_s": round(wall, 2), "epochs": cfg.optim.epochs, "timing": summary.get("timing_last_session"),
-            "best_top1_error": summary.get("best_top1_error"), "last_top1_error": summary.get("last_top1_error"),
-            "images_per_s": round(cfg.optim.epochs * (N_TRAIN // 128) * 128 / wall)}
+    return {
+        "rc": rc,
+        "wall_s": round(wall, 2),
+        "epochs": cfg.optim.epochs,
+        "timing": summary.get("timing_last_session"),
+        "best_top1_error": summary.get("best_top1_error"),
+        "last_top1_error": summary.get("last_top1_error"),
+        "images_per_s": round(cfg.optim.epochs * (N_TRAIN // 128) * 128 / wall),
+    }
 
 
 def main() -> int:
@@ -79,8 +91,11 @@ def main() -> int:
     ap.add_argument("--inprocess", default="1,2,4,8", help="runs per process for the in-process section")
     ap.add_argument("--stacked", default="4,8,16", help="runs per stacked network for the stacked section")
     ap.add_argument("--mixup-epochs", type=int, default=6, help="epochs of the captured and the eager input-mixup run")
-    ap.add_argument("--skip", default="",
-                    help="comma-separated sections to skip: full,eager,reference,concurrent,inprocess,stacked,mixup,profile")
+    ap.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated sections to skip: full,eager,reference,concurrent,inprocess,stacked,mixup,profile",
+    )
     ap.add_argument("--profile-steps", type=int, default=20, help="eager steps traced by torch.profiler in the profile section")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--smoke", action="store_true", help="tiny CPU run of every section (checks the script, measures nothing)")
@@ -89,8 +104,13 @@ def main() -> int:
 
     global SYNTH, N_TRAIN
     if a.smoke:
-        SYNTH = SYNTH + ["data.synthetic_train_size=256", "data.synthetic_test_size=64", "data.image_size=16", "optim.epochs=2",
-                         "train.device=cpu"]
+        SYNTH = SYNTH + [
+            "data.synthetic_train_size=256",
+            "data.synthetic_test_size=64",
+            "data.image_size=16",
+            "optim.epochs=2",
+            "train.device=cpu",
+        ]
         N_TRAIN = 256
     if not torch.cuda.is_available() and not a.smoke:
         print("bench_gpu: no CUDA device here; run this on a GPU machine (nothing measured)")
@@ -98,16 +118,30 @@ def main() -> int:
     skip = set(filter(None, a.skip.split(",")))
     tmp = tempfile.mkdtemp(prefix="fccbench")
     if a.worker:  # one of the K concurrent processes
-        print(json.dumps(train_once([f"optim.epochs={a.k_epochs}", f"train.eval_every={a.k_epochs}", "train.compile=graphs"], a.worker)))
+        print(
+            json.dumps(
+                train_once([f"optim.epochs={a.k_epochs}", f"train.eval_every={a.k_epochs}", "train.compile=graphs"], a.worker)
+            )
+        )
         return 0
-    record(a.json, "device", {"name": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu (smoke)", "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")})
+    record(
+        a.json,
+        "device",
+        {
+            "name": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu (smoke)",
+            "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d"),
+        },
+    )
     our_epoch = None
     if "full" not in skip:
         r = train_once([f"train.eval_every={a.eval_every}", "train.compile=graphs"], f"{tmp}/full")
         our_epoch = r["timing"]["train"] / r["epochs"] if r.get("timing") else r["wall_s"] / r["epochs"]
         record(a.json, "full_200_epochs_graphs", r)
     if "eager" not in skip:
-        r = train_once([f"optim.epochs={a.eager_epochs}", f"train.eval_every={a.eager_epochs}", "train.compile=none"], f"{tmp}/eager")
+        r = train_once(
+            [f"optim.epochs={a.eager_epochs}", f"train.eval_every={a.eager_epochs}", "train.compile=none"], f"{tmp}/eager"
+        )
         per = r["timing"]["train"] / r["epochs"]
         r["train_s_per_epoch"] = round(per, 4)
         r["extrapolated_200_epoch_train_s"] = round(per * 200, 1)
@@ -122,28 +156,60 @@ def main() -> int:
         cfg = load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml", SYNTH)
         data = build_datasets(cfg)
         model = build_model(cfg, data.num_classes, data.in_channels)
-        res = train_reference(model, data.train_images.numpy(), data.train_labels.numpy(), data.test_images.numpy(),
-                              data.test_labels.numpy(), data.mean, data.std, epochs=a.ref_epochs, fcc_gamma=0.5, fcc_start=0,
-                              workers=a.ref_workers, device="cpu" if a.smoke else "cuda")
+        res = train_reference(
+            model,
+            data.train_images.numpy(),
+            data.train_labels.numpy(),
+            data.test_images.numpy(),
+            data.test_labels.numpy(),
+            data.mean,
+            data.std,
+            epochs=a.ref_epochs,
+            fcc_gamma=0.5,
+            fcc_start=0,
+            workers=a.ref_workers,
+            device="cpu" if a.smoke else "cuda",
+        )
         per = res.seconds / res.epochs
-        out = {"epochs": res.epochs, "seconds": round(res.seconds, 2), "s_per_epoch_incl_eval": round(per, 3),
-               "images_per_s": round(res.images_per_second), "workers": a.ref_workers}
+        out = {
+            "epochs": res.epochs,
+            "seconds": round(res.seconds, 2),
+            "s_per_epoch_incl_eval": round(per, 3),
+            "images_per_s": round(res.images_per_second),
+            "workers": a.ref_workers,
+        }
         if our_epoch:
             out["ratio_vs_graphs_train_epoch"] = round(per / our_epoch, 1)
         record(a.json, "reference_pipeline", out)
     if "concurrent" not in skip:
         for k in [int(v) for v in a.concurrency.split(",")]:
             t0 = time.perf_counter()
-            procs = [subprocess.Popen([sys.executable, __file__, "--worker", f"{tmp}/k{k}_{i}", "--k-epochs", str(a.k_epochs)]
-                                      + (["--smoke"] if a.smoke else []),
-                                      stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}) for i in range(k)]
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, __file__, "--worker", f"{tmp}/k{k}_{i}", "--k-epochs", str(a.k_epochs)]
+                    + (["--smoke"] if a.smoke else []),
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+                for i in range(k)
+            ]
             outs = [p.communicate()[0] for p in procs]
             wall = time.perf_counter() - t0
             runs = [json.loads(o.strip().splitlines()[-1]) for o in outs]
             train_s = max(r["timing"]["train"] for r in runs)
             imgs = k * a.k_epochs * (N_TRAIN // 128) * 128
-            record(a.json, f"concurrent_k{k}", {"k": k, "epochs_each": a.k_epochs, "wall_s_incl_startup": round(wall, 2),
-                                                "max_train_s": round(train_s, 2), "aggregate_train_images_per_s": round(imgs / train_s)})
+            record(
+                a.json,
+                f"concurrent_k{k}",
+                {
+                    "k": k,
+                    "epochs_each": a.k_epochs,
+                    "wall_s_incl_startup": round(wall, 2),
+                    "max_train_s": round(train_s, 2),
+                    "aggregate_train_images_per_s": round(imgs / train_s),
+                },
+            )
     best = {"inprocess": 0.0, "stacked": 0.0}
     for section, ks, stack in (("inprocess", a.inprocess, False), ("stacked", a.stacked, True)):
         if section in skip:
@@ -161,9 +227,20 @@ def main() -> int:
     if "mixup" not in skip:
         out = {}
         for mode in ("graphs", "none"):
-            r = train_once([f"optim.epochs={a.mixup_epochs}", f"train.eval_every={a.mixup_epochs}", f"train.compile={mode}",
-                            "fcc.start_epoch=0"], f"{tmp}/mixup_{mode}", config="input_mixup_fcc")
-            out[mode] = {"rc": r["rc"], "train_s_per_epoch": round(r["timing"]["train"] / r["epochs"], 4) if r.get("timing") else None}
+            r = train_once(
+                [
+                    f"optim.epochs={a.mixup_epochs}",
+                    f"train.eval_every={a.mixup_epochs}",
+                    f"train.compile={mode}",
+                    "fcc.start_epoch=0",
+                ],
+                f"{tmp}/mixup_{mode}",
+                config="input_mixup_fcc",
+            )
+            out[mode] = {
+                "rc": r["rc"],
+                "train_s_per_epoch": round(r["timing"]["train"] / r["epochs"], 4) if r.get("timing") else None,
+            }
         g, e = out["graphs"]["train_s_per_epoch"], out["none"]["train_s_per_epoch"]
         out["eager_over_graphs"] = round(e / g, 2) if g and e else None
         record(a.json, "mixup_input_fcc", out)
@@ -180,18 +257,32 @@ def train_in_process(k: int, epochs: int, out: str, stack: bool = False) -> dict
     from fcc_train.config import load_config
     from fcc_train.fleet.multirun import RunSpec, run_many
 
-    specs = [RunSpec(load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml",
-                                 SYNTH + [f"optim.epochs={epochs}", f"train.eval_every={epochs}", f"train.seed={i}"]),
-                     Path(out) / f"run{i}") for i in range(k)]
+    specs = [
+        RunSpec(
+            load_config(
+                ROOT / "configs/cifar10_lt100/ce_fcc.yaml",
+                SYNTH + [f"optim.epochs={epochs}", f"train.eval_every={epochs}", f"train.seed={i}"],
+            ),
+            Path(out) / f"run{i}",
+        )
+        for i in range(k)
+    ]
     t0 = time.perf_counter()
     outcomes = run_many(specs, stream=open(os.devnull, "w"), stack=stack)
     wall = time.perf_counter() - t0
     summaries = [json.loads((s.out / "summary.json").read_text()) for s in specs]
     setup = sum(s["timing_last_session"]["setup"] for s in summaries)
     imgs = k * epochs * (N_TRAIN // 128) * 128
-    return {"k": k, "stacked": stack, "epochs_each": epochs, "exit_codes": [o.exit_code for o in outcomes], "wall_s": round(wall, 2),
-            "setup_s": round(setup, 2), "aggregate_train_images_per_s": round(imgs / max(wall - setup, 1e-9)),
-            "last_top1_error": [s.get("last_top1_error") for s in summaries]}
+    return {
+        "k": k,
+        "stacked": stack,
+        "epochs_each": epochs,
+        "exit_codes": [o.exit_code for o in outcomes],
+        "wall_s": round(wall, 2),
+        "setup_s": round(setup, 2),
+        "aggregate_train_images_per_s": round(imgs / max(wall - setup, 1e-9)),
+        "last_top1_error": [s.get("last_top1_error") for s in summaries],
+    }
 
 
 def profile_step(steps: int, smoke: bool) -> list[dict]:

@@ -124,8 +124,12 @@ class Variant:
         from fcc_train.train.engine import Engine, lr_at
 
         compile_mode, precision, cl = VARIANTS[self.name]
-        over = [f"train.compile={compile_mode}", f"train.precision={precision}", f"train.channels_last={str(cl).lower()}",
-                f"train.device={self.device.type}"]
+        over = [
+            f"train.compile={compile_mode}",
+            f"train.precision={precision}",
+            f"train.channels_last={str(cl).lower()}",
+            f"train.device={self.device.type}",
+        ]
         if self.a.smoke:
             over.append("model.arch=resnet_small")
         cfg = load_config(CONFIG, over)
@@ -173,9 +177,16 @@ class Variant:
         engine, loader = self.build()
         self.epoch(engine, loader, a.warmup_steps)  # the first short epoch: warm-up, torch.compile, capture
         self.sync()
-        out: dict = {"compile": compile_mode, "precision": precision, "channels_last": cl, "mode_ran": engine.mode,
-                     "fell_back": engine.mode != WANT_MODE[compile_mode], "notes": list(engine.notes),
-                     "setup_s": round(time.perf_counter() - t0, 2), "warmup_steps": a.warmup_steps}
+        out: dict = {
+            "compile": compile_mode,
+            "precision": precision,
+            "channels_last": cl,
+            "mode_ran": engine.mode,
+            "fell_back": engine.mode != WANT_MODE[compile_mode],
+            "notes": list(engine.notes),
+            "setup_s": round(time.perf_counter() - t0, 2),
+            "warmup_steps": a.warmup_steps,
+        }
         dev_ms, wall_ms = [], []
         for _ in range(a.blocks):
             d, w = self.timed(lambda: self.epoch(engine, loader, a.steps))
@@ -183,11 +194,17 @@ class Variant:
             wall_ms.append(w / a.steps)
         med = statistics.median(dev_ms)
         loss = float(self.epoch(engine, loader, 1))
-        out.update({
-            "steps_per_block": a.steps, "blocks": a.blocks, "ms_per_step_blocks": [round(v, 4) for v in dev_ms],
-            "ms_per_step": round(med, 4), "wall_ms_per_step": round(statistics.median(wall_ms), 4),
-            "projected_200_epoch_train_s": round(med * STEPS_PER_EPOCH * EPOCHS / 1000, 2), "last_loss": loss,
-        })
+        out.update(
+            {
+                "steps_per_block": a.steps,
+                "blocks": a.blocks,
+                "ms_per_step_blocks": [round(v, 4) for v in dev_ms],
+                "ms_per_step": round(med, 4),
+                "wall_ms_per_step": round(statistics.median(wall_ms), 4),
+                "projected_200_epoch_train_s": round(med * STEPS_PER_EPOCH * EPOCHS / 1000, 2),
+                "last_loss": loss,
+            }
+        )
         step = engine.captured
         if step is not None and step.capture and step.graphs:  # the graph alone
             graph = next(iter(step.graphs.values()))[0]
@@ -227,8 +244,16 @@ class Variant:
                     step.capture = was
             if not cuda:
                 ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:5]
-                return {"top_cpu_ops": [{"name": e.key[:100], "calls_per_step": round(e.count / steps, 2),
-                                         "us_per_step": round(e.self_cpu_time_total / steps, 1)} for e in ops]}
+                return {
+                    "top_cpu_ops": [
+                        {
+                            "name": e.key[:100],
+                            "calls_per_step": round(e.count / steps, 2),
+                            "us_per_step": round(e.self_cpu_time_total / steps, 1),
+                        }
+                        for e in ops
+                    ]
+                }
             dev = [e for e in prof.events() if e.device_type == DeviceType.CUDA]
             kernels = [e for e in dev if not e.name.startswith(("Memcpy", "Memset"))]
             per: dict[str, list[float]] = {}
@@ -236,15 +261,28 @@ class Variant:
                 per.setdefault(e.name, []).append(e.time_range.elapsed_us())
             total = sum(sum(v) for v in per.values())
             top = sorted(per.items(), key=lambda kv: -sum(kv[1]))[:5]
-            return {"kernels_per_step": round(len(kernels) / steps, 1), "memcpy_memset_per_step": round((len(dev) - len(kernels)) / steps, 1),
-                    "kernel_us_per_step": round(total / steps, 1),
-                    "top_kernels": [{"name": k[:100], "calls_per_step": round(len(v) / steps, 2), "us_per_step": round(sum(v) / steps, 1),
-                                     "share": round(sum(v) / total, 3) if total else None} for k, v in top]}
+            return {
+                "kernels_per_step": round(len(kernels) / steps, 1),
+                "memcpy_memset_per_step": round((len(dev) - len(kernels)) / steps, 1),
+                "kernel_us_per_step": round(total / steps, 1),
+                "top_kernels": [
+                    {
+                        "name": k[:100],
+                        "calls_per_step": round(len(v) / steps, 2),
+                        "us_per_step": round(sum(v) / steps, 1),
+                        "share": round(sum(v) / total, 3) if total else None,
+                    }
+                    for k, v in top
+                ],
+            }
 
         out = {"steps": steps, "activities": "cpu+cuda" if cuda else "cpu only (smoke)", **trace(uncaptured=False)}
         if cuda and out["kernels_per_step"] == 0 and engine.captured is not None:
-            out = {**out, **trace(uncaptured=True),
-                   "note": "CUPTI reported no kernels inside the graph replay; these are the same step's kernels launched uncaptured"}
+            out = {
+                **out,
+                **trace(uncaptured=True),
+                "note": "CUPTI reported no kernels inside the graph replay; these are the same step's kernels launched uncaptured",
+            }
         return out
 
 
@@ -263,16 +301,37 @@ def worker(a: argparse.Namespace) -> int:
 def run_variant(a: argparse.Namespace, name: str, timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="fccvar") as tmp:
         out = Path(tmp) / "out.json"
-        cmd = [sys.executable, __file__, "--worker", name, "--worker-out", str(out), "--blocks", str(a.blocks),
-               "--steps", str(a.steps), "--warmup-steps", str(a.warmup_steps), "--profile-steps", str(a.profile_steps)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            name,
+            "--worker-out",
+            str(out),
+            "--blocks",
+            str(a.blocks),
+            "--steps",
+            str(a.steps),
+            "--warmup-steps",
+            str(a.warmup_steps),
+            "--profile-steps",
+            str(a.profile_steps),
+        ]
         if a.smoke:
             cmd += ["--smoke", "--smoke-backend", a.smoke_backend]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired as exc:
             tail = (exc.stderr or b"")[-1500:]
-            return {"error": f"timed out after {timeout:.0f} s", "stderr_tail": tail.decode(errors="replace") if isinstance(tail, bytes) else tail}
+            return {
+                "error": f"timed out after {timeout:.0f} s",
+                "stderr_tail": tail.decode(errors="replace") if isinstance(tail, bytes) else tail,
+            }
         if out.is_file():
             res = json.loads(out.read_text())
             if "error" in res:
@@ -284,8 +343,9 @@ def run_variant(a: argparse.Namespace, name: str, timeout: float) -> dict:
 def table(res: dict) -> str:
     rows = res["variants"]
     base = rows.get(BASELINE, {}).get("ms_per_step")
-    head = (f"{'variant':25} {'ran as':20} {'ms/step':>8} {'replay':>7} {'kern/st':>7} {'200-ep s':>8} {'setup s':>7} "
-            f"{'vs eager':>8}")
+    head = (
+        f"{'variant':25} {'ran as':20} {'ms/step':>8} {'replay':>7} {'kern/st':>7} {'200-ep s':>8} {'setup s':>7} {'vs eager':>8}"
+    )
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
         if "error" in r:
@@ -295,8 +355,10 @@ def table(res: dict) -> str:
         rep = f"{r['replay_only_ms']:.3f}" if "replay_only_ms" in r else "-"
         kern = r.get("profile", {}).get("kernels_per_step")
         ratio = f"{base / r['ms_per_step']:.2f}x" if base else "-"
-        lines.append(f"{name:25} {ran:20} {r['ms_per_step']:8.3f} {rep:>7} {'-' if kern is None else kern:>7} "
-                     f"{r['projected_200_epoch_train_s']:8.1f} {r['setup_s']:7.1f} {ratio:>8}")
+        lines.append(
+            f"{name:25} {ran:20} {r['ms_per_step']:8.3f} {rep:>7} {'-' if kern is None else kern:>7} "
+            f"{r['projected_200_epoch_train_s']:8.1f} {r['setup_s']:7.1f} {ratio:>8}"
+        )
     for name, why in res["skipped"].items():
         lines.append(f"{name:25} skipped: {why}")
     ranked = sorted((r["ms_per_step"], n) for n, r in rows.items() if "ms_per_step" in r and not r["fell_back"])
@@ -305,8 +367,10 @@ def table(res: dict) -> str:
         lines.append(f"\nfastest: {best} at {ranked[0][0]:.3f} ms/step")
         prof = rows[best].get("profile", {})
         if prof.get("top_kernels"):
-            lines.append(f"profile of {best}: {prof['kernels_per_step']} kernels/step, {prof['kernel_us_per_step']} us kernel time/step"
-                         + (f" [{prof['note']}]" if "note" in prof else ""))
+            lines.append(
+                f"profile of {best}: {prof['kernels_per_step']} kernels/step, {prof['kernel_us_per_step']} us kernel time/step"
+                + (f" [{prof['note']}]" if "note" in prof else "")
+            )
             lines += [f"  {k['us_per_step']:8.1f} us/step {k['calls_per_step']:6.1f}x  {k['name']}" for k in prof["top_kernels"]]
     return "\n".join(lines)
 
@@ -322,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup-steps", type=int, default=20, help="steps of the untimed first epoch (warm-up, compile, capture)")
     ap.add_argument("--profile-steps", type=int, default=20, help="steps traced by torch.profiler per variant (0: none)")
     ap.add_argument("--smoke", action="store_true", help="every code path tiny on the CPU (measures nothing)")
-    ap.add_argument("--smoke-backend", default="eager", help="torch.compile backend under --smoke (inductor: real CPU codegen, slow)")
+    ap.add_argument(
+        "--smoke-backend", default="eager", help="torch.compile backend under --smoke (inductor: real CPU codegen, slow)"
+    )
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -350,17 +416,31 @@ def main(argv: list[str] | None = None) -> int:
 
     t_start = time.perf_counter()
     res = Results(a.json)
-    res.put("meta", None, {
-        "device": "cpu (smoke: measures nothing)" if a.smoke else torch.cuda.get_device_name(),
-        "torch": torch.__version__, "cuda": torch.version.cuda, "cudnn": None if a.smoke else torch.backends.cudnn.version(),
-        "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-        "float32_matmul_precision": torch.get_float32_matmul_precision(), "cudnn_benchmark": not a.smoke,
-        "config": str(CONFIG.relative_to(ROOT)), "batch": 8 if a.smoke else 128, "steps_per_epoch": STEPS_PER_EPOCH,
-        "epochs": EPOCHS, "epoch_timed": EPOCH, "smoke": a.smoke, "smoke_compile_backend": a.smoke_backend if a.smoke else None,
-        "projection": "projected_200_epoch_train_s = ms_per_step x 96 x 200 / 1000 (setup_s not included)",
-        "args": {k: v for k, v in vars(a).items() if not k.startswith("worker")},
-    })
+    res.put(
+        "meta",
+        None,
+        {
+            "device": "cpu (smoke: measures nothing)" if a.smoke else torch.cuda.get_device_name(),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "cudnn": None if a.smoke else torch.backends.cudnn.version(),
+            "python": sys.version.split()[0],
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "cudnn_benchmark": not a.smoke,
+            "config": str(CONFIG.relative_to(ROOT)),
+            "batch": 8 if a.smoke else 128,
+            "steps_per_epoch": STEPS_PER_EPOCH,
+            "epochs": EPOCHS,
+            "epoch_timed": EPOCH,
+            "smoke": a.smoke,
+            "smoke_compile_backend": a.smoke_backend if a.smoke else None,
+            "projection": "projected_200_epoch_train_s = ms_per_step x 96 x 200 / 1000 (setup_s not included)",
+            "args": {k: v for k, v in vars(a).items() if not k.startswith("worker")},
+        },
+    )
     for name in names:
         elapsed = time.perf_counter() - t_start
         if elapsed > a.budget_s:

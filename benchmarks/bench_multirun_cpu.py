@@ -39,8 +39,9 @@ def run_mode(mode: str, k: int, epochs: int, root: Path) -> dict:
     if mode == "sequential":
         codes = [run_training(c, o, log=lambda s: None, stream=sink) for c, o in zip(cfgs, outs)]
     else:
-        codes = [o.exit_code for o in run_many([RunSpec(c, o) for c, o in zip(cfgs, outs)], stream=sink,
-                                               stack=(mode == "stacked"))]
+        codes = [
+            o.exit_code for o in run_many([RunSpec(c, o) for c, o in zip(cfgs, outs)], stream=sink, stack=(mode == "stacked"))
+        ]
     wall = time.perf_counter() - t0
     errs = [json.loads((o / "summary.json").read_text())["last_top1_error"] for o in outs]
     return {"wall_s": wall, "exit_codes": codes, "last_top1_error": [round(e, 2) for e in errs]}
@@ -70,12 +71,22 @@ def main() -> int:
     print(f"\n{'mode':<12} {'median s':>9} {'vs ' + modes[0]:>16}  last top-1 errors (repeat 0)")
     for m in modes:
         med = statistics.median(r["wall_s"] for r in results[m])
-        table[m] = {"median_wall_s": round(med, 2), "walls": [round(r["wall_s"], 2) for r in results[m]],
-                    "speedup_vs_" + modes[0]: round(base / med, 2), "runs": results[m]}
+        table[m] = {
+            "median_wall_s": round(med, 2),
+            "walls": [round(r["wall_s"], 2) for r in results[m]],
+            "speedup_vs_" + modes[0]: round(base / med, 2),
+            "runs": results[m],
+        }
         print(f"{m:<12} {med:>9.1f} {base / med:>15.2f}x  {results[m][0]['last_top1_error']}")
     if a.json:
-        meta = {"k": a.k, "epochs": a.epochs, "repeats": a.repeats, "torch": torch.__version__,
-                "date": time.strftime("%Y-%m-%d %H:%M"), "threads": 1}
+        meta = {
+            "k": a.k,
+            "epochs": a.epochs,
+            "repeats": a.repeats,
+            "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "threads": 1,
+        }
         Path(a.json).write_text(json.dumps({"meta": meta, "modes": table}, indent=1))
     return 0
 

@@ -19,9 +19,9 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from fcc_theory.search.falsifier import search_numpy  # noqa: E402
-from fcc_theory.search.properties import PROPERTIES  # noqa: E402
-from fcc_theory.search.runner import search_hypothesis  # noqa: E402
+from fcc_theory.search.falsifier import search_numpy
+from fcc_theory.search.properties import PROPERTIES
+from fcc_theory.search.runner import search_hypothesis
 
 
 def main() -> None:

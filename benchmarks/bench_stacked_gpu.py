@@ -75,9 +75,15 @@ def time_step(k: int, layout: str, steps: int, blocks: int, smoke: bool) -> dict
         times.append((time.perf_counter() - t0) / steps)
     ms = statistics.median(times) * 1e3
     imgs = kk * batch / (ms / 1e3)
-    return {"k": k, "model": "resnet32" if plain else f"stacked x{k}", "layout": layout, "ms_per_step": round(ms, 3),
-            "aggregate_images_per_s": round(imgs), "table1_184_runs_h": round(184 * 200 * 96 * 128 / imgs / 3600, 2),
-            "loss_finite": bool(torch.isfinite(step.pop_loss()).item())}
+    return {
+        "k": k,
+        "model": "resnet32" if plain else f"stacked x{k}",
+        "layout": layout,
+        "ms_per_step": round(ms, 3),
+        "aggregate_images_per_s": round(imgs),
+        "table1_184_runs_h": round(184 * 200 * 96 * 128 / imgs / 3600, 2),
+        "loss_finite": bool(torch.isfinite(step.pop_loss()).item()),
+    }
 
 
 def main() -> int:
@@ -97,8 +103,15 @@ def main() -> int:
         return 0
     if not a.smoke:
         torch.backends.cudnn.benchmark = True
-    record(a.json, "device", {"name": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu (smoke)",
-                              "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")})
+    record(
+        a.json,
+        "device",
+        {
+            "name": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu (smoke)",
+            "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d"),
+        },
+    )
     t_start = time.perf_counter()
     steps, blocks = (2, 1) if a.smoke else (a.steps, a.blocks)
     for layout in a.layouts.split(","):

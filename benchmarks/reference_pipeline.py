@@ -84,11 +84,30 @@ def lr_at(epoch: int, base_lr: float, warmup: int, milestones, decay: float) -> 
     return base_lr * decay ** sum(epoch >= m for m in milestones)  # BoT: the LR drops at epoch 160 itself
 
 
-def train_reference(model: nn.Module, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                    mean, std, *, epochs: int, batch_size: int = 128, lr: float = 0.1, wd: float = 2e-4,
-                    milestones=(160, 180), decay: float = 0.01, warmup: int = 5, fcc_gamma: float | None = 0.5,
-                    fcc_start: int = 50, pad: int = 4, flip: bool = True, workers: int = 2, device: str = "cpu",
-                    seed: int = 0) -> ReferenceResult:
+def train_reference(
+    model: nn.Module,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    test_x: np.ndarray,
+    test_y: np.ndarray,
+    mean,
+    std,
+    *,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 0.1,
+    wd: float = 2e-4,
+    milestones=(160, 180),
+    decay: float = 0.01,
+    warmup: int = 5,
+    fcc_gamma: float | None = 0.5,
+    fcc_start: int = 50,
+    pad: int = 4,
+    flip: bool = True,
+    workers: int = 2,
+    device: str = "cpu",
+    seed: int = 0,
+) -> ReferenceResult:
     torch.manual_seed(seed)
     np.random.seed(seed)
     num_classes = int(train_y.max()) + 1
@@ -107,8 +126,15 @@ def train_reference(model: nn.Module, train_x: np.ndarray, train_y: np.ndarray, 
             g["lr"] = lr_at(epoch, lr, warmup, milestones, decay)
         model.train()
         # non-persistent workers: the official code re-spawns them every epoch
-        loader = DataLoader(train_ds, batch_size=batch_size, shuffle=True, drop_last=True, num_workers=workers,
-                            persistent_workers=False, pin_memory=device.startswith("cuda"))
+        loader = DataLoader(
+            train_ds,
+            batch_size=batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=workers,
+            persistent_workers=False,
+            pin_memory=device.startswith("cuda"),
+        )
         correct = 0
         seen = 0
         for x, y in loader:

@@ -38,8 +38,19 @@ PER_CLASS = {"cifar10": (5000, 10), "cifar100": (500, 100)}  # the balanced CIFA
 
 def sweep_args(benchmark: str, seeds: str = "42") -> SimpleNamespace:
     """The arguments ``fcc sweep --table 1 --benchmark B --seeds S`` plans its runs from."""
-    return SimpleNamespace(table=1, benchmark=benchmark, parallel=1, per_process=1, stack=False, methods=None,
-                           variants="raw,fcc", seeds=seeds, configs=str(ROOT / "configs"), out="runs/sweep", overrides=[])
+    return SimpleNamespace(
+        table=1,
+        benchmark=benchmark,
+        parallel=1,
+        per_process=1,
+        stack=False,
+        methods=None,
+        variants="raw,fcc",
+        seeds=seeds,
+        configs=str(ROOT / "configs"),
+        out="runs/sweep",
+        overrides=[],
+    )
 
 
 def sweep_runs(benchmarks: tuple[str, ...] = BENCHMARKS, seeds: str = "42") -> list[dict]:
@@ -56,8 +67,16 @@ def sweep_runs(benchmarks: tuple[str, ...] = BENCHMARKS, seeds: str = "42") -> l
             n_max, classes = PER_CLASS[cfg.data.dataset]
             n_train = sum(class_profile(cfg.data.imbalance_type, n_max, classes, cfg.data.imbalance_factor, cfg.data.step_ratio))
             steps = n_train // cfg.optim.batch_size  # drop_last
-            rows.append({"benchmark": bench, "run": job.name, "epochs": cfg.optim.epochs, "steps_per_epoch": steps,
-                         "images": cfg.optim.epochs * steps * cfg.optim.batch_size, "alone_because": config_stack_problem(cfg)})
+            rows.append(
+                {
+                    "benchmark": bench,
+                    "run": job.name,
+                    "epochs": cfg.optim.epochs,
+                    "steps_per_epoch": steps,
+                    "images": cfg.optim.epochs * steps * cfg.optim.batch_size,
+                    "alone_because": config_stack_problem(cfg),
+                }
+            )
     return rows
 
 
@@ -66,8 +85,14 @@ def rates_from_json(path: str) -> tuple[float | None, float | None, str]:
     data = json.loads(Path(path).read_text())
 
     def best(prefix: str) -> float | None:
-        vals = [v["aggregate_train_images_per_s"] for k, v in data.items() if k.startswith(prefix) and isinstance(v, dict)
-                and v.get("aggregate_train_images_per_s") and not any(v.get("exit_codes") or [])]
+        vals = [
+            v["aggregate_train_images_per_s"]
+            for k, v in data.items()
+            if k.startswith(prefix)
+            and isinstance(v, dict)
+            and v.get("aggregate_train_images_per_s")
+            and not any(v.get("exit_codes") or [])
+        ]
         return max(vals) if vals else None
 
     stacked, alone = best("stacked_k"), best("inprocess_k")
@@ -87,9 +112,16 @@ def project(rows: list[dict], stacked_rate: float | None, alone_rate: float | No
             w = why.setdefault(r["alone_because"], {"runs": 0, "images": 0})
             w["runs"] += 1
             w["images"] += r["images"]
-    out: dict = {"runs": len(rows), "stackable_runs": sum(r["alone_because"] is None for r in rows),
-                 "stackable_images": stack_imgs, "alone_images": alone_imgs, "alone_by_reason": why,
-                 "target_hours": target_h, "stacked_rate": stacked_rate, "alone_rate": alone_rate}
+    out: dict = {
+        "runs": len(rows),
+        "stackable_runs": sum(r["alone_because"] is None for r in rows),
+        "stackable_images": stack_imgs,
+        "alone_images": alone_imgs,
+        "alone_by_reason": why,
+        "target_hours": target_h,
+        "stacked_rate": stacked_rate,
+        "alone_rate": alone_rate,
+    }
     if alone_rate:
         alone_s = alone_imgs / alone_rate
         out["alone_hours"] = round(alone_s / 3600, 2)
@@ -125,8 +157,10 @@ def main() -> int:
     if alone:
         print(f"  the alone runs at {alone:,.0f} img/s: {p['alone_hours']:.2f} h")
         need = p["stacked_rate_needed"]
-        print(f"  stacked rate the {a.target_hours:g} h target needs: "
-              + (f"{need:,.0f} img/s" if need else "none suffices (the alone runs use up the target)"))
+        print(
+            f"  stacked rate the {a.target_hours:g} h target needs: "
+            + (f"{need:,.0f} img/s" if need else "none suffices (the alone runs use up the target)")
+        )
         if stacked:
             verdict = "meets" if p["meets_target"] else "misses"
             print(f"  at {stacked:,.0f} img/s stacked: {p['hours']:.2f} h, {verdict} the {a.target_hours:g} h target")

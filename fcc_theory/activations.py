@@ -28,12 +28,12 @@ from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
 
 __all__ = [
+    "bias_free_layer_identity",
+    "decide_relu_hidden_bias",
+    "decide_relu_no_bias",
+    "decide_tanh_no_bias",
     "leaky",
     "relu_no_bias_lemmas",
-    "bias_free_layer_identity",
-    "decide_relu_no_bias",
-    "decide_relu_hidden_bias",
-    "decide_tanh_no_bias",
     "relu_target_fails",
 ]
 

@@ -20,14 +20,14 @@ from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
 
 __all__ = [
-    "Claim",
-    "ClaimResult",
     "CLAIMS",
     "CLAIM_IDS",
-    "run_claim",
+    "Claim",
+    "ClaimResult",
     "decide_identity",
     "decide_identity_once",
     "network_from_point",
+    "run_claim",
 ]
 
 TARGET = (
@@ -81,7 +81,7 @@ class ClaimResult:
 # --- identities (SI) ---------------------------------------------------------------------------
 def network_from_point(point: dict[str, Fraction]) -> tuple[Network, tuple[Fraction, ...], Fraction]:
     """The concrete 3-3-2 linear network, x and τ named by a point of :class:`symbolic.PaperNetwork`'s symbols."""
-    g = lambda name: point[name]  # noqa: E731
+    g = lambda name: point[name]
     W = [[g(f"w_{i}{j}") for j in (1, 2, 3)] for i in (1, 2, 3)]
     N = [[g(f"n_{o}{j}") for j in (1, 2, 3)] for o in (1, 2)]
     net = Network.from_matrices([W, N], [[g(f"b_{i}") for i in (1, 2, 3)], [g("z_1"), g("z_2")]])

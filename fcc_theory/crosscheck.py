@@ -35,7 +35,7 @@ from fcc_theory.decide import NOT, Decision, Env, Lemma, Witness, to_fraction
 from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
 
-__all__ = ["Poly", "network_env", "decide_full", "UNKNOWNS"]
+__all__ = ["UNKNOWNS", "Poly", "decide_full", "network_env"]
 
 Monomial = tuple[str, ...]
 
@@ -58,7 +58,7 @@ class Poly:
     [(('x', 'x'), Fraction(1, 1)), (('y', 'y'), Fraction(-1, 1))]
     """
 
-    __slots__ = ("terms", "query", "factors")
+    __slots__ = ("factors", "query", "terms")
 
     def __init__(
         self, terms: dict[Monomial, Fraction], query: Query | None = None, factors: tuple[Poly, Poly] | None = None

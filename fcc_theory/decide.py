@@ -37,18 +37,18 @@ from fcc_theory.rational import format_rational
 
 __all__ = [
     "AND",
-    "OR",
-    "NOT",
-    "IMPLIES",
     "IFF",
-    "sign_agree",
+    "IMPLIES",
+    "NOT",
+    "OR",
+    "Decision",
     "Lemma",
     "Witness",
-    "Decision",
-    "decide_lemma",
     "decide_all",
-    "lift",
+    "decide_lemma",
     "env_from_network",
+    "lift",
+    "sign_agree",
     "to_fraction",
 ]
 

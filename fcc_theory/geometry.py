@@ -33,15 +33,15 @@ from fcc_theory.network import Network, NetworkError
 
 __all__ = [
     "PlaneGeometry",
-    "plane_geometry",
-    "network_geometry",
-    "hidden_space",
-    "gaussian_slab_probability",
-    "gaussian_max_slab",
     "ball_cdf",
     "ball_slab_probability",
-    "mc_gaussian_slab",
+    "gaussian_max_slab",
+    "gaussian_slab_probability",
+    "hidden_space",
     "mc_ball_slab",
+    "mc_gaussian_slab",
+    "network_geometry",
+    "plane_geometry",
 ]
 
 Vector = tuple[Fraction, ...]

@@ -33,10 +33,10 @@ from fcc_theory import lemmas
 from fcc_theory.decide import AND, IFF, NOT, OR, Decision, Env, Lemma, Witness, _derive, decide_lemma, replay
 
 __all__ = [
-    "Hypothesis",
-    "Statement",
-    "HypothesisResult",
     "STATEMENTS",
+    "Hypothesis",
+    "HypothesisResult",
+    "Statement",
     "analyse",
     "analyse_claim",
     "matches_registry",
@@ -229,10 +229,10 @@ def _b_nonzero(identity_id: str) -> Hypothesis:
 
 
 # asked of a counterexample first: its formulas defined (no division by zero)
-PAIR_DEFINED: Pred = lambda v: AND(v["B"] != 0, v["tau"] != 0)  # noqa: E731
-HEAD_DEFINED: Pred = lambda v: v["tau"] != 0  # noqa: E731
+PAIR_DEFINED: Pred = lambda v: AND(v["B"] != 0, v["tau"] != 0)
+HEAD_DEFINED: Pred = lambda v: v["tau"] != 0
 #: tried before the weakened claim itself: a witness inside the paper's τ > 0 says more than one at τ = −1
-POSITIVE_TAU: Pred = lambda v: v["tau"] > 0  # noqa: E731
+POSITIVE_TAU: Pred = lambda v: v["tau"] > 0
 
 
 def _pair(key: str, hyps: tuple[Hypothesis, ...], parts: tuple[tuple[Pred | None, Pred], ...]) -> Statement:
@@ -242,7 +242,7 @@ def _pair(key: str, hyps: tuple[Hypothesis, ...], parts: tuple[tuple[Pred | None
 def _statements() -> dict[str, Statement]:
     P = lemmas.pair_lemmas()
     H = lemmas.head_lemmas()
-    concl = lambda table, key, k=0: table[key][k].conclusion  # noqa: E731
+    concl = lambda table, key, k=0: table[key][k].conclusion
     return {
         "eq7": Statement("pair", lemmas.PAIR, (_b_nonzero("eq7"),), ((None, concl(P, "eq7")),), PAIR_DEFINED, ("pair", "eq7")),
         "eq9": Statement("pair", lemmas.PAIR, (_b_nonzero("eq9"),), ((None, concl(P, "eq9")),), PAIR_DEFINED, ("pair", "eq9")),

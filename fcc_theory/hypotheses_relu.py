@@ -22,7 +22,7 @@ from fcc_theory.hypotheses import HypothesisResult
 from fcc_theory.margins import CheckReport, check_configuration
 from fcc_theory.network import Network
 
-__all__ = ["RELU_HYPOTHESES", "violates", "analyse_relu_no_bias"]
+__all__ = ["RELU_HYPOTHESES", "analyse_relu_no_bias", "violates"]
 
 RELU_HYPOTHESES = ("ReLU / leaky ReLU activation", "no hidden biases", "no output bias", "τ > 0")
 SMALL = (0, 1, -1)
@@ -68,7 +68,7 @@ def _search(dropped: str) -> HypothesisResult:
     taus = (Fraction(-1), Fraction(0)) if dropped == RELU_HYPOTHESES[3] else (Fraction(2), Fraction(1, 2))
     tries = 0
     # the dropped quantity varies outermost and is never all zero (all-zero is the proved bias-free case)
-    dropped_bias = lambda v: dropped not in RELU_HYPOTHESES[1:3] or any(v)  # noqa: E731
+    dropped_bias = lambda v: dropped not in RELU_HYPOTHESES[1:3] or any(v)
     grid = itertools.product(
         [b for b in itertools.product(hidden_b, repeat=2) if hidden_b == SMALL[:1] or dropped_bias(b)],
         [z for z in itertools.product(out_b, repeat=2) if out_b == SMALL[:1] or dropped_bias(z)],

@@ -16,16 +16,16 @@ import z3
 from fcc_theory.decide import AND, IFF, IMPLIES, NOT, OR, Decision, Env, Lemma, sign_agree
 
 __all__ = [
-    "PAIR",
-    "HEAD",
-    "failure_region",
-    "division_free_agree",
-    "pair_lemmas",
-    "head_lemmas",
-    "offsets_lemma",
-    "fig3_config",
     "FIG3",
+    "HEAD",
+    "PAIR",
+    "division_free_agree",
+    "failure_region",
+    "fig3_config",
+    "head_lemmas",
     "monolithic",
+    "offsets_lemma",
+    "pair_lemmas",
 ]
 
 PAIR = ("s", "B", "tau")
@@ -62,7 +62,7 @@ def _strictly_between(s: Any, a: Any, c: Any) -> Any:
 
 def pair_lemmas() -> dict[str, list[Lemma]]:
     """The (s, B, τ) lemmas, keyed by claim id."""
-    L = lambda prem, concl, prefer=None: Lemma(PAIR, prem, concl, "pair", prefer)  # noqa: E731
+    L = lambda prem, concl, prefer=None: Lemma(PAIR, prem, concl, "pair", prefer)
     return {
         # Eq. 7: for B ≠ 0, η > 0 ⇔ τ d·X > 1 when B < 0 and ⇔ τ d·X < 1 when B > 0
         "eq7": [
@@ -112,7 +112,7 @@ def pair_lemmas() -> dict[str, list[Lemma]]:
 
 def head_lemmas() -> dict[str, list[Lemma]]:
     """Lemmas on a pair of classes (i, j) of a linear head ℓ = a + b, a = w·f (theory.md §1.5(c))."""
-    H = lambda prem, concl: Lemma(HEAD, prem, concl, "head")  # noqa: E731
+    H = lambda prem, concl: Lemma(HEAD, prem, concl, "head")
 
     def unscaled_with_bias_over_tau(v: Env, c: str) -> Any:
         return v[f"a_{c}"] + v[f"b_{c}"] / v["tau"]
@@ -180,7 +180,7 @@ def monolithic(lemma: Lemma, timeout_ms: int) -> Decision:
     """Decide a pair lemma on the fully symbolic 3-3-2 network (24 unknowns) in one Z3 query."""
     t0 = time.perf_counter()
     ctx = z3.Context()
-    R = lambda name: z3.Real(name, ctx)  # noqa: E731
+    R = lambda name: z3.Real(name, ctx)
     W = [[R(f"w_{i}{j}") for j in range(3)] for i in range(3)]
     b = [R(f"b_{i}") for i in range(3)]
     N = [[R(f"n_{o}{j}") for j in range(3)] for o in range(2)]

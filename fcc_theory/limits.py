@@ -24,24 +24,24 @@ from typing import Iterable
 from fcc_theory.errors import UserError
 
 __all__ = [
-    "LimitError",
-    "MAX_DIGITS",
-    "MAX_EXPONENT",
-    "MAX_EXACT_DIGITS",
-    "MAX_JSON_DEPTH",
-    "MAX_FILE_BYTES",
-    "MAX_PARAMETERS",
-    "MAX_NUMPY_CELLS",
-    "MAX_HYPOTHESIS_PARAMETERS",
     "MAX_BITS",
+    "MAX_DIGITS",
+    "MAX_EXACT_DIGITS",
+    "MAX_EXPONENT",
+    "MAX_FILE_BYTES",
+    "MAX_HYPOTHESIS_PARAMETERS",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMPY_CELLS",
+    "MAX_PARAMETERS",
     "START_BITS",
-    "check_number_text",
+    "LimitError",
     "check_exact_size",
+    "check_input_file",
+    "check_number_text",
     "check_parameters",
     "numpy_batch_rows",
     "prepare_output_dir",
     "prepare_output_file",
-    "check_input_file",
 ]
 
 #: digits of one number as written (numerator and denominator each, or a decimal's digits)

@@ -44,16 +44,16 @@ from fcc_theory.network import Network, NetworkError
 from fcc_theory.rational import format_rational
 
 __all__ = [
-    "PairMargin",
     "CheckReport",
-    "collapse_affine",
+    "PairMargin",
     "argmax_or_none",
     "argmax_set",
-    "slab",
-    "sign_change_rule",
+    "check_configuration",
+    "collapse_affine",
     "in_failure_set",
     "pair_margins",
-    "check_configuration",
+    "sign_change_rule",
+    "slab",
 ]
 
 Matrix = tuple[tuple[Fraction, ...], ...]
@@ -189,8 +189,8 @@ class PairMargin:
     _tau: Fraction | None = None
 
     def to_json(self) -> dict[str, Any]:
-        f = lambda v: None if v is None else format_rational(v)  # noqa: E731
-        iv = lambda t: None if t is None else [f(t[0]), f(t[1])]  # noqa: E731
+        f = lambda v: None if v is None else format_rational(v)
+        iv = lambda t: None if t is None else [f(t[0]), f(t[1])]
         out: dict[str, Any] = {
             "i": self.i,
             "j": self.j,
@@ -246,9 +246,9 @@ class CheckReport:
         raise KeyError((i, j))
 
     def to_json(self) -> dict[str, Any]:
-        vec = lambda v: None if v is None else [format_rational(t) for t in v]  # noqa: E731
-        ivs = lambda v: None if v is None else [vec(t) for t in v]  # noqa: E731
-        aset = lambda a: None if a is None else sorted(a)  # noqa: E731
+        vec = lambda v: None if v is None else [format_rational(t) for t in v]
+        ivs = lambda v: None if v is None else [vec(t) for t in v]
+        aset = lambda a: None if a is None else sorted(a)
         interval = self.logits_scaled_interval is not None
         out: dict[str, Any] = {
             "tau": format_rational(self.tau),

@@ -28,7 +28,7 @@ from fcc_theory.decide import Witness, _simplify, to_fraction
 from fcc_theory.margins import CheckReport, check_configuration
 from fcc_theory.network import Network
 
-__all__ = ["fixed_axis_reading", "fixed_axis_violated", "axis_network"]
+__all__ = ["axis_network", "fixed_axis_reading", "fixed_axis_violated"]
 
 AXIS = 2  # X_3, indices from 0
 

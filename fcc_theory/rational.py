@@ -24,11 +24,11 @@ from fcc_theory.limits import MAX_DIGITS, check_number_text
 
 __all__ = [
     "RationalError",
-    "parse_rational",
-    "parse_vector",
+    "format_bound",
     "format_rational",
     "format_vector",
-    "format_bound",
+    "parse_rational",
+    "parse_vector",
 ]
 
 _RATIONAL_RE = re.compile(r"^[+-]?(\d+/\d+|(\d+|\d*\.\d+|\d+\.\d*)([eE][+-]?\d+)?)$")

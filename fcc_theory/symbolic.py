@@ -31,13 +31,13 @@ from typing import Callable
 import sympy as sp
 
 __all__ = [
-    "PaperNetwork",
-    "PaperStatements",
+    "IDENTITY_IDS",
     "Identity",
     "IdentityResult",
-    "IDENTITY_IDS",
-    "identity",
+    "PaperNetwork",
+    "PaperStatements",
     "check_identity",
+    "identity",
     "reduction_identities",
 ]
 

@@ -34,7 +34,9 @@ def _phi(t: Fraction) -> int:
     return 1 if t < 0 else 0
 
 
-def tau_values(strategy: str, gamma: Fraction | int | str, num_classes: int, beta: int = 0, round_decimals: int | None = None) -> list[Fraction]:
+def tau_values(
+    strategy: str, gamma: Fraction | int | str, num_classes: int, beta: int = 0, round_decimals: int | None = None
+) -> list[Fraction]:
     """τ for class ranks 0..C-1 (rank 0 = majority), exactly.
 
     ``round_decimals`` rounds half-to-even like Python's ``round`` (the

@@ -60,19 +60,19 @@ __all__ = [
     "DecisionChanged",
     "Undecided",
     "WitnessMismatch",
-    "networks",
     "any_networks",
     "any_widths",
-    "points",
-    "taus",
-    "rationals",
-    "rational_vectors",
-    "configurations",
     "assert_same_decision",
+    "configurations",
     "decision_report",
     "in_failure_set",
+    "networks",
     "pair_symbols",
+    "points",
+    "rational_vectors",
+    "rationals",
     "replay_witness",
+    "taus",
 ]
 
 
@@ -130,7 +130,7 @@ def decision_report(report: CheckReport) -> str:
         lines.append(f"  logits at tau*x: ({', '.join(f(v) for v in report.logits_scaled or ())})")
         lines.append(f"  logits at x:     ({', '.join(f(v) for v in report.logits_original or ())})")
     else:
-        iv = lambda t: f"[{format_bound(t[0], up=False)}, {format_bound(t[1], up=True)}]"  # noqa: E731
+        iv = lambda t: f"[{format_bound(t[0], up=False)}, {format_bound(t[1], up=True)}]"
         lines.append(f"  logits at tau*x in: ({', '.join(map(iv, report.logits_scaled_interval))})")
         lines.append(f"  logits at x in:     ({', '.join(map(iv, report.logits_original_interval or ()))})")
     for p in report.pairs:

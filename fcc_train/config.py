@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from fcc_theory.errors import UserError
 
-__all__ = ["ConfigError", "Config", "CHOICES", "load_config", "config_to_dict", "config_from_dict", "flatten_config"]
+__all__ = ["CHOICES", "Config", "ConfigError", "config_from_dict", "config_to_dict", "flatten_config", "load_config"]
 
 
 class ConfigError(UserError):
@@ -157,7 +157,9 @@ class StageConfig:
     lws: bool = False  # learnable weight scaling of the classifier
     head_transform: HeadTransform = "none"  # tau_norm: test-time w_j / ||w_j||^p
     tau_norm_p: float = 1.0
-    tau_norm_checkpoint: TauNormCheckpoint = "ce_best"  # best epoch chosen on: ce_best (the raw head, official) | own_best (the normalised head)
+    tau_norm_checkpoint: TauNormCheckpoint = (
+        "ce_best"  # best epoch chosen on: ce_best (the raw head, official) | own_best (the normalised head)
+    )
     max_norm: float | None = None  # LTR-WB: per-class weight norm bound (PGD)
     depends_on: str | None = None  # `fcc sweep`: config (same folder) whose run is stage 1 / the teacher; sets init_from/teacher
 

@@ -124,9 +124,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 def check_run_name(name: str) -> str:
     """``name`` if it is one safe folder name (no separators, no ``..``, not absolute), else a ConfigError."""
     if not _NAME.fullmatch(name) or ".." in name:
-        raise ConfigError(
-            f"config key 'name' is {name!r}; use letters, digits and . _ + - only (it names a folder under runs/)"
-        )
+        raise ConfigError(f"config key 'name' is {name!r}; use letters, digits and . _ + - only (it names a folder under runs/)")
     return name
 
 

@@ -58,7 +58,7 @@ from fcc_theory.tau import tau_values
 if TYPE_CHECKING:
     from fcc_train.config import FCCConfig
 
-__all__ = ["ORDERS", "class_ranks", "official_round", "tau_fractions", "tau_by_class", "fcc_active"]
+__all__ = ["ORDERS", "class_ranks", "fcc_active", "official_round", "tau_by_class", "tau_fractions"]
 
 ORDERS = ("frequency", "label")
 

@@ -17,7 +17,10 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
-    "ci", parent=settings.get_profile("ci"), max_examples=200, deadline=None,
+    "ci",
+    parent=settings.get_profile("ci"),
+    max_examples=200,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("thorough", max_examples=20_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,7 +20,7 @@ from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["COQ_FILES", "COQ_THEOREMS", "write_coq", "refutation_theorem", "check_with_coqc"]
+__all__ = ["COQ_FILES", "COQ_THEOREMS", "check_with_coqc", "refutation_theorem", "write_coq"]
 
 COQ_FILES = ("Identity.v", "PairLemmas.v", "Head.v", "AffineNetwork.v", "HomogeneousNetwork.v")
 

@@ -27,7 +27,7 @@ import z3
 
 from fcc_theory.decide import NOT, Lemma, _derive
 
-__all__ = ["Query", "lemma_query", "identity_query", "sympy_to_smt", "to_smt2", "ANSWERS"]
+__all__ = ["ANSWERS", "Query", "identity_query", "lemma_query", "sympy_to_smt", "to_smt2"]
 
 #: the answers a query can expect or get; anything else (a timeout, a parse error) counts as unknown
 ANSWERS = ("sat", "unsat")

@@ -13,7 +13,7 @@ from pathlib import Path
 import cvc5
 import z3
 
-__all__ = ["Answer", "z3_decide_file", "cvc5_decide_file"]
+__all__ = ["Answer", "cvc5_decide_file", "z3_decide_file"]
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def _witness_line(w: dict) -> str:
     return f"{w['activation']} {shape}, x = ({', '.join(w['x'])}), τ = {w['tau']}: {margins}"
 
 
-def _f(s: str):  # noqa: ANN202
+def _f(s: str):
     return parse_rational(s)
 
 

@@ -37,7 +37,7 @@ def fig2_data(seed: int = 2023) -> tuple[Fig2Data, Any, Any]:
     square = ((F(1), F(1, 2)), (F(2), F(1, 2)), (F(2), F(3, 2)), (F(1), F(3, 2)))
     factor = F(2)
     scaled = tuple((factor * a, factor * b) for a, b in square)
-    side2 = lambda P: (P[1][0] - P[0][0]) ** 2 + (P[1][1] - P[0][1]) ** 2  # noqa: E731
+    side2 = lambda P: (P[1][0] - P[0][0]) ** 2 + (P[1][1] - P[0][1]) ** 2
     rng = np.random.default_rng(seed)
     tau = 1.5
     cloud = rng.normal(loc=(1.0, 0.6), scale=0.18, size=(150, 2))

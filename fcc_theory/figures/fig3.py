@@ -55,7 +55,7 @@ class Fig3Panel:
         if g.tau < 1:
             line1 += "\n(0 < τ < 1: this order is impossible for τ > 1)"
         r = self.report
-        cls = lambda c: "tie" if c is None else f"class {c}"  # noqa: E731
+        cls = lambda c: "tie" if c is None else f"class {c}"
         line2 = f"fcc check: {self.verdict} ({cls(r.class_scaled)} at τ{space}, {cls(r.class_original)} at {space})"
         return f"{line1}\n{line2}"
 

@@ -63,7 +63,7 @@ def render_slab(d: SlabData) -> Any:
     fig = new_figure(13, 5.2)
     colors = ("#1f77b4", "#2ca02c", "#9467bd")
     mct = [float(t) for t in d.mc_taus]
-    se = lambda p: 2 * math.sqrt(max(p * (1 - p), 1e-12) / d.mc_n)  # noqa: E731
+    se = lambda p: 2 * math.sqrt(max(p * (1 - p), 1e-12) / d.mc_n)
 
     ax = fig.add_subplot(1, 2, 1)
     ax.plot(d.taus, [p for _, p in d.gauss_max], color="black", linewidth=2, label="max over u (at u*)")

@@ -254,7 +254,7 @@ def simplify(
     """
     deadline = time.perf_counter() + max_seconds
     table = rational_table()
-    fails: Callable[[Config], bool] = lambda c: not prop.check(c, strict).holds  # noqa: E731
+    fails: Callable[[Config], bool] = lambda c: not prop.check(c, strict).holds
     assert fails(cfg), "simplify needs a counterexample"
     taus = list(taus) if taus is not None else list(tau_table(prop.tau_domain))
     changed = True

@@ -23,7 +23,7 @@ from fcc_theory.margins import argmax_or_none, argmax_set, check_configuration
 from fcc_theory.network import Layer, Network
 from fcc_theory.tau import STRATEGIES, tau_values
 
-__all__ = ["Config", "Outcome", "Property", "PROPERTIES", "PROPERTY_IDS", "get_property", "pair_values", "sign"]
+__all__ = ["PROPERTIES", "PROPERTY_IDS", "Config", "Outcome", "Property", "get_property", "pair_values", "sign"]
 
 F0 = Fraction(0)
 

@@ -25,7 +25,7 @@ from fcc_theory.rational import format_rational
 from fcc_theory.search.properties import Config, Property, head_tau_sources, tau_for_label
 from fcc_theory.search.strategies import decode, n_params, network_from_values, rational_table, tau_table
 
-__all__ = ["SearchResult", "config_strategy", "search_hypothesis", "validate", "counterexample_json"]
+__all__ = ["SearchResult", "config_strategy", "counterexample_json", "search_hypothesis", "validate"]
 
 
 @dataclass

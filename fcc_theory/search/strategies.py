@@ -22,18 +22,18 @@ from fcc_theory.network import ACTIVATIONS, Layer, Network
 
 __all__ = [
     "TAU_DOMAINS",
-    "rationals",
-    "rational_vectors",
-    "networks",
-    "any_widths",
     "any_networks",
-    "points",
-    "taus",
-    "tau_table",
-    "rational_table",
+    "any_widths",
     "decode",
     "n_params",
     "network_from_values",
+    "networks",
+    "points",
+    "rational_table",
+    "rational_vectors",
+    "rationals",
+    "tau_table",
+    "taus",
 ]
 
 #: τ ranges a claim may quantify over; each maps to (lowest, highest) with the openness of each end
@@ -164,7 +164,7 @@ def tau_table(
     ``lt1`` (0 < τ < 1), ``zero`` (just 0), ``neg`` (τ < 0). With ``lo``/``hi``: lo + (hi − lo)·u, u in (0, 1],
     i.e. τ in (lo, hi]; the caller checks that the interval lies inside the claim's domain.
     """
-    simple = lambda f: (f.numerator + f.denominator, f)  # noqa: E731
+    simple = lambda f: (f.numerator + f.denominator, f)
     fr = {Fraction(p, q) for p in range(1, max_num + 1) for q in range(1, max_den + 1)}
     if lo is not None or hi is not None:
         low = Fraction(lo) if lo is not None else Fraction(0)

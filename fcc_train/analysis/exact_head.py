@@ -28,13 +28,13 @@ from fcc_theory.rational import format_rational
 
 __all__ = [
     "AnalysisError",
-    "dyadic",
     "ExactHead",
-    "row_argmax",
-    "float_argmax",
-    "slab_widths",
-    "boundary_distances",
     "bias_vs_frequency",
+    "boundary_distances",
+    "dyadic",
+    "float_argmax",
+    "row_argmax",
+    "slab_widths",
 ]
 
 

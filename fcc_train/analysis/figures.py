@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["pca_2d", "fig2b_feature_scaling", "fig4a_strategies", "fig4b_recall", "fig6_boundary"]
+__all__ = ["fig2b_feature_scaling", "fig4a_strategies", "fig4b_recall", "fig6_boundary", "pca_2d"]
 
 _DPI = 120
 

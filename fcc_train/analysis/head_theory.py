@@ -52,7 +52,7 @@ from fcc_train.analysis.exact_head import (
 )
 from fcc_train.data.longtail import SHOTS, shot_of
 
-__all__ = ["PointResult", "ModeReport", "HeadReport", "analyze_head"]
+__all__ = ["HeadReport", "ModeReport", "PointResult", "analyze_head"]
 
 _U32 = 2.0**-24  # unit roundoff of float32
 

@@ -22,7 +22,7 @@ from fcc_theory.errors import UserError
 from fcc_train.analysis.head_theory import HeadReport
 from fcc_train.analysis.run_features import LoadedRun, load_run
 
-__all__ = ["RunAnalysis", "analyze_run", "run_figures", "strategy_entries", "format_report"]
+__all__ = ["RunAnalysis", "analyze_run", "format_report", "run_figures", "strategy_entries"]
 
 
 @dataclass

@@ -11,7 +11,7 @@ import numpy as np
 
 from fcc_theory.errors import UserError
 
-__all__ = ["LoadedRun", "load_run", "effective_head"]
+__all__ = ["LoadedRun", "effective_head", "load_run"]
 
 
 @dataclass

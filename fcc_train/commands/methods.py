@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-__all__ = ["add_arguments", "run", "method_records"]
+__all__ = ["add_arguments", "method_records", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

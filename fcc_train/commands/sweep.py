@@ -27,7 +27,7 @@ from fcc_train.experiments.plan import Job, SweepOptions, next_group, plan_jobs,
 from fcc_train.experiments.sweep import all_succeeded, collect, run_all, write_results
 
 # Job, plan_jobs, collect and next_group live in fcc_train.experiments; importable from here as before
-__all__ = ["add_arguments", "run", "Job", "plan_jobs", "collect", "next_group"]
+__all__ = ["Job", "add_arguments", "collect", "next_group", "plan_jobs", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

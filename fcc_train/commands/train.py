@@ -22,7 +22,7 @@ from pathlib import Path
 
 from fcc_train.commands import add_overrides_argument, overrides_of
 
-__all__ = ["add_arguments", "run", "default_out"]
+__all__ = ["add_arguments", "default_out", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

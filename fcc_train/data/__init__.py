@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from fcc_train.config import Config
     from fcc_train.data.loader import DeviceLoader
 
-__all__ = ["DataError", "LTData", "build_datasets", "make_loader", "SMALL_DATASETS", "LARGE_DATASETS"]
+__all__ = ["LARGE_DATASETS", "SMALL_DATASETS", "DataError", "LTData", "build_datasets", "make_loader"]
 
 SMALL_DATASETS = ("digits", "cifar10", "cifar100", "synthetic")
 LARGE_DATASETS = ("imagenet_lt", "inat18")

@@ -25,7 +25,7 @@ from fcc_train.data.safe_pickle import UnsafePickleError, load_batch
 if TYPE_CHECKING:
     from fcc_train.config import DataConfig
 
-__all__ = ["build_cifar", "read_cifar", "CIFAR_MEAN", "CIFAR_STD"]
+__all__ = ["CIFAR_MEAN", "CIFAR_STD", "build_cifar", "read_cifar"]
 
 # The normalisation of BoT/FCC/LDAM-DRW (docs/recipes.md, "Shared recipe"), used for both CIFAR-10 and CIFAR-100.
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -62,7 +62,7 @@ def _read_part(path: Path, label_key: bytes, name: str, root: str) -> tuple[np.n
             d = load_batch(fh)  # restricted: a foreign pickle cannot run code here
         data = np.asarray(d[b"data"])
         labels = np.asarray(d[label_key], dtype=np.int64)
-    except Exception as exc:  # noqa: BLE001 - any unpickling/shape problem is a malformed folder
+    except Exception as exc:
         if isinstance(exc, UnsafePickleError):
             raise DataError(f"{name}: refusing to load '{path}': {exc}; use the original files") from None
         why = f"no key {exc}" if isinstance(exc, KeyError) else type(exc).__name__

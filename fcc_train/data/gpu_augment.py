@@ -23,7 +23,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "rrc_boxes", "center_boxes", "resized_crop", "color_jitter", "train_transform"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "center_boxes", "color_jitter", "resized_crop", "rrc_boxes", "train_transform"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

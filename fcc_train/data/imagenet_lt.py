@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["SPLIT_FILES", "read_split_list", "imagenet_lt_split", "split_list_path"]
+__all__ = ["SPLIT_FILES", "imagenet_lt_split", "read_split_list", "split_list_path"]
 
 SPLIT_FILES = {"train": "ImageNet_LT_train.txt", "val": "ImageNet_LT_val.txt", "test": "ImageNet_LT_test.txt"}
 LAYOUT = "expected ImageNet_LT_{train,val,test}.txt ('relative/path label' lines) in the root (or root/splits) beside the images"

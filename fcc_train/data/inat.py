@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SPLIT_FILES", "read_inat_json", "inat_split"]
+__all__ = ["SPLIT_FILES", "inat_split", "read_inat_json"]
 
 SPLIT_FILES = {"train": "train2018.json", "val": "val2018.json", "test": "val2018.json"}
 LAYOUT = "expected train2018.json and val2018.json (images / annotations / categories) in the root beside the images"

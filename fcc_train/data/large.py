@@ -31,7 +31,7 @@ from fcc_train.data.loader import RankShare
 if TYPE_CHECKING:
     from fcc_train.config import Config
 
-__all__ = ["LargeData", "ImageSource", "split_items", "build_large_datasets", "LargeLoader", "make_large_loader"]
+__all__ = ["ImageSource", "LargeData", "LargeLoader", "build_large_datasets", "make_large_loader", "split_items"]
 
 NAMES = {"imagenet_lt": "ImageNet-LT", "inat18": "iNaturalist 2018"}
 

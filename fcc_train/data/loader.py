@@ -158,7 +158,9 @@ class DeviceLoader(RankShare):
             from fcc_train.train import distributed
 
             seed = distributed.shared_seed(generator)
-            idx = distributed.epoch_indices(self.train_labels, self.class_counts, epoch_class_probs, seed, self.rank, self.world_size)
+            idx = distributed.epoch_indices(
+                self.train_labels, self.class_counts, epoch_class_probs, seed, self.rank, self.world_size
+            )
             return idx.to(self.device)[: self.local_size]
         if epoch_class_probs is None:
             idx = torch.randperm(N, device=self.device, generator=generator)

@@ -23,8 +23,16 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "exp_profile", "step_profile", "class_profile", "draw_subset", "shot_of", "shot_split", "profile_fields", "SHOTS", "MANY_MIN",
     "FEW_MAX",
+    "MANY_MIN",
+    "SHOTS",
+    "class_profile",
+    "draw_subset",
+    "exp_profile",
+    "profile_fields",
+    "shot_of",
+    "shot_split",
+    "step_profile",
 ]
 
 # Shot thresholds (docs/recipes.md, "Evaluation"; SADE/RIDE/OLTR): many > 100, medium 20..100, few < 20 training images.

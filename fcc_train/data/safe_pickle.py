@@ -31,7 +31,6 @@ import numpy as np
 __all__ = ["UnsafePickleError", "load_batch"]
 
 
-
 class UnsafePickleError(pickle.UnpicklingError):
     """The pickle refers to a global that a CIFAR batch never contains."""
 

@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["FORMAT", "resized_size", "load_resized", "build_store", "ImageStore", "build_large_store", "main"]
+__all__ = ["FORMAT", "ImageStore", "build_large_store", "build_store", "load_resized", "main", "resized_size"]
 
 FORMAT = 1
 MODES = ("full", "centre")

@@ -34,17 +34,17 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "MethodEntry",
+    "ALL_SPLITS",
     "METHODS",
     "SPLITS",
-    "ALL_SPLITS",
-    "method_entry",
-    "fcc_gamma",
+    "MethodEntry",
     "config_overrides",
-    "render_config",
     "config_path",
-    "write_configs",
+    "fcc_gamma",
+    "method_entry",
+    "render_config",
     "stale_configs",
+    "write_configs",
 ]
 
 SPLITS = ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50")

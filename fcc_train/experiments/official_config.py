@@ -39,7 +39,7 @@ from typing import Any
 from fcc_train.config import Config, ConfigError, config_from_dict
 from fcc_train.experiments.official_convert import Convert, Ctx, Flat
 
-__all__ = ["Row", "ROWS", "OfficialImport", "import_official", "import_official_text", "to_yaml", "markdown_table"]
+__all__ = ["ROWS", "OfficialImport", "Row", "import_official", "import_official_text", "markdown_table", "to_yaml"]
 
 
 @dataclass(frozen=True)

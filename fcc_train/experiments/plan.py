@@ -25,7 +25,17 @@ from typing import Any
 from fcc_theory.errors import UserError
 from fcc_train.experiments.run_request import RunRequest
 
-__all__ = ["TABLES", "TABLE2_METHODS", "SweepOptions", "Job", "plan_jobs", "parse_ints", "stack_order", "next_group", "plan_lines"]
+__all__ = [
+    "TABLE2_METHODS",
+    "TABLES",
+    "Job",
+    "SweepOptions",
+    "next_group",
+    "parse_ints",
+    "plan_jobs",
+    "plan_lines",
+    "stack_order",
+]
 
 TABLES = {1: ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50", "digits"), 2: ("imagenet_lt", "inat18")}
 # Table 2's single-model rows with configs in configs/imagenet_lt and configs/inat18 (docs/large-scale.md)

@@ -36,7 +36,7 @@ try:  # submitit is the ``slurm`` extra; the class below needs its base at impor
 except ImportError:  # pragma: no cover - without submitit, run_on_slurm says how to install it
     Checkpointable = object  # type: ignore[assignment,misc]
 
-__all__ = ["TrainTask", "ddp_environment", "resolved_config", "config_problem", "run_on_slurm"]
+__all__ = ["TrainTask", "config_problem", "ddp_environment", "resolved_config", "run_on_slurm"]
 
 
 def ddp_environment() -> dict[str, str]:

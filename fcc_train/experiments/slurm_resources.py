@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SlurmResources", "merge_resources", "resources_of", "add_slurm_arguments", "read_slurm_config"]
+__all__ = ["SlurmResources", "add_slurm_arguments", "merge_resources", "read_slurm_config", "resources_of"]
 
 
 @dataclass(frozen=True)

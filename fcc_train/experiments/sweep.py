@@ -28,7 +28,7 @@ from fcc_train.experiments.plan import Job, SweepOptions, next_group, stack_orde
 from fcc_train.experiments.run_request import write_jobs_file
 from fcc_train.results.summary import RunSummary, SummaryError, read_summary
 
-__all__ = ["is_done", "group_command", "run_all", "collect", "write_results", "all_succeeded"]
+__all__ = ["all_succeeded", "collect", "group_command", "is_done", "run_all", "write_results"]
 
 
 def _summary_of(out: Path) -> RunSummary | None:

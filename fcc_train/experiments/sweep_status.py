@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunState", "classify", "scheduler_states", "run_state", "sweep_states", "format_states", "JOB_FILE", "EVENTS_FILE"]
+__all__ = ["EVENTS_FILE", "JOB_FILE", "RunState", "classify", "format_states", "run_state", "scheduler_states", "sweep_states"]
 
 JOB_FILE = "slurm_job.json"
 EVENTS_FILE = "slurm_run.jsonl"

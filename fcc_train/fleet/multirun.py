@@ -43,7 +43,7 @@ from fcc_theory.errors import UserError
 from fcc_train.config import Config
 from fcc_train.train.checkpoint import capture_rng, restore_rng
 
-__all__ = ["RunSpec", "RunOutcome", "run_many"]
+__all__ = ["RunOutcome", "RunSpec", "run_many"]
 
 
 @dataclass

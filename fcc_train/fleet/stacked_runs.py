@@ -45,7 +45,7 @@ from fcc_train.train.forward import Draws, StepContext, scaled_features
 from fcc_train.train.graphs import CapturedStep, ForeachSGD
 from fcc_train.train.schedule import lr_at
 
-__all__ = ["stack_key", "config_stack_problem", "stack_problem", "StackedGroup"]
+__all__ = ["StackedGroup", "config_stack_problem", "stack_key", "stack_problem"]
 
 
 def stack_key(cfg: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from fcc_train.methods.base import Batch, DataInfo, Method
 if TYPE_CHECKING:
     from fcc_train.config import Config
 
-__all__ = ["FCC_COSINE_WARNING", "Batch", "DataInfo", "Method", "build_method", "prepare_stage", "after_step", "eval_head"]
+__all__ = ["FCC_COSINE_WARNING", "Batch", "DataInfo", "Method", "after_step", "build_method", "eval_head", "prepare_stage"]
 
 
 FCC_COSINE_WARNING = (

@@ -34,7 +34,7 @@ from fcc_train.methods.base import Batch, DataInfo, Method
 if TYPE_CHECKING:
     from fcc_train.config import Config
 
-__all__ = ["dive_loss", "DiVeMethod", "load_teacher"]
+__all__ = ["DiVeMethod", "dive_loss", "load_teacher"]
 
 
 def dive_loss(

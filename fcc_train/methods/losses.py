@@ -22,14 +22,14 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "bsce_logits",
     "cb_weights",
-    "ldam_margins",
     "cdt_temperatures",
     "celas_epsilons",
     "focal_sigmoid",
     "focal_softmax",
+    "ldam_margins",
     "smoothed_ce",
-    "bsce_logits",
 ]
 
 

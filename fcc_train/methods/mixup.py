@@ -39,11 +39,11 @@ from fcc_train.methods.base import Batch
 __all__ = [
     "MIXUPS",
     "LambdaSource",
-    "mix_pair",
-    "remix_label_weights",
     "ManifoldSlot",
     "install_manifold_hook",
     "manifold_target",
+    "mix_pair",
+    "remix_label_weights",
 ]
 
 MIXUPS = ("none", "input", "manifold", "remix")

@@ -38,16 +38,16 @@ if TYPE_CHECKING:
     from fcc_train.config import Config
 
 __all__ = [
-    "resolve_checkpoint",
-    "load_state_from",
     "LWSHead",
     "TauNormModel",
-    "tau_normalise",
-    "max_norm_",
-    "prepare_two_stage",
     "apply_after_step",
     "build_eval_model",
+    "load_state_from",
+    "max_norm_",
+    "prepare_two_stage",
+    "resolve_checkpoint",
     "selection_model",
+    "tau_normalise",
 ]
 
 
@@ -187,4 +187,3 @@ def selection_model(model: nn.Module, cfg: Config) -> nn.Module | None:
     if cfg.stage.head_transform == "tau_norm" and cfg.stage.tau_norm_checkpoint == "ce_best":
         return model
     return None
-

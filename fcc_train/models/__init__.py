@@ -17,7 +17,7 @@ from fcc_train.models.heads import CosineHead, LinearHead, build_head
 if TYPE_CHECKING:
     from fcc_train.config import Config
 
-__all__ = ["build_model", "LinearHead", "CosineHead", "build_head", "CIFAR_ARCHS", "IMAGENET_ARCHS"]
+__all__ = ["CIFAR_ARCHS", "IMAGENET_ARCHS", "CosineHead", "LinearHead", "build_head", "build_model"]
 
 CIFAR_ARCHS = ("resnet32", "resnet_small")
 IMAGENET_ARCHS = ("resnet10", "resnet50", "resnext50")

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 if TYPE_CHECKING:
     from fcc_train.config import ModelConfig
 
-__all__ = ["HEAD_INITS", "LinearHead", "CosineHead", "build_head"]
+__all__ = ["HEAD_INITS", "CosineHead", "LinearHead", "build_head"]
 
 HEAD_INITS = ("pytorch", "kaiming")
 

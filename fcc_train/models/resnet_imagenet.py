@@ -25,7 +25,7 @@ from fcc_train.models.base import StagedNet
 if TYPE_CHECKING:
     from fcc_train.config import Config, ModelConfig
 
-__all__ = ["BasicBlock", "Bottleneck", "ImageNetResNet", "resnet10", "resnet50", "resnext50", "build", "build_model", "ARCHS"]
+__all__ = ["ARCHS", "BasicBlock", "Bottleneck", "ImageNetResNet", "build", "build_model", "resnet10", "resnet50", "resnext50"]
 
 
 class BasicBlock(nn.Module):

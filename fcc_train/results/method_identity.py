@@ -18,7 +18,7 @@ from typing import Any
 from fcc_train.config import config_to_dict, flatten_config
 from fcc_train.results.run_results import benchmark_name
 
-__all__ = ["IGNORED_KEYS", "method_identity", "method_label", "method_key", "fcc_variant", "short_fcc"]
+__all__ = ["IGNORED_KEYS", "fcc_variant", "method_identity", "method_key", "method_label", "short_fcc"]
 
 # keys that do not change what is trained or that vary between seeds of one experiment; the stage-1 /
 # teacher paths differ between a two-stage run's raw and +FCC variants (and between seeds), so they

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["PAPER_BENCHMARKS", "PAPER_ALIASES", "PaperRow", "paper_rows", "paper_row"]
+__all__ = ["PAPER_ALIASES", "PAPER_BENCHMARKS", "PaperRow", "paper_row", "paper_rows"]
 
 PAPER_BENCHMARKS = ("cifar10_lt50", "cifar10_lt100", "cifar100_lt50", "cifar100_lt100", "imagenet_lt", "inat2018")
 # our method label -> the paper's row names to try, in order (Table 1 names, then Table 2's)
@@ -48,7 +48,7 @@ def paper_rows() -> tuple[PaperRow, ...]:
     text = (resources.files("fcc_train") / "resources" / "paper-tables.csv").read_text(encoding="utf-8")
     out = []
     for r in csv.DictReader(io.StringIO(text)):
-        num = lambda v: float(v) if v.strip() else None  # noqa: E731
+        num = lambda v: float(v) if v.strip() else None
         out.append(
             PaperRow(
                 int(r["table"]),

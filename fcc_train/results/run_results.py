@@ -18,7 +18,7 @@ from fcc_theory.errors import UserError
 from fcc_train.config import config_from_dict, config_to_dict
 from fcc_train.results.summary import RunSummary, SummaryError, read_summary
 
-__all__ = ["TableError", "Stats", "fmt_stats", "RunResult", "load_run_result", "find_runs", "benchmark_name"]
+__all__ = ["RunResult", "Stats", "TableError", "benchmark_name", "find_runs", "fmt_stats", "load_run_result"]
 
 
 class TableError(UserError):

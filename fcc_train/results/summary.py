@@ -29,7 +29,7 @@ from typing import Any
 
 from fcc_theory.errors import UserError
 
-__all__ = ["SHOT_NAMES", "SummaryError", "Shots", "RunSummary", "read_summary"]
+__all__ = ["SHOT_NAMES", "RunSummary", "Shots", "SummaryError", "read_summary"]
 
 SHOT_NAMES = ("many", "medium", "few")
 

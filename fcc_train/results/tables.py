@@ -232,7 +232,7 @@ def render(rows: Sequence[TableRow], fmt: str = "md", metric: str = "best") -> s
         return "\n".join(out) + "\n"
     if fmt != "md":
         raise TableError(f"unknown format {fmt!r}; use md, csv or html")
-    esc = lambda s: s.replace("|", "\\|")  # noqa: E731
+    esc = lambda s: s.replace("|", "\\|")
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
     lines += ["| " + " | ".join(esc(x) for x in c) + " |" for c in cells]
     return "\n".join(lines) + "\n\n" + note + "\n"

@@ -32,14 +32,14 @@ from fcc_theory.errors import UserError
 __all__ = [
     "FORMAT_VERSION",
     "CheckpointError",
-    "atomic_open",
-    "save_checkpoint",
-    "publish_copy",
-    "load_checkpoint",
-    "find_resume",
-    "capture_rng",
-    "restore_rng",
     "CheckpointSaver",
+    "atomic_open",
+    "capture_rng",
+    "find_resume",
+    "load_checkpoint",
+    "publish_copy",
+    "restore_rng",
+    "save_checkpoint",
 ]
 
 FORMAT_VERSION = 1

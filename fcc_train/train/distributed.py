@@ -14,15 +14,15 @@ import torch.distributed as dist
 
 __all__ = [
     "DistInfo",
-    "setup",
-    "cleanup",
-    "is_main",
     "all_gather_cat",
     "barrier",
-    "world_size",
-    "rank",
-    "shared_seed",
+    "cleanup",
     "epoch_indices",
+    "is_main",
+    "rank",
+    "setup",
+    "shared_seed",
+    "world_size",
 ]
 
 

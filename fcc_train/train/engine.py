@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from fcc_train.config import Config
     from fcc_train.train.graphs import CapturedStep
 
-__all__ = ["Engine", "lr_at", "train_one_epoch", "evaluate", "TrainForward"]
+__all__ = ["Engine", "TrainForward", "evaluate", "lr_at", "train_one_epoch"]
 
 
 def _resolve_auto(value: str, on_gpu: bool) -> bool:

@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from fcc_train.methods import Batch, Method
 
-__all__ = ["StepContext", "Draws", "scaled_features", "TrainForward", "batch_loss"]
+__all__ = ["Draws", "StepContext", "TrainForward", "batch_loss", "scaled_features"]
 
 # a step's mixing draws: (λ as a host float or a 0-d device tensor, the pairing permutation), or None
 Draws = tuple[Any, torch.Tensor] | None

@@ -29,7 +29,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["ForeachSGD", "CapturedStep"]
+__all__ = ["CapturedStep", "ForeachSGD"]
 
 
 class ForeachSGD:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from fcc_train.methods import Method
     from fcc_train.train.engine import Engine
 
-__all__ = ["COSMETIC_KEYS", "EXIT_NAN", "resolve_device", "config_differences", "run_training", "RunParts", "TrainingRun"]
+__all__ = ["COSMETIC_KEYS", "EXIT_NAN", "RunParts", "TrainingRun", "config_differences", "resolve_device", "run_training"]
 
 EXIT_NAN = 3
 

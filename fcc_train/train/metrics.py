@@ -20,7 +20,7 @@ import torch
 
 from fcc_train.data.longtail import SHOTS, shot_of
 
-__all__ = ["per_class_recall", "compute_metrics"]
+__all__ = ["compute_metrics", "per_class_recall"]
 
 
 def per_class_recall(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> list[float | None]:

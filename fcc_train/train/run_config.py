@@ -17,7 +17,7 @@ import torch
 from fcc_theory.errors import UserError
 from fcc_train.config import config_from_dict, config_to_dict, flatten_config
 
-__all__ = ["COSMETIC_KEYS", "resolve_device", "config_differences", "check_stored_config", "refuse_if_different"]
+__all__ = ["COSMETIC_KEYS", "check_stored_config", "config_differences", "refuse_if_different", "resolve_device"]
 
 # keys that may change between a run and its resumption (they do not change what is trained)
 COSMETIC_KEYS = {

@@ -34,7 +34,7 @@ from fcc_train.train.graphs import CapturedStep, ForeachSGD
 if TYPE_CHECKING:
     from fcc_train.config import OptimConfig
 
-__all__ = ["MODES", "Step", "EagerStep", "GraphStep", "choose_mode", "build_step"]
+__all__ = ["MODES", "EagerStep", "GraphStep", "Step", "build_step", "choose_mode"]
 
 MODES = ("auto", "none", "eager", "graphs", "compile", "compile_graphs")
 Autocast = Callable[[], contextlib.AbstractContextManager[Any]]

@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["BINARIES", "missing_binaries", "LocalSlurm"]
+__all__ = ["BINARIES", "LocalSlurm", "missing_binaries"]
 
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "scontrol", "sinfo")
 

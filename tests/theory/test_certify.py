@@ -77,7 +77,7 @@ def _drop_hypothesis(lem: Lemma, keep: object) -> Lemma:
         ("tau_zero", lambda lem: _drop_hypothesis(lem, lambda v: v["tau"] == v["tau"])),
     ],
 )
-def test_mutated_lemma_gives_sat(claim: str, mutate, tmp_path: Path) -> None:  # noqa: ANN001
+def test_mutated_lemma_gives_sat(claim: str, mutate, tmp_path: Path) -> None:
     name, lem = lemma_specs(claim)[0]
     assert _both(lemma_query(claim, name, lem, "negation", "unsat"), tmp_path) == ("unsat", "unsat")
     bad = lemma_query(claim, "mutated", mutate(lem), "negation", "sat")
@@ -167,7 +167,7 @@ def test_certify_dir_is_a_file(tmp_path: Path) -> None:
 def test_coqc_checks_every_file(certified: tuple[int, str, Path]) -> None:
     _, out, d = certified
     man = json.loads((d / "manifest.json").read_text())
-    assert man["coq"]["coqc"] == {name: "checked" for name in [*coq.COQ_FILES, "Refutations.v"]}
+    assert man["coq"]["coqc"] == dict.fromkeys([*coq.COQ_FILES, "Refutations.v"], "checked")
     assert "target_refuted" in (d / "coq" / "Refutations.v").read_text()
 
 

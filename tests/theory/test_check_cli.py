@@ -17,13 +17,13 @@ PAPER = {
 }
 
 
-def _write(tmp_path, data, name="net.json"):  # noqa: ANN001, ANN202
+def _write(tmp_path, data, name="net.json"):
     p = tmp_path / name
     p.write_text(data if isinstance(data, str) else json.dumps(data))
     return str(p)
 
 
-def test_check_json(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_check_json(tmp_path, capsys) -> None:
     rc = main(["check", _write(tmp_path, PAPER), "--x", "3/4,0,0", "--tau", "2", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
@@ -37,12 +37,12 @@ def test_check_json(tmp_path, capsys) -> None:  # noqa: ANN001
     assert out["argmax_scaled"] == [0] and out["argmax_original"] == [1] and "closed slab" in out["pairs"][0]["rule"]
 
 
-def test_check_text(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_check_text(tmp_path, capsys) -> None:
     assert main(["check", _write(tmp_path, PAPER), "--x", "3/4,0,0", "--tau", "2"]) == 0
     assert "DISAGREE" in capsys.readouterr().out
 
 
-def _layers(**kw):  # noqa: ANN003, ANN202
+def _layers(**kw):
     d = json.loads(json.dumps(PAPER))
     d.update(kw)
     return d
@@ -59,7 +59,7 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_files_one_line_exit_2(case: str, tmp_path, capsys) -> None:  # noqa: ANN001
+def test_bad_files_one_line_exit_2(case: str, tmp_path, capsys) -> None:
     data, needle = BAD_FILES[case]
     rc = main(["check", _write(tmp_path, data), "--x", "1,0,0", "--tau", "2"])
     err = capsys.readouterr().err
@@ -72,7 +72,7 @@ def test_bad_files_one_line_exit_2(case: str, tmp_path, capsys) -> None:  # noqa
     "x, tau, needle",
     [("1,0", "2", "takes 3"), ("a,0,0", "2", "not a rational"), ("1,0,0", "0.5.1", "--tau"), ("1,,0", "2", "--x")],
 )
-def test_bad_arguments(x: str, tau: str, needle: str, tmp_path, capsys) -> None:  # noqa: ANN001
+def test_bad_arguments(x: str, tau: str, needle: str, tmp_path, capsys) -> None:
     rc = main(["check", _write(tmp_path, PAPER), "--x", x, "--tau", tau])
     err = capsys.readouterr().err
     assert rc == 2 and needle in err and err.count("\n") == 1
@@ -93,7 +93,7 @@ def test_negative_vector_after_option_is_a_value(tmp_path, capsys):
     assert out["x"] == ["-1", "0", "0"] and out["logits_scaled"] == ["-3", "1"]
 
 
-def test_check_compares_argmax_sets_and_states_the_rule(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_check_compares_argmax_sets_and_states_the_rule(tmp_path, capsys) -> None:
     # logits (2t − 2, 0, 1 − t): argmax {0, 1} at τx = 2, {1, 2} at x = 1
     net = {"activation": "linear", "layers": [{"weight": [["1"], ["0"], ["-1"]], "bias": ["-2", "0", "1"]}]}
     path = _write(tmp_path, net)

@@ -36,7 +36,7 @@ IDS = (
     "tanh_no_bias",
 )
 # what docs/theory.md says each should come out as; the program derives them, this test compares
-EXPECTED = {i: "proved" for i in IDS} | {
+EXPECTED = dict.fromkeys(IDS, "proved") | {
     "target": "refuted",
     "converse_b_pos": "refuted",
     "relu_hidden_bias": "refuted",
@@ -60,7 +60,7 @@ def test_verdicts(results: dict) -> None:  # the wall time is measured by benchm
     assert {i: results[i].decision.verdict for i in IDS} == EXPECTED
 
 
-def _margins(w) -> tuple[Fraction, Fraction]:  # noqa: ANN001
+def _margins(w) -> tuple[Fraction, Fraction]:
     # recomputed from a fresh evaluation of the witness network (not from the stored report)
     rep = check_configuration(Network.from_dict(w.network.to_dict()), w.x, w.tau)
     return rep.logits_scaled[0] - rep.logits_scaled[1], rep.logits_original[0] - rep.logits_original[1]
@@ -131,7 +131,7 @@ def test_failure_set_oracle(s: Fraction, B: Fraction, tau: Fraction) -> None:
 
 @given(fr, fr, fr.filter(lambda t: t > 0))
 def test_characterization_oracle(s: Fraction, B: Fraction, tau: Fraction) -> None:
-    sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+    sign = lambda v: (v > 0) - (v < 0)
     agree = sign(tau * s + B) == sign(s + B)
     lo, hi = sorted((-B, -B / tau))
     if B != 0 and tau != 1:

@@ -18,11 +18,11 @@ from fcc_theory.network import Network
 
 
 @pytest.fixture(scope="module")
-def panels():  # noqa: ANN201
+def panels():
     return fig3_panels()
 
 
-def test_fig3_panels_agree_with_check(panels) -> None:  # noqa: ANN001
+def test_fig3_panels_agree_with_check(panels) -> None:
     assert [p.key for p in panels] == ["a", "b", "c", "d"]
     for p in panels:
         rep = check_configuration(p.net, p.geometry.x, p.geometry.tau)  # recomputed, not the panel's copy
@@ -38,7 +38,7 @@ def test_fig3_panels_agree_with_check(panels) -> None:  # noqa: ANN001
         assert g.in_slab == (p.verdict != "agree")
 
 
-def test_fig3_panels_realise_the_paper_captions(panels) -> None:  # noqa: ANN001
+def test_fig3_panels_realise_the_paper_captions(panels) -> None:
     """Caption: (a) above η, η′ below; (b) above η, η′ above; (c) below η, η′ above; (d) below η, η′ below."""
     want = {"a": (True, "eta"), "b": (True, "eta_prime"), "c": (False, "eta_prime"), "d": (False, "eta")}
     for p in panels:
@@ -53,7 +53,7 @@ def test_fig3_panels_realise_the_paper_captions(panels) -> None:  # noqa: ANN001
     assert verdicts == {"a": "agree", "b": "DISAGREE", "c": "agree", "d": "DISAGREE"}
 
 
-def test_fig3_title_catches_a_wrong_verdict(panels) -> None:  # noqa: ANN001
+def test_fig3_title_catches_a_wrong_verdict(panels) -> None:
     """A mutated configuration (x moved out of the slab) changes the title's verdict."""
     from fcc_theory.figures.fig3 import build_panel, paper_network
 
@@ -80,14 +80,14 @@ def test_multiclass_flips_go_toward_larger_bias() -> None:
     for a in d.arrows:
         n = (d.W[a.unscaled][0] - d.W[a.scaled][0], d.W[a.unscaled][1] - d.W[a.scaled][1])
         dB = d.b[a.unscaled] - d.b[a.scaled]
-        lvl = lambda p, n=n: n[0] * p[0] + n[1] * p[1]  # noqa: E731
+        lvl = lambda p, n=n: n[0] * p[0] + n[1] * p[1]
         assert lvl(a.start) == -dB / d.tau and lvl(a.end) == -dB  # from the scaled to the unscaled boundary
     # mutation: without biases nothing flips (theory.md §1.5c), so the figure would have no arrows
     nob = multiclass_data(b=(F(0), F(0), F(0)))
     assert nob.grid_flips == () and nob.arrows == ()
 
 
-def test_rendering_is_deterministic(tmp_path, panels) -> None:  # noqa: ANN001
+def test_rendering_is_deterministic(tmp_path, panels) -> None:
     a = save(render_fig3(panels), tmp_path / "a", "f3", ("png", "svg", "pdf"))
     b = save(render_fig3(fig3_panels()), tmp_path / "b", "f3", ("png", "svg", "pdf"))
     for pa, pb in zip(a, b):
@@ -100,7 +100,7 @@ def test_rendering_is_deterministic(tmp_path, panels) -> None:  # noqa: ANN001
     assert m1.read_bytes() == m2.read_bytes()
 
 
-def test_cli_writes_the_whole_set(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_cli_writes_the_whole_set(tmp_path, capsys) -> None:
     t0 = time.perf_counter()
     assert main(["figures", "--out", str(tmp_path), "--format", "png"]) == 0
     seconds = time.perf_counter() - t0
@@ -122,13 +122,13 @@ PAPER_NET = {
 }
 
 
-def _write(tmp_path, data, name: str = "net.json") -> str:  # noqa: ANN001
+def _write(tmp_path, data, name: str = "net.json") -> str:
     p = tmp_path / name
     p.write_text(json.dumps(data))
     return str(p)
 
 
-def test_cli_network_draws_the_users_configuration(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_cli_network_draws_the_users_configuration(tmp_path, capsys) -> None:
     net = _write(tmp_path, PAPER_NET)
     out = tmp_path / "out"
     assert main(["figures", "--network", net, "--x", "1/2,0,1/4", "--tau", "2", "--out", str(out), "--format", "png,svg"]) == 0
@@ -158,7 +158,7 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_cli_bad_input_one_line_exit_2(case: str, tmp_path, capsys) -> None:  # noqa: ANN001
+def test_cli_bad_input_one_line_exit_2(case: str, tmp_path, capsys) -> None:
     data, extra, needle = BAD[case]
     rc = main(["figures", "--network", _write(tmp_path, data), "--out", str(tmp_path / "o"), *extra])
     err = capsys.readouterr().err
@@ -167,6 +167,6 @@ def test_cli_bad_input_one_line_exit_2(case: str, tmp_path, capsys) -> None:  # 
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
-def test_cli_x_without_network(capsys) -> None:  # noqa: ANN001
+def test_cli_x_without_network(capsys) -> None:
     assert main(["figures", "--x", "1,0,0", "--tau", "2"]) == 2
     assert "give --network" in capsys.readouterr().err

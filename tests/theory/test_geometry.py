@@ -38,7 +38,7 @@ def _random_net(rng: random.Random) -> Network:
     return Network.from_matrices([W, N], [b, z])
 
 
-def _dot(a, b) -> F:  # noqa: ANN001
+def _dot(a, b) -> F:
     return sum((p * q for p, q in zip(a, b)), F(0))
 
 
@@ -63,7 +63,7 @@ def test_geometry_matches_check_on_random_networks() -> None:
         if g.B != 0:
             assert g.eta == -g.B * (tau * g.d_dot_x - 1) and g.eta_prime == -g.B * (g.d_dot_x - 1)
             # the feet of the planes on the normal: points on each plane at the stated squared distance
-            foot = lambda c, g=g: tuple(c / g.norm2_v * vi for vi in g.v)  # noqa: E731
+            foot = lambda c, g=g: tuple(c / g.norm2_v * vi for vi in g.v)
             c_eta, c_etap = g.plane_levels()
             for c, off2 in ((c_eta, g.offset2_eta), (c_etap, g.offset2_eta_prime)):
                 q = foot(c)
@@ -126,7 +126,7 @@ def test_ball_exact_case_and_monte_carlo() -> None:
     assert p == F(123, 768)
     # independent: integrate the disc areas π(R² - z²) over the slab, divide by the ball's volume
     lo, hi = F(1, 4), F(1, 2)
-    prim = lambda z: z - z**3 / 3  # noqa: E731  (∫ (1 - z²) dz, R = 1)
+    prim = lambda z: z - z**3 / 3
     assert p == (prim(hi) - prim(lo)) / F(4, 3)
     n = 200_000
     for B, tau, nv, R in ((-0.5, 2.0, 1.0, 1.0), (0.3, 1.5, 2.0, 0.5), (-0.9, 4.0, 1.0, 1.2)):

@@ -18,7 +18,7 @@ from fcc_theory.network import Network
 F = Fraction
 
 
-def _margins(w) -> tuple[Fraction, Fraction, Fraction]:  # noqa: ANN001
+def _margins(w) -> tuple[Fraction, Fraction, Fraction]:
     # a fresh exact evaluation of the witness network, not the stored report
     rep = check_configuration(Network.from_dict(w.network.to_dict()), w.x, w.tau)
     eta = rep.logits_scaled[0] - rep.logits_scaled[1]
@@ -60,7 +60,7 @@ def test_characterization_needs_no_sign_of_tau() -> None:
     # computed, and checked here by an exact brute force over τ < 0: the division-free form holds for every τ
     res = analyse_claim("characterization")
     assert [(r.name, r.status) for r in res] == [("τ > 0", "not necessary")]
-    sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+    sign = lambda v: (v > 0) - (v < 0)
     grid = [F(n, d) for n in range(-4, 5) for d in (1, 2, 3)]
     for s in grid:
         for B in grid:
@@ -69,7 +69,7 @@ def test_characterization_needs_no_sign_of_tau() -> None:
                 assert (sign(t * s + B) == sign(s + B)) == div_free
 
 
-def test_decomposition_must_match_the_registry(monkeypatch) -> None:  # noqa: ANN001
+def test_decomposition_must_match_the_registry(monkeypatch) -> None:
     st = STATEMENTS["target_b_nonneg"]
     assert matches_registry(st)
     wrong = type(st)(st.space, st.variables, st.hypotheses[:2], st.parts, st.defined, st.registry)  # η > 0 lost
@@ -106,7 +106,7 @@ def _run(argv: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("claim", ["target_b_nonneg", "flip_toward_larger_bias", "tau_negative"])
-def test_cli_hypothesis_witnesses_replay_with_fcc_check(claim: str, tmp_path) -> None:  # noqa: ANN001
+def test_cli_hypothesis_witnesses_replay_with_fcc_check(claim: str, tmp_path) -> None:
     rc, out = _run(["verify", "--claims", claim, "--hypotheses", "--json", "--witness-dir", str(tmp_path)])
     assert rc == 0
     hyps = json.loads(out)[0]["hypotheses"]

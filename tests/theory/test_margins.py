@@ -15,12 +15,12 @@ F = Fraction
 small = st.builds(F, st.integers(-6, 6), st.integers(1, 4))
 
 
-def _net(weights, biases, act="linear"):  # noqa: ANN001, ANN202
+def _net(weights, biases, act="linear"):
     return Network.from_matrices(weights, biases, activation=act)
 
 
 @st.composite
-def linear_nets(draw):  # noqa: ANN001, ANN201
+def linear_nets(draw):
     widths = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 3)))] + [draw(st.integers(2, 4))]
     n_in = draw(st.integers(1, 3))
     ws, bs, prev = [], [], n_in
@@ -33,7 +33,7 @@ def linear_nets(draw):  # noqa: ANN001, ANN201
 
 
 @given(linear_nets(), small.filter(lambda t: t != 0))
-def test_pair_margins_match_logits_and_slab(nx, tau: Fraction) -> None:  # noqa: ANN001
+def test_pair_margins_match_logits_and_slab(nx, tau: Fraction) -> None:
     net, x = nx
     rep = check_configuration(net, x, tau)
     A, c = collapse_affine(net)
@@ -45,7 +45,7 @@ def test_pair_margins_match_logits_and_slab(nx, tau: Fraction) -> None:  # noqa:
         assert p.eta_prime == rep.logits_original[p.i] - rep.logits_original[p.j]
         assert p.eta == tau * p.s + p.B and p.eta_prime == p.s + p.B  # Eqs. 6 and 8
         assert p.eta - tau * p.eta_prime == (1 - tau) * p.B  # the key identity
-        sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+        sign = lambda v: (v > 0) - (v < 0)
         if tau > 0 and tau != 1 and p.B != 0:  # disagree iff s in the closed slab
             assert (sign(p.eta) != sign(p.eta_prime)) == p.in_slab
 
@@ -82,7 +82,7 @@ def test_tanh_report_is_certified_interval() -> None:
 def test_sign_change_rule_matches_the_signs_for_every_tau() -> None:
     from fcc_theory.margins import sign_change_rule
 
-    sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+    sign = lambda v: (v > 0) - (v < 0)
     grid = [F(n, d) for n in range(-4, 5) for d in (1, 2, 3)]
     for tau in grid:
         for B in grid:

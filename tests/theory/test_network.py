@@ -43,7 +43,7 @@ def test_relu_and_leaky_exact() -> None:
 
 
 @pytest.mark.parametrize("act, fn", [("tanh", math.tanh), ("sigmoid", lambda u: 1 / (1 + math.exp(-u)))])
-def test_interval_encloses_true_value(act: str, fn) -> None:  # noqa: ANN001
+def test_interval_encloses_true_value(act: str, fn) -> None:
     net = Network.from_dict({"activation": act, "layers": [{"weight": [["1/2"], ["2"]]}, {"weight": [["1", "-1"]]}]})
     ((lo, hi),) = net.forward_interval([F(1)], F(3, 2))
     true = fn(0.75) - fn(3.0)
@@ -73,7 +73,7 @@ def test_malformed_networks_one_line(data: object, needle: str) -> None:
     assert needle in str(exc.value) and "\n" not in str(exc.value)
 
 
-def test_load_network_errors(tmp_path) -> None:  # noqa: ANN001
+def test_load_network_errors(tmp_path) -> None:
     with pytest.raises(NetworkError, match="does not exist"):
         load_network(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"

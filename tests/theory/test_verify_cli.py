@@ -29,7 +29,7 @@ def verify_json() -> tuple[int, list, float]:
     return rc, json.loads(out), time.perf_counter() - t0
 
 
-def test_json_shape_exit_and_time(verify_json) -> None:  # noqa: ANN001
+def test_json_shape_exit_and_time(verify_json) -> None:
     rc, rows, secs = verify_json
     assert rc == 0  # the wall time is measured by benchmarks/bench_verify.py, never asserted
     assert [r["id"] for r in rows] == list(CLAIM_IDS)
@@ -39,7 +39,7 @@ def test_json_shape_exit_and_time(verify_json) -> None:  # noqa: ANN001
         assert (r["witness"] is not None) == (r["verdict"] == "refuted")
 
 
-def test_every_witness_replays_with_fcc_check(verify_json, tmp_path) -> None:  # noqa: ANN001
+def test_every_witness_replays_with_fcc_check(verify_json, tmp_path) -> None:
     _, rows, _ = verify_json
     refuted = [r for r in rows if r["verdict"] == "refuted"]
     assert len(refuted) >= 4
@@ -53,7 +53,7 @@ def test_every_witness_replays_with_fcc_check(verify_json, tmp_path) -> None:  #
         assert json.loads(out) == w["check"], r["id"]  # the same exact margins (and intervals for tanh)
 
 
-def test_witness_dir_writes_replayable_files(tmp_path) -> None:  # noqa: ANN001
+def test_witness_dir_writes_replayable_files(tmp_path) -> None:
     rc, out, _ = _run(["verify", "--claims", "target", "--witness-dir", str(tmp_path)])
     assert rc == 0 and "replay: fcc check" in out
     line = next(ln for ln in out.splitlines() if "replay:" in ln).split("replay: fcc ")[1].split()
@@ -83,7 +83,7 @@ def test_bad_input_exit_2(argv: list[str], needle: str) -> None:
     assert rc == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_unknown_gives_exit_1(monkeypatch) -> None:  # noqa: ANN001
+def test_unknown_gives_exit_1(monkeypatch) -> None:
     forced = dataclasses.replace(CLAIMS["b_zero"], decide=lambda t: Decision("unknown", 0.0, "forced for the test"))
     monkeypatch.setitem(CLAIMS, "b_zero", forced)
     rc, out, _ = _run(["verify", "--claims", "b_zero,target"])

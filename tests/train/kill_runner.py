@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's packages, as `python -m` from its root
 
-from fcc_train.train import loop  # noqa: E402
+from fcc_train.train import loop
 
 
 def main() -> None:

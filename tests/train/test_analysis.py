@@ -88,7 +88,7 @@ def test_prediction_matches_independent_flips(C: int, d: int, N: int, seed: int,
             assert p.flip_predicted == (cs != cu)
             if cs is not None and cs != cu:
                 assert cs in p.overtakers
-                assert b is not None and Fraction(float(b[cu])) > Fraction(float(b[cs])) or taus[p.label] <= 1
+                assert (b is not None and Fraction(float(b[cu])) > Fraction(float(b[cs]))) or taus[p.label] <= 1
     assert rep.modes["true"].mismatches == [] and rep.modes["pred"].mismatches == []
     assert rep.identity_exact == N
     if b is None:  # bias-free: no strict winner ever changes

@@ -45,7 +45,9 @@ def test_out_of_range_values_are_refused(override: str, needle: str) -> None:
 
 
 def test_values_at_the_edges_are_accepted() -> None:
-    cfg = load_config(None, ["optim.momentum=0", "optim.batch_size=1", "fcc.round_decimals=0", "train.seed=0", "data.imbalance_factor=1"])
+    cfg = load_config(
+        None, ["optim.momentum=0", "optim.batch_size=1", "fcc.round_decimals=0", "train.seed=0", "data.imbalance_factor=1"]
+    )
     assert cfg.optim.momentum == 0 and cfg.optim.batch_size == 1
 
 
@@ -56,7 +58,18 @@ def test_plain_names_pass(name: str) -> None:
 
 def test_cli_reports_one_line_and_exit_2(tmp_path) -> None:
     r = subprocess.run(
-        [sys.executable, "-m", "fcc", "train", "--config", "configs/digits/ce.yaml", "--out", str(tmp_path / "r"), "--set", "optim.batch_size=0"],
+        [
+            sys.executable,
+            "-m",
+            "fcc",
+            "train",
+            "--config",
+            "configs/digits/ce.yaml",
+            "--out",
+            str(tmp_path / "r"),
+            "--set",
+            "optim.batch_size=0",
+        ],
         capture_output=True,
         text=True,
     )

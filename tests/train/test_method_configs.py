@@ -131,12 +131,12 @@ def test_choice_keys_exist_and_their_defaults_are_allowed():
 @pytest.mark.parametrize("source", ["set", "yaml"])
 def test_a_value_outside_choices_is_refused(key, source, tmp_path):
     if source == "set":
-        make = lambda: load_config(None, [f"{key}=no_such_value"])  # noqa: E731
+        make = lambda: load_config(None, [f"{key}=no_such_value"])
     else:
         section, name = key.split(".")
         path = tmp_path / "bad.yaml"
         path.write_text(f"{section}:\n  {name}: no_such_value\n")
-        make = lambda: load_config(path)  # noqa: E731
+        make = lambda: load_config(path)
     with pytest.raises(ConfigError) as exc:
         make()
     msg = str(exc.value)

@@ -224,7 +224,7 @@ def test_next_group_fills_a_process_with_whole_stacks():
         "x1": (1, ""),
         "x2": (1, ""),
     }
-    names = lambda g: [j.name for j in g]  # noqa: E731
+    names = lambda g: [j.name for j in g]
     assert names(next_group(jobs, 2, order)) == ["a1", "a2"]  # the largest lockstep first, cut at K
     assert names(next_group(jobs, 4, order)) == ["a1", "a2", "a3", "c1"]  # B's pair does not fit; C's run does
     assert names(next_group(jobs, 8, order)) == ["a1", "a2", "a3", "b1", "b2", "c1", "x1", "x2"]

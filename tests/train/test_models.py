@@ -85,7 +85,7 @@ def test_kaiming_normal_backbone_and_the_heads_init():
     torch.testing.assert_close(ours.bias, ref.bias, rtol=0, atol=0)
     # model.head_init: kaiming keeps the Kaiming-normal option, std sqrt(2/d) = 0.177 at d = 64
     k = build_model(load_config(None, ["model.head_init=kaiming"]), 10, 3).head.weight.detach()
-    assert (2 / 64) ** 0.5 == pytest.approx(0.177, abs=1e-3)
+    assert pytest.approx(0.177, abs=1e-3) == (2 / 64) ** 0.5
     assert float(k.std()) == pytest.approx((2 / 64) ** 0.5, rel=0.2) and float(k.abs().max()) > 1 / 64**0.5
     big = LinearHead(64, 1000, init="kaiming").weight.detach()  # many draws: the std is pinned tightly
     assert float(big.std()) == pytest.approx((2 / 64) ** 0.5, rel=0.03)
