@@ -70,18 +70,19 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else default_out(cfg.name)
         return run_training(cfg, out)
 
-    from fcc_train.fleet.multirun import RunSpec, report, run_many
+    from fcc_train.experiments.run_request import RunRequest
+    from fcc_train.fleet.multirun import report, run_many
 
-    specs: list[RunSpec] = []
+    specs: list[RunRequest] = []
     if args.jobs:
         from fcc_train.experiments.run_request import read_jobs_file
 
         for entry in read_jobs_file(args.jobs):
             req = entry.after(overrides)  # the entry's own overrides come after the command line's
-            specs.append(RunSpec(req.config, req.out))
+            specs.append(req)
     else:
         parent = Path(args.out) if args.out else Path("runs")
         for path in args.config:
             cfg = load_config(path, overrides)
-            specs.append(RunSpec(cfg, parent / cfg.name))
+            specs.append(RunRequest.of_config(cfg, parent / cfg.name))
     return report(run_many(specs, stack=args.stack))

@@ -22,7 +22,8 @@ A run that fails (bad data folder, NaN loss) is reported and dropped; the
 others go on. Under torchrun, use one run per process.
 
 >>> from fcc_train.config import load_config
->>> spec = RunSpec(load_config(None, ["optim.epochs=1"]), Path("runs/a"))
+>>> from fcc_train.experiments.run_request import RunRequest
+>>> spec = RunRequest.of_config(load_config(None, ["optim.epochs=1"]), Path("runs/a"))
 >>> spec.name, _label(Path("runs/sweep/cifar10_lt100/ce_fcc/seed0"))
 ('experiment', 'ce_fcc/seed0')
 """
@@ -40,29 +41,17 @@ from typing import Any, Callable, Iterator, TextIO
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.config import Config
+from fcc_train.experiments.run_request import RunRequest
 from fcc_train.train.checkpoint import capture_rng, restore_rng
 
-__all__ = ["RunOutcome", "RunSpec", "run_many"]
-
-
-@dataclass
-class RunSpec:
-    """One run: its resolved config and its run folder."""
-
-    config: Config
-    out: Path
-
-    @property
-    def name(self) -> str:
-        return self.config.name
+__all__ = ["RunOutcome", "run_many"]
 
 
 @dataclass
 class RunOutcome:
     """How a run of :func:`run_many` ended: exit code 0 (done), 3 (NaN loss) or 1 (error, one line in ``error``)."""
 
-    spec: RunSpec
+    spec: RunRequest
     exit_code: int
     error: str | None = None
     last_epoch: int = 0  # the last epoch the run reached (resumed ones included)
@@ -96,7 +85,7 @@ def _label(out: Path) -> str:
 class _Slot:
     """A run with its stream and its own copy of the process-wide random state."""
 
-    def __init__(self, spec: RunSpec, stream: TextIO, use_streams: bool) -> None:
+    def __init__(self, spec: RunRequest, stream: TextIO, use_streams: bool) -> None:
         from fcc_train.train.loop import TrainingRun
 
         self.spec, self.stream = spec, stream
@@ -280,7 +269,7 @@ def _together(slots: list[_Slot]) -> list[Any]:
 
 
 def run_many(
-    specs: list[RunSpec], *, stream: TextIO | None = None, use_streams: bool | None = None, stack: bool = False
+    specs: list[RunRequest], *, stream: TextIO | None = None, use_streams: bool | None = None, stack: bool = False
 ) -> list[RunOutcome]:
     """Train every spec in this process, interleaved epoch by epoch; one outcome per spec, in order.
 

@@ -15,7 +15,8 @@ import fcc_train.fleet.multirun as multirun
 from fcc.cli import main
 from fcc_theory.errors import UserError
 from fcc_train.config import load_config
-from fcc_train.fleet.multirun import RunSpec, run_many
+from fcc_train.experiments.run_request import RunRequest
+from fcc_train.fleet.multirun import run_many
 from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.train.loop import run_training
 
@@ -62,7 +63,7 @@ def solo(tmp_path_factory):
 
 
 def test_interleaved_runs_equal_their_solo_runs(solo, tmp_path, capsys):
-    specs = [RunSpec(_cfg(path, seed), tmp_path / f"r{i}") for i, (path, seed) in enumerate(RUNS)]
+    specs = [RunRequest.of_config(_cfg(path, seed), tmp_path / f"r{i}") for i, (path, seed) in enumerate(RUNS)]
     outcomes = run_many(specs)
     assert [o.exit_code for o in outcomes] == [0, 0, 0]
     assert [o.last_epoch for o in outcomes] == [2, 2, 2]
@@ -81,11 +82,11 @@ def test_the_rng_swap_keeps_global_generator_draws_per_run(tmp_path, monkeypatch
     runs = [("configs/digits/input_mixup.yaml", 0), ("configs/digits/input_mixup.yaml", 1)]
     for i, (path, seed) in enumerate(runs):
         assert run_training(_cfg(path, seed), tmp_path / f"solo{i}", log=lambda s: None) == 0
-    specs = [RunSpec(_cfg(path, seed), tmp_path / f"swap{i}") for i, (path, seed) in enumerate(runs)]
+    specs = [RunRequest.of_config(_cfg(path, seed), tmp_path / f"swap{i}") for i, (path, seed) in enumerate(runs)]
     assert [o.exit_code for o in run_many(specs)] == [0, 0]
     assert all(_same(tmp_path / f"solo{i}", tmp_path / f"swap{i}") for i in range(2))
     monkeypatch.setattr(multirun, "restore_rng", lambda state, generators=None: None)
-    specs = [RunSpec(_cfg(path, seed), tmp_path / f"shared{i}") for i, (path, seed) in enumerate(runs)]
+    specs = [RunRequest.of_config(_cfg(path, seed), tmp_path / f"shared{i}") for i, (path, seed) in enumerate(runs)]
     assert [o.exit_code for o in run_many(specs)] == [0, 0]
     assert not all(_same(tmp_path / f"solo{i}", tmp_path / f"shared{i}") for i in range(2))
 
@@ -93,7 +94,7 @@ def test_the_rng_swap_keeps_global_generator_draws_per_run(tmp_path, monkeypatch
 def test_a_failing_run_does_not_stop_the_others(tmp_path):
     bad = load_config(REPO / "configs/cifar10_lt100/ce.yaml", FAST + [f"data.root={tmp_path / 'missing'}"])
     good = _cfg("configs/digits/ce.yaml", 0, ["optim.epochs=1"])
-    outcomes = run_many([RunSpec(bad, tmp_path / "bad"), RunSpec(good, tmp_path / "good")])
+    outcomes = run_many([RunRequest.of_config(bad, tmp_path / "bad"), RunRequest.of_config(good, tmp_path / "good")])
     assert outcomes[0].exit_code == 1 and "cifar-10-batches-py" in outcomes[0].error
     assert "\n" not in outcomes[0].error
     assert outcomes[1].exit_code == 0
@@ -103,18 +104,18 @@ def test_a_failing_run_does_not_stop_the_others(tmp_path):
 def test_nan_run_stops_alone(tmp_path):
     nan = _cfg("configs/digits/ce.yaml", 0, ["optim.lr=1e30", "optim.epochs=3"])
     good = _cfg("configs/digits/ce.yaml", 0, ["optim.epochs=1"])
-    outcomes = run_many([RunSpec(nan, tmp_path / "nan"), RunSpec(good, tmp_path / "good")])
+    outcomes = run_many([RunRequest.of_config(nan, tmp_path / "nan"), RunRequest.of_config(good, tmp_path / "good")])
     assert outcomes[0].exit_code == 3 and outcomes[1].exit_code == 0
 
 
 def test_finished_runs_are_skipped_and_folders_must_differ(solo, tmp_path):
     path, seed = RUNS[1]
     mtime = (solo[1] / "checkpoints" / "last.pt").stat().st_mtime_ns
-    outcomes = run_many([RunSpec(_cfg(path, seed), solo[1])])
+    outcomes = run_many([RunRequest.of_config(_cfg(path, seed), solo[1])])
     assert outcomes[0].exit_code == 0 and outcomes[0].last_epoch == 0
     assert (solo[1] / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
     with pytest.raises(UserError, match="same folder"):
-        run_many([RunSpec(_cfg(path, seed), tmp_path / "x"), RunSpec(_cfg(path, 2), tmp_path / "x")])
+        run_many([RunRequest.of_config(_cfg(path, seed), tmp_path / "x"), RunRequest.of_config(_cfg(path, 2), tmp_path / "x")])
 
 
 def test_cli_several_configs_and_jobs_file(tmp_path, capsys):
@@ -177,7 +178,7 @@ def test_streams_on_cuda_match_solo_runs(tmp_path, monkeypatch):
     cfgs = [load_config(REPO / "configs/cifar10_lt100/ce_fcc.yaml", synth + [f"train.seed={i}"]) for i in range(2)]
     for i, c in enumerate(cfgs):
         assert run_training(c, tmp_path / f"solo{i}", log=lambda s: None) == 0
-    specs = [RunSpec(c, tmp_path / f"multi{i}") for i, c in enumerate(cfgs)]
+    specs = [RunRequest.of_config(c, tmp_path / f"multi{i}") for i, c in enumerate(cfgs)]
     outcomes = run_many(specs)
     assert [o.exit_code for o in outcomes] == [0, 0]
     for i in range(2):

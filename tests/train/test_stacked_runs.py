@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from fcc_train.config import load_config
-from fcc_train.fleet.multirun import RunSpec, run_many
+from fcc_train.experiments.run_request import RunRequest
+from fcc_train.fleet.multirun import run_many
 from fcc_train.train.checkpoint import load_checkpoint
 from fcc_train.train.loop import run_training
 
@@ -63,7 +64,7 @@ def solo(tmp_path_factory):
 
 
 def test_stacked_runs_match_their_solo_runs(solo, tmp_path, capsys):
-    specs = [RunSpec(_cfg(path, seed, QUIET), tmp_path / f"stack{i}") for i, (path, seed) in enumerate(RUNS)]
+    specs = [RunRequest.of_config(_cfg(path, seed, QUIET), tmp_path / f"stack{i}") for i, (path, seed) in enumerate(RUNS)]
     outcomes = run_many(specs, stack=True)
     assert [o.exit_code for o in outcomes] == [0, 0, 0]
     out = capsys.readouterr().out
@@ -82,7 +83,7 @@ def test_a_stack_that_drops_a_runs_fcc_scale_is_caught(solo, tmp_path, monkeypat
     import fcc_train.fcc as fcc
 
     monkeypatch.setattr(fcc, "fcc_active", lambda cfg, epoch: False)
-    specs = [RunSpec(_cfg(path, seed, QUIET), tmp_path / f"stack{i}") for i, (path, seed) in enumerate(RUNS)]
+    specs = [RunRequest.of_config(_cfg(path, seed, QUIET), tmp_path / f"stack{i}") for i, (path, seed) in enumerate(RUNS)]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     _close(solo / "solo1", tmp_path / "stack1")  # BSCE has no FCC: unaffected
     with pytest.raises(AssertionError):
@@ -105,7 +106,7 @@ def test_stacked_mixup_runs_match_their_solo_runs(tmp_path, capsys):
     for i, (path, seed, extra) in enumerate(MIXUP_RUNS):
         assert run_training(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"solo{i}", log=lambda s: None) == 0
     specs = [
-        RunSpec(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"stack{i}") for i, (path, seed, extra) in enumerate(MIXUP_RUNS)
+        RunRequest.of_config(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"stack{i}") for i, (path, seed, extra) in enumerate(MIXUP_RUNS)
     ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     assert "as one network of 3 runs" in capsys.readouterr().out
@@ -125,7 +126,7 @@ def test_stacked_cosine_head_runs_match_their_solo_runs(tmp_path, capsys):
     for i, (path, seed, extra) in enumerate(runs):
         assert run_training(_cfg(path, seed, [*QUIET, "optim.epochs=1", *extra]), tmp_path / f"solo{i}", log=lambda s: None) == 0
     specs = [
-        RunSpec(_cfg(path, seed, [*QUIET, "optim.epochs=1", *extra]), tmp_path / f"stack{i}")
+        RunRequest.of_config(_cfg(path, seed, [*QUIET, "optim.epochs=1", *extra]), tmp_path / f"stack{i}")
         for i, (path, seed, extra) in enumerate(runs)
     ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0]
@@ -136,9 +137,9 @@ def test_stacked_cosine_head_runs_match_their_solo_runs(tmp_path, capsys):
 
 def test_incompatible_runs_train_on_their_own(tmp_path, capsys):
     specs = [
-        RunSpec(_cfg("configs/digits/ce.yaml", 0), tmp_path / "ce"),
-        RunSpec(_cfg("configs/digits/ce.yaml", 0, ["method.mixup=manifold", "method.manifold_layer=stage2"]), tmp_path / "mm"),
-        RunSpec(_cfg("configs/digits/ce.yaml", 1, ["optim.lr=0.05"]), tmp_path / "lr"),
+        RunRequest.of_config(_cfg("configs/digits/ce.yaml", 0), tmp_path / "ce"),
+        RunRequest.of_config(_cfg("configs/digits/ce.yaml", 0, ["method.mixup=manifold", "method.manifold_layer=stage2"]), tmp_path / "mm"),
+        RunRequest.of_config(_cfg("configs/digits/ce.yaml", 1, ["optim.lr=0.05"]), tmp_path / "lr"),
     ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     out = capsys.readouterr().out
@@ -150,9 +151,9 @@ def test_incompatible_runs_train_on_their_own(tmp_path, capsys):
 def test_a_stopped_run_leaves_the_stack_training(tmp_path):
     # γ = 1e30 makes run 0's FCC-scaled logits overflow once FCC starts (epoch 2): its loss is not finite
     specs = [
-        RunSpec(_cfg("configs/digits/ce_fcc.yaml", 0, ["optim.epochs=3", "fcc.gamma=1e30"]), tmp_path / "nan"),
-        RunSpec(_cfg("configs/digits/ce.yaml", 1, ["optim.epochs=3"]), tmp_path / "a"),
-        RunSpec(_cfg("configs/digits/ce_fcc.yaml", 2, ["optim.epochs=3"]), tmp_path / "b"),
+        RunRequest.of_config(_cfg("configs/digits/ce_fcc.yaml", 0, ["optim.epochs=3", "fcc.gamma=1e30"]), tmp_path / "nan"),
+        RunRequest.of_config(_cfg("configs/digits/ce.yaml", 1, ["optim.epochs=3"]), tmp_path / "a"),
+        RunRequest.of_config(_cfg("configs/digits/ce_fcc.yaml", 2, ["optim.epochs=3"]), tmp_path / "b"),
     ]
     outcomes = run_many(specs, stack=True)
     assert [o.exit_code for o in outcomes] == [3, 0, 0]
@@ -225,7 +226,7 @@ def test_stacked_mixup_runs_on_cuda_match_solo_runs(tmp_path, capsys, monkeypatc
 def _solo_then_stacked_on_cuda(cfgs, tmp_path, capsys):
     for i, c in enumerate(cfgs):
         assert run_training(c, tmp_path / f"solo{i}", log=lambda s: None) == 0
-    outcomes = run_many([RunSpec(c, tmp_path / f"stack{i}") for i, c in enumerate(cfgs)], stack=True)
+    outcomes = run_many([RunRequest.of_config(c, tmp_path / f"stack{i}") for i, c in enumerate(cfgs)], stack=True)
     assert [o.exit_code for o in outcomes] == [0, 0]
     assert "as one network of 2 runs" in capsys.readouterr().out
     for i in range(len(cfgs)):
@@ -239,7 +240,7 @@ def test_a_stack_that_cannot_be_built_trains_interleaved(tmp_path, capsys, monke
         raise MemoryError("no room for the stack")
 
     monkeypatch.setattr(sr.StackedGroup, "__init__", broken)
-    specs = [RunSpec(_cfg("configs/digits/ce.yaml", i, ["optim.epochs=1"]), tmp_path / f"r{i}") for i in range(2)]
+    specs = [RunRequest.of_config(_cfg("configs/digits/ce.yaml", i, ["optim.epochs=1"]), tmp_path / f"r{i}") for i in range(2)]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0]
     assert "could not stack r0, r1 (MemoryError: no room for the stack); training them interleaved" in capsys.readouterr().out
 
@@ -258,7 +259,7 @@ def test_a_failed_capture_falls_back_to_the_eager_stacked_step(solo, tmp_path, c
 
     monkeypatch.setattr(sr, "_StackedStep", Capturing)
     monkeypatch.setattr(CapturedStep, "_build", failing_build)
-    specs = [RunSpec(_cfg(path, seed, QUIET), tmp_path / f"stack{i}") for i, (path, seed) in enumerate(RUNS)]
+    specs = [RunRequest.of_config(_cfg(path, seed, QUIET), tmp_path / f"stack{i}") for i, (path, seed) in enumerate(RUNS)]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     assert "CUDA graph capture failed (RuntimeError: capture not supported)" in capsys.readouterr().out
     for i in range(len(RUNS)):
