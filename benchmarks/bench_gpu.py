@@ -255,10 +255,11 @@ def train_in_process(k: int, epochs: int, out: str, stack: bool = False) -> dict
     Setup (sequential, before any epoch) is excluded from the rate.
     """
     from fcc_train.config import load_config
-    from fcc_train.fleet.multirun import RunSpec, run_many
+    from fcc_train.experiments.run_request import RunRequest
+    from fcc_train.fleet.multirun import run_many
 
     specs = [
-        RunSpec(
+        RunRequest.of_config(
             load_config(
                 ROOT / "configs/cifar10_lt100/ce_fcc.yaml",
                 SYNTH + [f"optim.epochs={epochs}", f"train.eval_every={epochs}", f"train.seed={i}"],

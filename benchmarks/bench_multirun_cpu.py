@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 def run_mode(mode: str, k: int, epochs: int, root: Path) -> dict:
     from fcc_train.config import load_config
-    from fcc_train.fleet.multirun import RunSpec, run_many
+    from fcc_train.experiments.run_request import RunRequest
+    from fcc_train.fleet.multirun import run_many
     from fcc_train.train.loop import run_training
 
     sets = ["train.progress=none", "train.device=cpu", "train.threads=1", f"optim.epochs={epochs}"]
@@ -40,7 +41,8 @@ def run_mode(mode: str, k: int, epochs: int, root: Path) -> dict:
         codes = [run_training(c, o, log=lambda s: None, stream=sink) for c, o in zip(cfgs, outs)]
     else:
         codes = [
-            o.exit_code for o in run_many([RunSpec(c, o) for c, o in zip(cfgs, outs)], stream=sink, stack=(mode == "stacked"))
+            o.exit_code
+            for o in run_many([RunRequest.of_config(c, o) for c, o in zip(cfgs, outs)], stream=sink, stack=(mode == "stacked"))
         ]
     wall = time.perf_counter() - t0
     errs = [json.loads((o / "summary.json").read_text())["last_top1_error"] for o in outs]

@@ -234,7 +234,7 @@ def search_hypothesis(
     if found is not None and prop.check(found, strict).holds:  # the replay must fail exactly again
         raise RuntimeError(f"the shrunk counterexample to {prop.id} did not replay; please report this")
     if found is not None and shrink:
-        from fcc_theory.search.falsifier import simplify  # after Hypothesis's byte-level shrink, simplify values
+        from fcc_theory.search.simplify import simplify  # after Hypothesis's byte-level shrink, simplify values
 
         found = simplify(prop, found, strict, tau_table(prop.tau_domain, *(tau_range or (None, None))))
         secs = time.perf_counter() - t0

@@ -8,8 +8,9 @@ from fractions import Fraction
 import pytest
 
 from fcc.cli import main
-from fcc_theory.search.falsifier import search_numpy, simplify
+from fcc_theory.search.falsifier import search_numpy
 from fcc_theory.search.properties import PROPERTIES
+from fcc_theory.search.simplify import simplify
 
 
 def _search(capsys, *args: str) -> dict:
