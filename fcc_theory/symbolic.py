@@ -119,7 +119,7 @@ class PaperNetwork:
         return ks
 
     def s(self) -> sp.Expr:
-        return sum((kj * Xj for kj, Xj in zip(self.k(), self.X())), sp.Integer(0))
+        return sum((kj * Xj for kj, Xj in zip(self.k(), self.X(), strict=True)), sp.Integer(0))
 
     def d(self) -> list[sp.Expr]:
         B = self.B()

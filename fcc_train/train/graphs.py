@@ -49,7 +49,7 @@ class ForeachSGD:
 
     @torch.no_grad()
     def step_with(self, grads: list[torch.Tensor]) -> None:
-        g = [gi.float() if gi.dtype != p.dtype else gi for gi, p in zip(grads, self.params)]
+        g = [gi.float() if gi.dtype != p.dtype else gi for gi, p in zip(grads, self.params, strict=True)]
         if self.weight_decay:
             g = list(torch._foreach_add(g, self.params, alpha=self.weight_decay))
         # torch.optim.SGD starts buf at the first gradient; with buf = 0, m·0 + g is the same value
@@ -67,7 +67,7 @@ class ForeachSGD:
 
     def load_state_dict(self, state: dict) -> None:
         self.lr.fill_(state["lr"])
-        for b, s in zip(self.bufs, state["bufs"]):
+        for b, s in zip(self.bufs, state["bufs"], strict=True):
             b.copy_(s)
 
 
@@ -130,7 +130,7 @@ class CapturedStep:
         finally:
             torch.cuda.current_stream().wait_stream(side)
             with torch.no_grad():  # the warm-up and capture (or a failed attempt) must not count as training
-                for t, s in zip(live, saved):
+                for t, s in zip(live, saved, strict=True):
                     t.copy_(s)
         self.graphs[phase] = (g, static)
 
@@ -144,7 +144,7 @@ class CapturedStep:
         g, static = self.graphs[phase]
         if len(static) != len(inputs):
             raise ValueError(f"phase {phase!r} was captured with {len(static)} inputs, this step passes {len(inputs)}")
-        for s, t in zip(static, inputs):
+        for s, t in zip(static, inputs, strict=True):
             s.copy_(t)
         g.replay()
         self.steps += 1

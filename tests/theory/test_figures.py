@@ -66,7 +66,7 @@ def test_fig3_title_catches_a_wrong_verdict(panels) -> None:
 def test_fig2_numbers() -> None:
     d, cloud, mult = fig2_data()
     assert d.side2_scaled == d.factor**2 * d.side2
-    assert all(b == (d.factor * a[0], d.factor * a[1]) for a, b in zip(d.square, d.square_scaled))
+    assert all(b == (d.factor * a[0], d.factor * a[1]) for a, b in zip(d.square, d.square_scaled, strict=True))
     assert d.cloud_distance_ratio == pytest.approx(d.tau_cloud, rel=1e-12)
 
 
@@ -90,7 +90,7 @@ def test_multiclass_flips_go_toward_larger_bias() -> None:
 def test_rendering_is_deterministic(tmp_path, panels) -> None:
     a = save(render_fig3(panels), tmp_path / "a", "f3", ("png", "svg", "pdf"))
     b = save(render_fig3(fig3_panels()), tmp_path / "b", "f3", ("png", "svg", "pdf"))
-    for pa, pb in zip(a, b):
+    for pa, pb in zip(a, b, strict=True):
         assert pa.read_bytes() == pb.read_bytes(), pa.name
     svg = a[1].read_text()
     assert "<dc:date>" not in svg

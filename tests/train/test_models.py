@@ -19,7 +19,7 @@ def _resnet_backbone_params(blocks: list[int], widths: list[int], cin: int) -> i
     conv = lambda a, b: 9 * a * b
     total = conv(cin, widths[0]) + 2 * widths[0]
     prev = widths[0]
-    for n, w in zip(blocks, widths):
+    for n, w in zip(blocks, widths, strict=True):
         for _ in range(n):
             total += conv(prev, w) + conv(w, w) + 4 * w
             prev = w
