@@ -34,16 +34,14 @@ def run_mode(mode: str, k: int, epochs: int, root: Path) -> dict:
     sets = ["train.progress=none", "train.device=cpu", "train.threads=1", f"optim.epochs={epochs}"]
     cfgs = [load_config(ROOT / "configs/digits/ce_fcc.yaml", sets + [f"train.seed={i}"]) for i in range(k)]
     outs = [root / f"{mode}{i}" for i in range(k)]
-    sink = open(os.devnull, "w")
-    t0 = time.perf_counter()
-    if mode == "sequential":
-        codes = [run_training(c, o, log=lambda s: None, stream=sink) for c, o in zip(cfgs, outs, strict=True)]
-    else:
-        codes = [
-            o.exit_code
-            for o in run_many([RunSpec(c, o) for c, o in zip(cfgs, outs, strict=True)], stream=sink, stack=(mode == "stacked"))
-        ]
-    wall = time.perf_counter() - t0
+    with open(os.devnull, "w") as sink:
+        t0 = time.perf_counter()
+        if mode == "sequential":
+            codes = [run_training(c, o, log=lambda s: None, stream=sink) for c, o in zip(cfgs, outs, strict=True)]
+        else:
+            specs = [RunSpec(c, o) for c, o in zip(cfgs, outs, strict=True)]
+            codes = [o.exit_code for o in run_many(specs, stream=sink, stack=(mode == "stacked"))]
+        wall = time.perf_counter() - t0
     errs = [json.loads((o / "summary.json").read_text())["last_top1_error"] for o in outs]
     return {"wall_s": wall, "exit_codes": codes, "last_top1_error": [round(e, 2) for e in errs]}
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import z3
 
@@ -181,7 +182,13 @@ class Ratio:
 class Query:
     """Records the atoms ``p ⋈ 0`` of a formula; turns them into Z3 (nonlinear, or linearized)."""
 
-    OPS = {"<": lambda a: a < 0, "<=": lambda a: a <= 0, ">": lambda a: a > 0, ">=": lambda a: a >= 0, "==": lambda a: a == 0}
+    OPS: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "<": lambda a: a < 0,
+        "<=": lambda a: a <= 0,
+        ">": lambda a: a > 0,
+        ">=": lambda a: a >= 0,
+        "==": lambda a: a == 0,
+    }
 
     def __init__(self, ctx: z3.Context, linear: bool) -> None:
         self.ctx, self.linear = ctx, linear

@@ -77,7 +77,7 @@ def IMPLIES(a: Any, b: Any) -> Any:
 
 
 def IFF(a: Any, b: Any) -> Any:
-    return (a == b) if _is_py((a, b)) else a == b
+    return a == b  # on two bools and on two z3 Booleans alike, == is equivalence
 
 
 def sign_agree(p: Any, q: Any) -> Any:

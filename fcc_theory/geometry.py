@@ -150,10 +150,7 @@ def plane_geometry(v: Sequence[Any], B: Any, tau: Any, x: Sequence[Any]) -> Plan
     # distance of {v·x = c} from the origin is |c|/‖v‖; squares stay rational
     off_eta = (B / tau) ** 2 / n2
     off_eta_p = B**2 / n2
-    if B == 0 or tau == 1:
-        upper = "same"
-    else:
-        upper = "eta_prime" if tau > 1 else "eta"
+    upper = "same" if B == 0 or tau == 1 else ("eta_prime" if tau > 1 else "eta")
     gap2 = B**2 * (1 - 1 / tau) ** 2 / n2
     lo, hi = slab(B, tau)
     return PlaneGeometry(

@@ -296,7 +296,7 @@ def pair_margins(net: Network, x: Sequence[Fraction], tau: Fraction) -> tuple[Pa
         for j in range(i + 1, C):
             eta = scaled[i] - scaled[j]
             eta_p = orig[i] - orig[j]
-            signs = dict(sign_eta=_sign(eta), sign_eta_prime=_sign(eta_p))
+            signs = {"sign_eta": _sign(eta), "sign_eta_prime": _sign(eta_p)}
             if affine:
                 s = Ax[i] - Ax[j]
                 B = c[i] - c[j]

@@ -268,7 +268,7 @@ def check_identity(ident: Identity) -> IdentityResult:
             dens.add(den)
         residues.append(num)
     holds = all(r == 0 for r in residues)
-    point = None if holds else _nonzero_point([r for r in residues if r != 0][0], list(dens), ident.net.symbols)
+    point = None if holds else _nonzero_point(next(r for r in residues if r != 0), list(dens), ident.net.symbols)
     return IdentityResult(holds, tuple(residues), point, tuple(sorted(dens, key=str)))
 
 

@@ -234,7 +234,7 @@ def _tau_negative(cfg: Config, strict: bool) -> Outcome:
 
 def _plane_order(cfg: Config, strict: bool) -> Outcome:
     """Fig. 3a's step: τ > 1, B < 0, point above η, plane η′ below plane η along d ⇒ point above η′."""
-    X, k, B = _paper_symbols(cfg)
+    _X, k, B = _paper_symbols(cfg)
     eta = _margin(cfg.net.forward(cfg.x, cfg.tau))
     eta_p = _margin(cfg.net.forward(cfg.x))
     if B == 0 or all(kj == 0 for kj in k):

@@ -9,6 +9,7 @@ shrunk example last). Every reported counterexample is re-checked exactly with
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -226,10 +227,8 @@ def search_hypothesis(
     )
     run = hyp_seed(seed)(cfg_settings(given(strategy)(test)))
     t0 = time.perf_counter()
-    try:
+    with contextlib.suppress(_Found):
         run()
-    except _Found:
-        pass
     secs = time.perf_counter() - t0
     found: Config | None = state["last"]
     if found is not None and prop.check(found, strict).holds:  # the replay must fail exactly again

@@ -125,10 +125,8 @@ def _open_split(cfg: Config, split: str) -> tuple[ImageSource, int]:
 def build_large_datasets(cfg: Config) -> LargeData:
     """ImageNet-LT (train + ``data.test_split``) or iNat18 (train + the official val), from the store or the JPEGs."""
     d = cfg.data
-    if d.dataset == "inat18" and d.test_split == "test":
-        split = "val"  # iNat18 has no public test labels: the official val split is the test set
-    else:
-        split = d.test_split
+    # iNat18 has no public test labels: the official val split is the test set
+    split = "val" if d.dataset == "inat18" and d.test_split == "test" else d.test_split
     if split not in ("test", "val"):
         raise DataError(f"data.test_split must be test or val, got '{d.test_split}'")
     if d.image_size > d.short_side:

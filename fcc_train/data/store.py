@@ -119,9 +119,7 @@ def build_store(
                     raise DataError(f"{paths[i]}: decoded to {a.shape[:2]}, expected {shapes[i]} (corrupt file?)")
                 flat[offsets[i] : offsets[i] + sizes[i]] = a.reshape(-1)
 
-            done = 0
-            for _ in pool.map(put, range(len(paths)), chunksize=16):
-                done += 1
+            for done, _ in enumerate(pool.map(put, range(len(paths)), chunksize=16), start=1):
                 if progress and done % 5000 == 0:
                     print(f"  {done:,}/{len(paths):,} images", file=sys.stderr)
             flat.flush()

@@ -55,10 +55,7 @@ class ForeachSGD:
         # torch.optim.SGD starts buf at the first gradient; with buf = 0, m·0 + g is the same value
         torch._foreach_mul_(self.bufs, self.momentum)
         torch._foreach_add_(self.bufs, g)
-        if self.nesterov:
-            g = list(torch._foreach_add(g, self.bufs, alpha=self.momentum))
-        else:
-            g = [b.clone() for b in self.bufs]
+        g = list(torch._foreach_add(g, self.bufs, alpha=self.momentum)) if self.nesterov else [b.clone() for b in self.bufs]
         torch._foreach_mul_(g, self.lr)
         torch._foreach_sub_(self.params, g)  # type: ignore[arg-type]  # the stubs miss the tensor-list overload
 
@@ -109,7 +106,7 @@ class CapturedStep:
     def _snapshot(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         tensors = list(self.opt.params) + list(self.opt.bufs) + [self.loss_sum]
         for m in self.modules:
-            tensors += [b for b in m.buffers()]
+            tensors += list(m.buffers())
         return [t.detach().clone() for t in tensors], tensors
 
     def _build(self, phase: object, inputs: tuple[torch.Tensor, ...]) -> None:

@@ -76,7 +76,7 @@ def test_geometry_matches_check_on_random_networks() -> None:
             assert (g.upper_plane == "eta_prime") == (tau > 1) and (g.upper_plane == "eta") == (tau < 1)
             assert (g.offset2_eta_prime > g.offset2_eta) == (tau > 1)
         # input-space gap uses Wᵀk (theory.md §1.4)
-        k, B, wtk = hidden_space(net)
+        _k, B, wtk = hidden_space(net)
         assert B == g.B and wtk == g.v
         assert g.gap2 == B**2 * (1 - 1 / tau) ** 2 / _dot(wtk, wtk)
         done += 1

@@ -57,9 +57,9 @@ def test_inat_json_with_gapped_ids(inat_root: Path) -> None:
 
 
 def test_bad_input_is_one_clear_error(tmp_path: Path, inet_root: Path) -> None:
-    with pytest.raises(DataError, match="data.root is not set"):
+    with pytest.raises(DataError, match=r"data\.root is not set"):
         build_datasets(load_config(None, ["data.dataset=imagenet_lt", *SMALL]))
-    with pytest.raises(DataError, match="ImageNet_LT_train.txt not found"):
+    with pytest.raises(DataError, match=r"ImageNet_LT_train\.txt not found"):
         build_datasets(cfg_for("imagenet_lt", tmp_path))
     (tmp_path / "ImageNet_LT_train.txt").write_text("a/b.JPEG 1\nbroken-line\n")
     with pytest.raises(DataError, match=r":2: expected 'relative/path label'"):
@@ -67,7 +67,7 @@ def test_bad_input_is_one_clear_error(tmp_path: Path, inet_root: Path) -> None:
     (tmp_path / "train2018.json").write_text(json.dumps({"images": [{"id": 1}]}))
     with pytest.raises(DataError, match="not an iNat annotation file"):
         build_datasets(cfg_for("inat18", tmp_path))
-    with pytest.raises(DataError, match="exceeds data.short_side"):
+    with pytest.raises(DataError, match=r"exceeds data\.short_side"):
         build_datasets(cfg_for("imagenet_lt", inet_root, "data.image_size=64"))
 
 
@@ -111,7 +111,7 @@ def test_store_build_is_atomic(tmp_path: Path, inet_root: Path) -> None:
     with pytest.raises(DataError):
         build_store([*data.train.paths[:2], str(bad)], [0, 1, 2], tmp_path / "st", short_side=32)
     assert not (tmp_path / "st").exists() and not any(p.name.startswith(".st.tmp") for p in tmp_path.iterdir())
-    with pytest.raises(DataError, match="index.json missing"):
+    with pytest.raises(DataError, match=r"index\.json missing"):
         ImageStore(tmp_path / "st")
 
 

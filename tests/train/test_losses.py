@@ -290,5 +290,5 @@ def test_dive_loss_formula():
 def test_unknown_loss_is_refused_in_one_line():
     from fcc_theory.errors import UserError
 
-    with pytest.raises(UserError, match="unknown method.loss 'bcse'"):
+    with pytest.raises(UserError, match=r"unknown method\.loss 'bcse'"):
         _method(["method.loss=bcse"])

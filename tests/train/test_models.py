@@ -122,9 +122,9 @@ def test_heads_without_bias_and_cosine():
 
 
 def test_bad_arch_and_head():
-    with pytest.raises(ConfigError, match="unknown model.arch"):
+    with pytest.raises(ConfigError, match=r"unknown model\.arch"):
         build_model(load_config(None, ["model.arch=vgg"]), 10, 3)
-    with pytest.raises(ConfigError, match="model.head"):
+    with pytest.raises(ConfigError, match=r"model\.head"):
         build_model(load_config(None, ["model.head=mlp"]), 10, 3)
     try:
         import fcc_train.models.resnet_imagenet  # noqa: F401
