@@ -139,10 +139,10 @@ class Poly:
     def __ge__(self, other: Any) -> Any:
         return self._cmp(other, ">=")
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return self._cmp(other, "==")
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return z3.Not(self._cmp(other, "=="))
 
     __hash__ = None  # type: ignore[assignment]

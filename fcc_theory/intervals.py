@@ -32,7 +32,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Sequence
 
-import mpmath  # type: ignore[import-untyped]
+import mpmath
 
 from fcc_theory import limits
 from fcc_theory.network import Network

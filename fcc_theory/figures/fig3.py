@@ -176,7 +176,7 @@ def _plane_polygon(v: Any, c: float, lo: list[float], hi: list[float]) -> list[A
     e2 = np.cross(n, e1)
     ang = np.arctan2((P - cen) @ e2, (P - cen) @ e1)
     order = np.argsort(ang, kind="stable")
-    uniq = []
+    uniq: list[np.ndarray] = []
     for p in P[order]:
         if not uniq or np.linalg.norm(p - uniq[-1]) > 1e-12:
             uniq.append(p)

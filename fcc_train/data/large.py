@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -220,7 +220,8 @@ class LargeLoader(RankShare):
     # -- batches ----------------------------------------------------------------
     def _stream(self, source: ImageSource, chunks: list[np.ndarray]) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Assembled chunks in order, ``prefetch`` ahead on the thread pool; moved to the device."""
-        pool, pending = self.pool(), deque()
+        pool = self.pool()
+        pending: deque[tuple[np.ndarray, Future[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]] = deque()
         it = iter(chunks)
         for c in it:
             pending.append((c, pool.submit(self._host_batch, source, c)))
@@ -240,7 +241,7 @@ class LargeLoader(RankShare):
         arr, sizes = assemble(source, idx)
         out = (torch.from_numpy(arr), torch.from_numpy(sizes), torch.from_numpy(source.labels[idx]))
         if self.device.type == "cuda":
-            out = tuple(t.pin_memory() for t in out)
+            out = (out[0].pin_memory(), out[1].pin_memory(), out[2].pin_memory())
         return out
 
     def batches(

@@ -57,7 +57,7 @@ class ForeachSGD:
         torch._foreach_add_(self.bufs, g)
         g = list(torch._foreach_add(g, self.bufs, alpha=self.momentum)) if self.nesterov else [b.clone() for b in self.bufs]
         torch._foreach_mul_(g, self.lr)
-        torch._foreach_sub_(self.params, g)  # type: ignore[arg-type]  # the stubs miss the tensor-list overload
+        torch._foreach_sub_(self.params, g)
 
     def state_dict(self) -> dict:
         return {"lr": float(self.lr), "bufs": [b.clone() for b in self.bufs]}
