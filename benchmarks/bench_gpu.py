@@ -269,7 +269,8 @@ def train_in_process(k: int, epochs: int, out: str, stack: bool = False) -> dict
         for i in range(k)
     ]
     t0 = time.perf_counter()
-    outcomes = run_many(specs, stream=open(os.devnull, "w"), stack=stack)
+    with open(os.devnull, "w") as sink:
+        outcomes = run_many(specs, stream=sink, stack=stack)
     wall = time.perf_counter() - t0
     summaries = [json.loads((s.out / "summary.json").read_text()) for s in specs]
     setup = sum(s["timing_last_session"]["setup"] for s in summaries)

@@ -38,11 +38,13 @@ def run_mode(mode: str, k: int, epochs: int, root: Path) -> dict:
     sink = open(os.devnull, "w")
     t0 = time.perf_counter()
     if mode == "sequential":
-        codes = [run_training(c, o, log=lambda s: None, stream=sink) for c, o in zip(cfgs, outs)]
+        codes = [run_training(c, o, log=lambda s: None, stream=sink) for c, o in zip(cfgs, outs, strict=True)]
     else:
         codes = [
             o.exit_code
-            for o in run_many([RunRequest.of_config(c, o) for c, o in zip(cfgs, outs)], stream=sink, stack=(mode == "stacked"))
+            for o in run_many(
+                [RunRequest.of_config(c, o) for c, o in zip(cfgs, outs, strict=True)], stream=sink, stack=(mode == "stacked")
+            )
         ]
     wall = time.perf_counter() - t0
     errs = [json.loads((o / "summary.json").read_text())["last_top1_error"] for o in outs]

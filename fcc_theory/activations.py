@@ -103,7 +103,7 @@ def decide_relu_no_bias(timeout_ms: int = 10_000) -> Decision:
     t0 = time.perf_counter()
     d = decide_all(list(relu_no_bias_lemmas().values()), timeout_ms)
     lhs, rhs, _ = bias_free_layer_identity()
-    layers_ok = all(sp.expand(a - b) == 0 for a, b in zip(lhs, rhs))
+    layers_ok = all(sp.expand(a - b) == 0 for a, b in zip(lhs, rhs, strict=True))
     secs = time.perf_counter() - t0
     if d.verdict == "proved" and layers_ok:
         return Decision(

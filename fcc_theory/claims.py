@@ -111,7 +111,7 @@ def decide_identity(ident: symbolic.Identity) -> Decision:
     same_net = [sp.Rational(str(v)) for v in rep.logits_scaled] == list(ident.net.y().subs(subs)) and [
         sp.Rational(str(v)) for v in rep.logits_original
     ] == list(ident.net.y_prime().subs(subs))
-    differ = any(sp.simplify(a.subs(subs) - b.subs(subs)) != 0 for a, b in zip(ident.lhs, ident.rhs))
+    differ = any(sp.simplify(a.subs(subs) - b.subs(subs)) != 0 for a, b in zip(ident.lhs, ident.rhs, strict=True))
     if not (same_net and differ):
         return Decision("unknown", time.perf_counter() - t0, "residue non-zero but the point did not replay")
     return Decision(

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import z3
 
@@ -138,10 +139,10 @@ class Poly:
     def __ge__(self, other: Any) -> Any:
         return self._cmp(other, ">=")
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return self._cmp(other, "==")
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return z3.Not(self._cmp(other, "=="))
 
     __hash__ = None  # type: ignore[assignment]
@@ -181,7 +182,13 @@ class Ratio:
 class Query:
     """Records the atoms ``p ⋈ 0`` of a formula; turns them into Z3 (nonlinear, or linearized)."""
 
-    OPS = {"<": lambda a: a < 0, "<=": lambda a: a <= 0, ">": lambda a: a > 0, ">=": lambda a: a >= 0, "==": lambda a: a == 0}
+    OPS: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "<": lambda a: a < 0,
+        "<=": lambda a: a <= 0,
+        ">": lambda a: a > 0,
+        ">=": lambda a: a >= 0,
+        "==": lambda a: a == 0,
+    }
 
     def __init__(self, ctx: z3.Context, linear: bool) -> None:
         self.ctx, self.linear = ctx, linear

@@ -77,7 +77,7 @@ def IMPLIES(a: Any, b: Any) -> Any:
 
 
 def IFF(a: Any, b: Any) -> Any:
-    return (a == b) if _is_py((a, b)) else a == b
+    return a == b  # on two bools and on two z3 Booleans alike, == is equivalence
 
 
 def sign_agree(p: Any, q: Any) -> Any:
@@ -177,11 +177,13 @@ def env_from_network(space: str, net: Network, report: CheckReport) -> Env:
         v.update(s=p.s, B=p.B, eta=p.eta, eta_p=p.eta_prime)
     elif space == "head":
         bias = net.layers[-1].bias
+        ls, lo = report.logits_scaled, report.logits_original
+        assert ls is not None and lo is not None  # an exact network's report has exact logits; only interval ones lack them
         for c, idx in (("i", 0), ("j", 1)):
-            v[f"ls_{c}"] = report.logits_scaled[idx]
-            v[f"lo_{c}"] = report.logits_original[idx]
+            v[f"ls_{c}"] = ls[idx]
+            v[f"lo_{c}"] = lo[idx]
             v[f"b_{c}"] = bias[idx]
-            v[f"a_{c}"] = report.logits_original[idx] - bias[idx]
+            v[f"a_{c}"] = lo[idx] - bias[idx]
     return v
 
 

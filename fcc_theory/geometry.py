@@ -48,7 +48,7 @@ Vector = tuple[Fraction, ...]
 
 
 def _dot(a: Sequence[Fraction], b: Sequence[Fraction]) -> Fraction:
-    return sum((Fraction(p) * Fraction(q) for p, q in zip(a, b)), Fraction(0))
+    return sum((Fraction(p) * Fraction(q) for p, q in zip(a, b, strict=True)), Fraction(0))
 
 
 @dataclass(frozen=True)
@@ -150,10 +150,7 @@ def plane_geometry(v: Sequence[Any], B: Any, tau: Any, x: Sequence[Any]) -> Plan
     # distance of {v·x = c} from the origin is |c|/‖v‖; squares stay rational
     off_eta = (B / tau) ** 2 / n2
     off_eta_p = B**2 / n2
-    if B == 0 or tau == 1:
-        upper = "same"
-    else:
-        upper = "eta_prime" if tau > 1 else "eta"
+    upper = "same" if B == 0 or tau == 1 else ("eta_prime" if tau > 1 else "eta")
     gap2 = B**2 * (1 - 1 / tau) ** 2 / n2
     lo, hi = slab(B, tau)
     return PlaneGeometry(
@@ -183,7 +180,7 @@ def network_geometry(net: Network, x: Sequence[Any], tau: Any, pair: tuple[int, 
     if not (0 <= i < C and 0 <= j < C and i != j):
         raise UserError(f"pair {i},{j} is not two different classes of a {C}-class network; use --pair i,j with 0 <= i, j < {C}")
     A, c = collapse_affine(net)
-    v = tuple(a - b for a, b in zip(A[i], A[j]))
+    v = tuple(a - b for a, b in zip(A[i], A[j], strict=True))
     return plane_geometry(v, c[i] - c[j], tau, net.check_input(x))
 
 
@@ -196,7 +193,7 @@ def hidden_space(net: Network, pair: tuple[int, int] = (0, 1)) -> tuple[Vector, 
         return None
     hid, out = net.layers
     i, j = pair
-    k = tuple(a - b for a, b in zip(out.weight[i], out.weight[j]))
+    k = tuple(a - b for a, b in zip(out.weight[i], out.weight[j], strict=True))
     B = _dot(k, hid.bias) + out.bias[i] - out.bias[j]
     wtk = tuple(_dot(k, [row[col] for row in hid.weight]) for col in range(hid.n_in))
     return k, B, wtk

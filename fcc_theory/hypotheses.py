@@ -187,7 +187,7 @@ def matches_registry(st: Statement, timeout_ms: int = 10_000) -> bool:
     mine = st.lemmas()
     if len(reg) != len(mine):
         return False
-    for a, b in zip(reg, mine):
+    for a, b in zip(reg, mine, strict=True):
         ctx = z3.Context()
         v = _derive(st.space, {n: z3.Real(n, ctx) for n in st.variables})
         solver = z3.Solver(ctx=ctx)

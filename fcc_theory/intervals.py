@@ -32,7 +32,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Sequence
 
-import mpmath  # type: ignore[import-untyped]
+import mpmath
 
 from fcc_theory import limits
 from fcc_theory.network import Network
@@ -79,7 +79,7 @@ class _Terms:
         self._ids: dict[LinComb, int] = {}
         h: list[LinComb] = [(tau * v, ()) for v in x]
         for k, layer in enumerate(net.layers):
-            h = [_combine(list(zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
+            h = [_combine(list(zip(row, h, strict=True)), b) for row, b in zip(layer.weight, layer.bias, strict=True)]
             limits.check_exact_size((c for L in h for c in [L[0], *(q for _, q in L[1])]), f"layer {k}")
             if k < len(net.layers) - 1:
                 h = [self._apply(L) for L in h]

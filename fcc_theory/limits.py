@@ -81,12 +81,11 @@ def check_number_text(text: str, what: str) -> None:
         raise LimitError(
             f"{what} {shown} has {digits} digits; the limit is {MAX_DIGITS} per number (MAX_DIGITS): give a shorter rational"
         )
-    if exp:
-        if sum(ch.isdigit() for ch in exp) > 12 or abs(int(exp)) > MAX_EXPONENT:
-            raise LimitError(
-                f"{what} {shown} has a decimal exponent of {exp.lstrip('+')}; the limit is {MAX_EXPONENT} (MAX_EXPONENT): "
-                "write the number with a smaller exponent"
-            )
+    if exp and (sum(ch.isdigit() for ch in exp) > 12 or abs(int(exp)) > MAX_EXPONENT):
+        raise LimitError(
+            f"{what} {shown} has a decimal exponent of {exp.lstrip('+')}; the limit is {MAX_EXPONENT} (MAX_EXPONENT): "
+            "write the number with a smaller exponent"
+        )
 
 
 def _digits(v: Fraction) -> int:

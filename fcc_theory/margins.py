@@ -72,7 +72,7 @@ def collapse_affine(net: Network) -> tuple[Matrix, tuple[Fraction, ...]]:
         e = [Fraction(0)] * n
         e[k] = Fraction(1)
         out = net.forward(e)
-        cols.append(tuple(o - ci for o, ci in zip(out, c)))
+        cols.append(tuple(o - ci for o, ci in zip(out, c, strict=True)))
     A = tuple(tuple(cols[k][i] for k in range(n)) for i in range(net.n_classes))
     return A, c
 
@@ -289,14 +289,14 @@ def pair_margins(net: Network, x: Sequence[Fraction], tau: Fraction) -> tuple[Pa
     affine = net.is_affine
     if affine:
         A, c = collapse_affine(net)
-        Ax = [sum((a * v for a, v in zip(row, x)), Fraction(0)) for row in A]
+        Ax = [sum((a * v for a, v in zip(row, x, strict=True)), Fraction(0)) for row in A]
     pairs = []
     C = net.n_classes
     for i in range(C):
         for j in range(i + 1, C):
             eta = scaled[i] - scaled[j]
             eta_p = orig[i] - orig[j]
-            signs = dict(sign_eta=_sign(eta), sign_eta_prime=_sign(eta_p))
+            signs = {"sign_eta": _sign(eta), "sign_eta_prime": _sign(eta_p)}
             if affine:
                 s = Ax[i] - Ax[j]
                 B = c[i] - c[j]

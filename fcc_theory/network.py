@@ -70,7 +70,10 @@ class Layer:
         return len(self.weight)
 
     def apply(self, h: Sequence[Fraction]) -> Vector:
-        return tuple(sum((w * v for w, v in zip(row, h)), Fraction(0)) + b for row, b in zip(self.weight, self.bias))
+        return tuple(
+            sum((w * v for w, v in zip(row, h, strict=True)), Fraction(0)) + b
+            for row, b in zip(self.weight, self.bias, strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class Network:
             raise NetworkError(f"unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}")
         if not self.layers:
             raise NetworkError('network has no layers; give at least one {"weight": ..., "bias": ...}')
-        for k, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
+        for k, (a, b) in enumerate(itertools.pairwise(self.layers)):
             if b.n_in != a.n_out:
                 raise NetworkError(
                     f"layer {k + 1} expects {b.n_in} inputs but layer {k} has {a.n_out} outputs; "

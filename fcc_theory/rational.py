@@ -89,7 +89,7 @@ def parse_rational(value: object, what: str = "number") -> Fraction:
 
 def parse_vector(text: str, what: str = "vector") -> tuple[Fraction, ...]:
     """Parse a comma-separated list of rationals such as ``"3/4,0,0"``."""
-    parts = [p for p in text.split(",")]
+    parts = text.split(",")
     if not text.strip() or any(not p.strip() for p in parts):
         raise RationalError(f'{what} {text!r} is not a comma-separated list of rationals such as "3/4,0,0"')
     return tuple(parse_rational(p, what=f"{what} entry") for p in parts)

@@ -119,7 +119,7 @@ class PaperNetwork:
         return ks
 
     def s(self) -> sp.Expr:
-        return sum((kj * Xj for kj, Xj in zip(self.k(), self.X())), sp.Integer(0))
+        return sum((kj * Xj for kj, Xj in zip(self.k(), self.X(), strict=True)), sp.Integer(0))
 
     def d(self) -> list[sp.Expr]:
         B = self.B()
@@ -268,7 +268,7 @@ def check_identity(ident: Identity) -> IdentityResult:
             dens.add(den)
         residues.append(num)
     holds = all(r == 0 for r in residues)
-    point = None if holds else _nonzero_point([r for r in residues if r != 0][0], list(dens), ident.net.symbols)
+    point = None if holds else _nonzero_point(next(r for r in residues if r != 0), list(dens), ident.net.symbols)
     return IdentityResult(holds, tuple(residues), point, tuple(sorted(dens, key=str)))
 
 

@@ -166,7 +166,7 @@ def pair_symbols(net: Network, x: Sequence[Any], i: int = 0, j: int = 1) -> tupl
     """``(s, B)`` of classes i, j of an affine network at x: B = o_i(0) − o_j(0), s = margin at x − B (Eqs. 6, 8)."""
     A, c = collapse_affine(net)
     xs = net.check_input([parse_rational(v) for v in x])
-    s = sum(((a - b) * v for a, b, v in zip(A[i], A[j], xs)), Fraction(0))
+    s = sum(((a - b) * v for a, b, v in zip(A[i], A[j], xs, strict=True)), Fraction(0))
     return s, c[i] - c[j]
 
 

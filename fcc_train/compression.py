@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from fcc_train.config import FCCConfig
+from fcc_train.config import FCCConfig, Strategy, TauOrder
 from fcc_train.fcc import tau_by_class
 
 __all__ = ["FCC"]
@@ -45,7 +45,7 @@ class FCC(nn.Module):
     def __init__(
         self,
         num_classes: int,
-        strategy: str = "edc",
+        strategy: Strategy = "edc",
         gamma: float = 0.5,
         start_epoch: int = 50,
         class_counts: Sequence[int] | None = None,
@@ -56,7 +56,7 @@ class FCC(nn.Module):
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         if class_counts is not None and len(class_counts) != num_classes:
             raise ValueError(f"class_counts has {len(class_counts)} entries for {num_classes} classes")
-        order = "label" if class_counts is None else "frequency"
+        order: TauOrder = "label" if class_counts is None else "frequency"
         cfg = FCCConfig(enabled=True, strategy=strategy, gamma=gamma, beta=beta, order=order, start_epoch=start_epoch)
         counts = list(class_counts) if class_counts is not None else [1] * num_classes
         self.start_epoch = start_epoch

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(
             f"logits at x     ({bits}): ({', '.join(map(_iv, report.logits_original_interval or ()))}) -> argmax {_set(report.argmax_original)}"
-        )  # type: ignore[arg-type]
+        )
     verdict = {True: "agree", False: "DISAGREE", None: "undecided (a sign is undecided at the precision bound)"}[report.agree]
     print(f"decision: {verdict}  (argmax {_set(report.argmax_scaled)} at tau*x, {_set(report.argmax_original)} at x)")
     print(f"ties: {TIE_SEMANTICS}")

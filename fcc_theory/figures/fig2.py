@@ -66,7 +66,7 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
         ax.add_patch(Polygon(pts, closed=True, fill=False, edgecolor=col, linewidth=2, linestyle=ls))
         # labels point outward from each square's centre: A lower-left, B lower-right, C upper-right, D upper-left
         outward = (((-4, -11), "right"), ((4, -11), "left"), ((4, 4), "left"), ((-4, 4), "right"))
-        for n, (a, b), (off, ha) in zip(names, pts, outward):
+        for n, (a, b), (off, ha) in zip(names, pts, outward, strict=True):
             ax.annotate(f"{n}{prime}({a:g}, {b:g})", (a, b), textcoords="offset points", xytext=off, fontsize=8, color=col, ha=ha)
             ax.plot([0, a], [0, b], color=col, alpha=0.25, linewidth=0.8)
     ax.plot([0], [0], "ko", markersize=3)

@@ -176,7 +176,7 @@ def _plane_polygon(v: Any, c: float, lo: list[float], hi: list[float]) -> list[A
     e2 = np.cross(n, e1)
     ang = np.arctan2((P - cen) @ e2, (P - cen) @ e1)
     order = np.argsort(ang, kind="stable")
-    uniq = []
+    uniq: list[np.ndarray] = []
     for p in P[order]:
         if not uniq or np.linalg.norm(p - uniq[-1]) > 1e-12:
             uniq.append(p)
@@ -222,7 +222,7 @@ def draw_panel(ax: Any, panel: Fig3Panel, space: str = "X") -> None:
         dn /= np.linalg.norm(dn)
         L = max(g.offset_eta, g.offset_eta_prime)
         ax.quiver(0, 0, 0, *(L * dn), color="green", linewidth=1.5, arrow_length_ratio=0.12)
-    for setlim, l_, h_ in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), lo, hi):
+    for setlim, l_, h_ in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), lo, hi, strict=True):
         setlim(l_, h_)
     ax.set_xlabel(f"{space}1", labelpad=-2)
     ax.set_ylabel(f"{space}2", labelpad=-2)
@@ -233,7 +233,7 @@ def draw_panel(ax: Any, panel: Fig3Panel, space: str = "X") -> None:
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
         axis.set_major_locator(MaxNLocator(4))
     # equal scales on the three axes: the normal d then looks perpendicular to the planes
-    ax.set_box_aspect(tuple(h_ - l_ for l_, h_ in zip(lo, hi)))
+    ax.set_box_aspect(tuple(h_ - l_ for l_, h_ in zip(lo, hi, strict=True)))
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
         axis.set_pane_color((1.0, 1.0, 1.0, 0.0))
     ax.view_init(elev=12, azim=-62)

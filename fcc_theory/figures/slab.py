@@ -67,7 +67,7 @@ def render_slab(d: SlabData) -> Any:
 
     ax = fig.add_subplot(1, 2, 1)
     ax.plot(d.taus, [p for _, p in d.gauss_max], color="black", linewidth=2, label="max over u (at u*)")
-    for col, u in zip(colors, d.gauss_us):
+    for col, u in zip(colors, d.gauss_us, strict=True):
         ax.plot(d.taus, d.gauss_curves[u], color=col, label=f"closed form, u = |B|/σ = {u:g}")
         ax.errorbar(mct, d.gauss_mc[u], yerr=[se(p) for p in d.gauss_mc[u]], fmt="o", color=col, markersize=4, capsize=2)
     ax.plot([], [], "o", color="0.3", label=f"Monte Carlo (n = {d.mc_n:,}, ±2 s.e.)")
@@ -83,7 +83,7 @@ def render_slab(d: SlabData) -> Any:
     )
 
     ax = fig.add_subplot(1, 2, 2)
-    for col, B in zip(colors, d.ball_Bs):
+    for col, B in zip(colors, d.ball_Bs, strict=True):
         ax.plot(d.taus, d.ball_curves[B], color=col, label=f"closed form F(-B) - F(-B/τ), B = {B}")
         ax.errorbar(mct, d.ball_mc[B], yerr=[se(p) for p in d.ball_mc[B]], fmt="o", color=col, markersize=4, capsize=2)
     ax.plot([], [], "o", color="0.3", label=f"Monte Carlo (n = {d.mc_n:,}, ±2 s.e.)")

@@ -78,7 +78,10 @@ def fast_forward(net: Network, x: tuple[Fraction, ...], tau: Fraction | int = 1)
     h = tuple(tau * v for v in x) if tau != 1 else x
     last = len(net.layers) - 1
     for k, layer in enumerate(net.layers):
-        h = tuple(sum((w * v for w, v in zip(row, h) if w and v), b) for row, b in zip(layer.weight, layer.bias))
+        h = tuple(
+            sum((w * v for w, v in zip(row, h, strict=True) if w and v), b)
+            for row, b in zip(layer.weight, layer.bias, strict=True)
+        )
         if k < last and net.activation != "linear":
             slope = F0 if net.activation == "relu" else net.leaky_slope
             h = tuple(v if v > 0 else slope * v for v in h)
@@ -98,21 +101,24 @@ def pair_values(cfg: Config) -> tuple[Fraction, Fraction, Fraction, Fraction]:
 def _paper_symbols(cfg: Config) -> tuple[list[Fraction], list[Fraction], Fraction]:
     """X_j = Σ_i w_ji x_i, k_j = n_1j − n_2j and B = Σ_j k_j b_j + z_1 − z_2, written from the weights."""
     W, N = cfg.net.layers
-    X = [sum((w * v for w, v in zip(row, cfg.x)), F0) for row in W.weight]
-    k = [a - b for a, b in zip(N.weight[0], N.weight[1])]
-    B = sum((kj * bj for kj, bj in zip(k, W.bias)), F0) + N.bias[0] - N.bias[1]
+    X = [sum((w * v for w, v in zip(row, cfg.x, strict=True)), F0) for row in W.weight]
+    k = [a - b for a, b in zip(N.weight[0], N.weight[1], strict=True)]
+    B = sum((kj * bj for kj, bj in zip(k, W.bias, strict=True)), F0) + N.bias[0] - N.bias[1]
     return X, k, B
 
 
 def _dot(a: list[Fraction], b: list[Fraction]) -> Fraction:
-    return sum((u * v for u, v in zip(a, b)), F0)
+    return sum((u * v for u, v in zip(a, b, strict=True)), F0)
 
 
 def _eq5(cfg: Config, strict: bool) -> Outcome:
     W, N = cfg.net.layers
     X, _, _ = _paper_symbols(cfg)
     y = cfg.net.forward(cfg.x, cfg.tau)
-    formula = [sum((n * (cfg.tau * Xj + bj) for n, Xj, bj in zip(N.weight[i], X, W.bias)), F0) + N.bias[i] for i in range(len(y))]
+    formula = [
+        sum((n * (cfg.tau * Xj + bj) for n, Xj, bj in zip(N.weight[i], X, W.bias, strict=True)), F0) + N.bias[i]
+        for i in range(len(y))
+    ]
     return Outcome(True, list(y) == formula)
 
 
@@ -228,7 +234,7 @@ def _tau_negative(cfg: Config, strict: bool) -> Outcome:
 
 def _plane_order(cfg: Config, strict: bool) -> Outcome:
     """Fig. 3a's step: τ > 1, B < 0, point above η, plane η′ below plane η along d ⇒ point above η′."""
-    X, k, B = _paper_symbols(cfg)
+    _X, k, B = _paper_symbols(cfg)
     eta = _margin(cfg.net.forward(cfg.x, cfg.tau))
     eta_p = _margin(cfg.net.forward(cfg.x))
     if B == 0 or all(kj == 0 for kj in k):
@@ -244,9 +250,13 @@ def _plane_order(cfg: Config, strict: bool) -> Outcome:
 def _head_logits(cfg: Config) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tuple[Fraction, ...]]:
     """(τWf + b, Wf + b/τ, b) of a one-layer head, Wf written from the weights."""
     (L,) = cfg.net.layers
-    Wf = [sum((w * v for w, v in zip(row, cfg.x)), F0) for row in L.weight]
+    Wf = [sum((w * v for w, v in zip(row, cfg.x, strict=True)), F0) for row in L.weight]
     t = cfg.tau
-    return tuple(t * a + b for a, b in zip(Wf, L.bias)), tuple(a + b / t for a, b in zip(Wf, L.bias)), L.bias
+    return (
+        tuple(t * a + b for a, b in zip(Wf, L.bias, strict=True)),
+        tuple(a + b / t for a, b in zip(Wf, L.bias, strict=True)),
+        L.bias,
+    )
 
 
 def _multiclass(cfg: Config, strict: bool) -> Outcome:
@@ -289,7 +299,10 @@ def _relu_no_bias(cfg: Config, strict: bool) -> Outcome:
 def _float_logits(net: Network, x: tuple[Fraction, ...], tau: Fraction) -> list[float]:
     h = [float(tau) * float(v) for v in x]
     for k, layer in enumerate(net.layers):
-        h = [sum(float(w) * v for w, v in zip(row, h)) + float(b) for row, b in zip(layer.weight, layer.bias)]
+        h = [
+            sum(float(w) * v for w, v in zip(row, h, strict=True)) + float(b)
+            for row, b in zip(layer.weight, layer.bias, strict=True)
+        ]
         if k < len(net.layers) - 1:
             h = [math.tanh(v) if net.activation == "tanh" else 1 / (1 + math.exp(-v)) for v in h]
     return h

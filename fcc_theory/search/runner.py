@@ -9,6 +9,8 @@ shrunk example last). Every reported counterexample is re-checked exactly with
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -98,7 +100,7 @@ def validate(prop: Property, widths: Sequence[int], activation: str, tau_range: 
         )
     if widths[-1] < 2:
         raise UserError(f"--widths must end with at least 2 classes (the claims compare class 0 with class 1); got {widths[-1]}")
-    check_parameters(sum(a * b + b for a, b in zip(widths, widths[1:])) + widths[0], "--widths")
+    check_parameters(sum(a * b + b for a, b in itertools.pairwise(widths)) + widths[0], "--widths")
     if prop.kind == "paper" and len(widths) != 3:
         raise UserError(
             f"claim {prop.id} uses the paper's symbols of a network with one hidden layer; give 3 widths such as 3,3,2"
@@ -191,7 +193,7 @@ def search_hypothesis(
     widths = tuple(widths or prop.default_widths)
     act = activation or prop.activations[0]
     validate(prop, widths, act, tau_range)
-    size = sum(a * b + b for a, b in zip(widths, widths[1:])) + widths[0]
+    size = sum(a * b + b for a, b in itertools.pairwise(widths)) + widths[0]
     if size > MAX_HYPOTHESIS_PARAMETERS:
         raise LimitError(
             f"--widths {','.join(map(str, widths))} gives {size} values per draw; the hypothesis engine's limit is "
@@ -225,10 +227,8 @@ def search_hypothesis(
     )
     run = hyp_seed(seed)(cfg_settings(given(strategy)(test)))
     t0 = time.perf_counter()
-    try:
+    with contextlib.suppress(_Found):
         run()
-    except _Found:
-        pass
     secs = time.perf_counter() - t0
     found: Config | None = state["last"]
     if found is not None and prop.check(found, strict).holds:  # the replay must fail exactly again

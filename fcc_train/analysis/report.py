@@ -197,10 +197,8 @@ def format_report(rep: dict[str, Any], meta: dict[str, Any]) -> str:
                 f"    {sp:7} {v['points']:>6} {v['flips_exact']:>5} {v['in_any_slab']:>7} {v['correct_unscaled']:>14} "
                 f"{v['correct_scaled']:>12} {v['flips_fixing']:>5} {v['flips_breaking']:>6}"
             )
-        for mm in m["mismatches"][:10]:
-            L.append(f"    MISMATCH {json.dumps(mm)}")
-        for mm in m["float_mismatches"][:10]:
-            L.append(f"    float32 vs exact: {json.dumps(mm)}")
+        L.extend(f"    MISMATCH {json.dumps(mm)}" for mm in m["mismatches"][:10])
+        L.extend(f"    float32 vs exact: {json.dumps(mm)}" for mm in m["float_mismatches"][:10])
     bd = rep["slab_width"]["boundary_distance"]
     L.append(
         "slab width per class (feature space, pairs (c, j) at tau_c): class tau min / median / max;"
@@ -215,8 +213,7 @@ def format_report(rep: dict[str, Any], meta: dict[str, Any]) -> str:
         f"bias vs training count: the more frequent class has the larger bias in {bv['pairs_more_frequent_has_larger_bias']}"
         f"/{bv['pairs_compared']} pairs (rank correlation {rho})"
     )
-    for n in rep["notes"]:
-        L.append(f"note: {n}")
+    L.extend(f"note: {n}" for n in rep["notes"])
     L.append(
         "verdict: "
         + (

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import numpy as np
 
 from fcc_theory.errors import UserError
+
+if TYPE_CHECKING:
+    from fcc_train.models.base import StagedNet
 
 __all__ = ["LoadedRun", "effective_head", "load_run"]
 
@@ -76,10 +79,11 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test",
     # the loader's own unaugmented, normalised batches (the same preprocessing as evaluation)
     loader = make_loader(data, cfg, dev)
     batches = loader.eval_batches() if split == "test" else loader.train_eval_batches()
+    backbone = cast("StagedNet", model)  # every model the trainer builds is a StagedNet (.features before the head)
     feats, labs = [], []
     with torch.no_grad():
         for x, y in batches:
-            feats.append(model.features(x).float().cpu())
+            feats.append(backbone.features(x).float().cpu())
             labs.append(y.cpu())
     labels = torch.cat(labs) if labs else torch.zeros(0, dtype=torch.long)
     F = torch.cat(feats).numpy().astype(np.float32) if feats else np.zeros((0, 0), np.float32)

@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
     else:
         run_all(jobs, opts)
+    assert opts.benchmark is not None  # plan_jobs above rejected a sweep without --benchmark
     rows = collect(jobs, opts.benchmark)
     pj, pc = write_results(rows, opts.folder)
     print(f"{'run':<28} {'status':<13} {'best err':>8} {'last err':>8}")

@@ -38,7 +38,7 @@ _LAYOUT = {
 
 
 def _expected(name: str, root: str) -> str:
-    folder, train, test, _, _ = _LAYOUT[name]
+    folder = _LAYOUT[name][0]
     files = "data_batch_1..5 and test_batch" if name == "cifar10" else "train and test"
     return f"expected {root}/{folder}/{files} (the python version from cs.toronto.edu/~kriz/cifar.html)"
 

@@ -39,7 +39,7 @@ def load_digits_uint8() -> tuple[np.ndarray, np.ndarray]:
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
         raise DataError("the digits data set needs scikit-learn: pip install -e '.[train]'")
-    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
     if path.is_file():
         raw = np.loadtxt(path, delimiter=",")
         images, target = raw[:, :-1].reshape(-1, 8, 8), raw[:, -1]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -125,10 +125,8 @@ def _open_split(cfg: Config, split: str) -> tuple[ImageSource, int]:
 def build_large_datasets(cfg: Config) -> LargeData:
     """ImageNet-LT (train + ``data.test_split``) or iNat18 (train + the official val), from the store or the JPEGs."""
     d = cfg.data
-    if d.dataset == "inat18" and d.test_split == "test":
-        split = "val"  # iNat18 has no public test labels: the official val split is the test set
-    else:
-        split = d.test_split
+    # iNat18 has no public test labels: the official val split is the test set
+    split = "val" if d.dataset == "inat18" and d.test_split == "test" else d.test_split
     if split not in ("test", "val"):
         raise DataError(f"data.test_split must be test or val, got '{d.test_split}'")
     if d.image_size > d.short_side:
@@ -222,7 +220,8 @@ class LargeLoader(RankShare):
     # -- batches ----------------------------------------------------------------
     def _stream(self, source: ImageSource, chunks: list[np.ndarray]) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Assembled chunks in order, ``prefetch`` ahead on the thread pool; moved to the device."""
-        pool, pending = self.pool(), deque()
+        pool = self.pool()
+        pending: deque[tuple[np.ndarray, Future[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]] = deque()
         it = iter(chunks)
         for c in it:
             pending.append((c, pool.submit(self._host_batch, source, c)))
@@ -242,7 +241,7 @@ class LargeLoader(RankShare):
         arr, sizes = assemble(source, idx)
         out = (torch.from_numpy(arr), torch.from_numpy(sizes), torch.from_numpy(source.labels[idx]))
         if self.device.type == "cuda":
-            out = tuple(t.pin_memory() for t in out)
+            out = (out[0].pin_memory(), out[1].pin_memory(), out[2].pin_memory())
         return out
 
     def batches(

@@ -62,7 +62,7 @@ def step_profile(n_max: int, num_classes: int, imbalance_factor: float, minority
     _check_profile_args(n_max, num_classes, imbalance_factor)
     if not 0.0 <= minority_fraction <= 1.0:
         raise ValueError(f"step minority fraction must lie in [0, 1], got {minority_fraction}")
-    n_minor = int(round(num_classes * minority_fraction))
+    n_minor = round(num_classes * minority_fraction)
     low = int(n_max * (1.0 / float(imbalance_factor)))
     return [int(n_max)] * (num_classes - n_minor) + [low] * n_minor
 

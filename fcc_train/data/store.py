@@ -28,9 +28,12 @@ import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from fcc_train.config import Config
 
 __all__ = ["FORMAT", "ImageStore", "build_large_store", "build_store", "load_resized", "main", "resized_size"]
 
@@ -57,10 +60,10 @@ def load_resized(path: str | Path, short_side: int, mode: str = "full") -> np.nd
         w0, h0 = im.size
         th, tw = resized_size(h0, w0, short_side)
         im.draft("RGB", (tw, th))
-        im = im.convert("RGB")
-        if im.size != (tw, th):
-            im = im.resize((tw, th), Image.BILINEAR)
-        a = np.asarray(im, dtype=np.uint8)
+        rgb = im.convert("RGB")
+        if rgb.size != (tw, th):
+            rgb = rgb.resize((tw, th), Image.Resampling.BILINEAR)
+        a = np.asarray(rgb, dtype=np.uint8)
     if mode == "centre":
         y0, x0 = (th - short_side) // 2, (tw - short_side) // 2
         a = a[y0 : y0 + short_side, x0 : x0 + short_side]
@@ -119,9 +122,7 @@ def build_store(
                     raise DataError(f"{paths[i]}: decoded to {a.shape[:2]}, expected {shapes[i]} (corrupt file?)")
                 flat[offsets[i] : offsets[i] + sizes[i]] = a.reshape(-1)
 
-            done = 0
-            for _ in pool.map(put, range(len(paths)), chunksize=16):
-                done += 1
+            for done, _ in enumerate(pool.map(put, range(len(paths)), chunksize=16), start=1):
                 if progress and done % 5000 == 0:
                     print(f"  {done:,}/{len(paths):,} images", file=sys.stderr)
             flat.flush()
@@ -178,30 +179,30 @@ class ImageStore:
         return self.flat[o : o + h * w * 3].reshape(h, w, 3)
 
 
-def build_large_store(cfg: object, out: str | Path, *, mode: str = "full", workers: int = 0, progress: bool = True) -> list[Path]:
+def build_large_store(cfg: Config, out: str | Path, *, mode: str = "full", workers: int = 0, progress: bool = True) -> list[Path]:
     """Build ``out/train`` and ``out/<test split>`` for the ImageNet-LT / iNat18 data set of ``cfg`` (skips built splits)."""
     from fcc_train.data.large import split_items
 
     out = Path(out)
     built = []
-    for split in ("train", cfg.data.test_split):  # type: ignore[attr-defined]
+    for split in ("train", cfg.data.test_split):
         dest = out / split
         if (dest / "index.json").is_file():
             built.append(dest)
             continue
         paths, labels, C = split_items(cfg, split)
         if progress:
-            print(f"building {dest} ({len(paths):,} images, short side {cfg.data.short_side}, {mode})", file=sys.stderr)  # type: ignore[attr-defined]
+            print(f"building {dest} ({len(paths):,} images, short side {cfg.data.short_side}, {mode})", file=sys.stderr)
         built.append(
             build_store(
                 paths,
                 labels,
                 dest,
-                short_side=cfg.data.short_side,  # type: ignore[attr-defined]
+                short_side=cfg.data.short_side,
                 mode=mode,
                 num_classes=C,
                 workers=workers,
-                source=f"{cfg.data.dataset}:{split}",  # type: ignore[attr-defined]
+                source=f"{cfg.data.dataset}:{split}",
                 progress=progress,
             )
         )

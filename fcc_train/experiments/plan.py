@@ -74,6 +74,7 @@ class SweepOptions:
     @property
     def folder(self) -> Path:
         """``<out>/<benchmark>``: the runs, the results and the group jobs files."""
+        assert self.benchmark is not None, "plan_jobs rejects a sweep without --benchmark before any folder is named"
         return Path(self.out) / self.benchmark
 
     def shared_flags(self) -> list[str]:
@@ -131,7 +132,8 @@ def parse_ints(text: str, what: str) -> list[int]:
     return vals
 
 
-def _check(opts: SweepOptions) -> None:
+def _check(opts: SweepOptions) -> str:
+    """Reject bad options; the benchmark, now known to be given."""
     if opts.benchmark is None:
         raise UserError("--benchmark is required; use one of " + ", ".join(TABLES.get(opts.table, TABLES[1])))
     if opts.table not in TABLES:
@@ -146,6 +148,7 @@ def _check(opts: SweepOptions) -> None:
         raise UserError(f"--per-process must be >= 1, got {opts.per_process}")
     if opts.stack and opts.per_process < 2:
         raise UserError("--stack stacks the runs that share a process; add --per-process K with K >= 2")
+    return opts.benchmark
 
 
 def plan_jobs(args: Any) -> list[Job]:
@@ -155,7 +158,7 @@ def plan_jobs(args: Any) -> list[Job]:
     from fcc_train.experiments.catalog import METHODS
 
     opts = SweepOptions.of(args)
-    _check(opts)
+    benchmark = _check(opts)
     known = [m.key for m in METHODS]
     if opts.methods:
         keys = [k.strip() for k in opts.methods.split(",") if k.strip()]
@@ -168,7 +171,7 @@ def plan_jobs(args: Any) -> list[Job]:
     if not variants or any(v not in ("raw", "fcc") for v in variants):
         raise UserError(f"--variants '{opts.variants}' must list raw and/or fcc")
     seeds = parse_ints(opts.seeds, "--seeds")
-    cfg_dir = Path(opts.configs) / opts.benchmark
+    cfg_dir = Path(opts.configs) / benchmark
     jobs: dict[tuple[str, bool, int], Job] = {}
 
     def add(key: str, fcc: bool, seed: int) -> Job:

@@ -20,6 +20,7 @@ still queued from an earlier invocation are not submitted twice: the sweep waits
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -142,10 +143,8 @@ def _active_job(job: Job) -> str | None:
 def _job_ids(jobs: list[Job]) -> list[str]:
     ids = []
     for j in jobs:
-        try:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             ids.append(str(json.loads((j.out / JOB_FILE).read_text())["job_id"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
     return ids
 
 

@@ -146,7 +146,7 @@ class StackedCifarResNet(nn.Module):
         """``id(p)`` of each parameter of ``net`` (run k) → (index in ``self.parameters()``, its slice there)."""
         index = {id(p): i for i, p in enumerate(self.parameters())}
         out: dict[int, tuple[int, slice | int]] = {}
-        for s, t in zip(_convs_and_bns(self), _convs_and_bns(net)):
+        for s, t in zip(_convs_and_bns(self), _convs_and_bns(net), strict=True):
             for name in ("weight", "bias"):
                 src, dst = getattr(s, name, None), getattr(t, name, None)
                 if src is not None and dst is not None:

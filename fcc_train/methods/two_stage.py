@@ -26,7 +26,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn as nn
@@ -36,6 +36,7 @@ from fcc_theory.errors import UserError
 
 if TYPE_CHECKING:
     from fcc_train.config import Config
+    from fcc_train.models.base import StagedNet
 
 __all__ = [
     "LWSHead",
@@ -82,7 +83,7 @@ class LWSHead(nn.Module):
 
     @property
     def weight(self) -> torch.Tensor:
-        return self.head.weight
+        return _weight(self.head)
 
     @property
     def bias(self) -> torch.Tensor | None:
@@ -90,6 +91,19 @@ class LWSHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(x) * self.scale
+
+
+def _weight(head: nn.Module) -> torch.Tensor:
+    """The head's class-weight matrix (rows are classes): an nn.Linear's, a CosineHead's or an LWSHead's."""
+    w = head.weight
+    if not isinstance(w, torch.Tensor):
+        raise UserError(f"the head {type(head).__name__} has no weight matrix; use model.head: linear or cosine")
+    return w
+
+
+def _staged(model: nn.Module) -> StagedNet:
+    """``model`` as the trainer's models all are: a StagedNet (``.features``, ``.head``); build_model types them nn.Module."""
+    return cast("StagedNet", model)
 
 
 def tau_normalise(weight: torch.Tensor, p: float) -> torch.Tensor:
@@ -106,10 +120,10 @@ class TauNormModel(nn.Module):
         self.p = p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        head = self.model.head
-        w = tau_normalise(head.weight.float(), self.p)
+        head = _staged(self.model).head
+        w = tau_normalise(_weight(head).float(), self.p)
         b = getattr(head, "bias", None)
-        f = self.model.features(x)
+        f = _staged(self.model).features(x)
         return F.linear(f.float(), w, None if b is None else b.float())
 
 
@@ -121,16 +135,18 @@ def max_norm_(weight: torch.Tensor, threshold: float) -> None:
 
 
 def _head_params(model: nn.Module) -> list[nn.Parameter]:
-    return list(model.head.parameters())
+    return list(_staged(model).head.parameters())
 
 
 def _reset_head(head: nn.Module) -> None:
-    if hasattr(head, "reset_parameters"):
-        head.reset_parameters()
+    reset = getattr(head, "reset_parameters", None)
+    if callable(reset):
+        reset()
         return
     for mod in head.modules():
-        if mod is not head and hasattr(mod, "reset_parameters"):
-            mod.reset_parameters()
+        reset = getattr(mod, "reset_parameters", None)
+        if mod is not head and callable(reset):
+            reset()
     w = getattr(head, "weight", None)
     if isinstance(w, nn.Parameter):  # a bare-parameter head: nn.Linear's default initialisation
         nn.init.kaiming_uniform_(w, a=5**0.5)
@@ -154,7 +170,7 @@ def prepare_two_stage(model: nn.Module, cfg: Config, device: torch.device | str 
         load_weights(model, state["model"], path, "use the same data set and model.arch as stage 1")
         model.to(device)
     if st.reset_head:
-        _reset_head(model.head)
+        _reset_head(_staged(model).head)
     if st.freeze_backbone or st.lws:
         for p in model.parameters():
             p.requires_grad_(False)
@@ -162,14 +178,14 @@ def prepare_two_stage(model: nn.Module, cfg: Config, device: torch.device | str 
             for p in _head_params(model):
                 p.requires_grad_(True)
     if st.lws:
-        num_classes = model.head.weight.shape[0]
-        model.head = LWSHead(model.head, num_classes).to(device)
+        head = _staged(model).head
+        model.head = LWSHead(head, _weight(head).shape[0]).to(device)
     return [p for p in model.parameters() if p.requires_grad]
 
 
 def apply_after_step(model: nn.Module, cfg: Config) -> None:
     if cfg.stage.max_norm is not None:
-        max_norm_(model.head.weight, cfg.stage.max_norm)
+        max_norm_(_weight(_staged(model).head), cfg.stage.max_norm)
 
 
 def build_eval_model(model: nn.Module, cfg: Config) -> nn.Module:

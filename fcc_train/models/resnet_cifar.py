@@ -60,7 +60,7 @@ class CifarResNet(StagedNet):
             nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
         )
         stages, cin = [], widths[0]
-        for i, (n, w) in enumerate(zip(blocks, widths)):
+        for i, (n, w) in enumerate(zip(blocks, widths, strict=True)):
             layers = []
             for b in range(n):
                 layers.append(BasicBlock(cin, w, stride=2 if (i > 0 and b == 0) else 1))

@@ -99,7 +99,7 @@ class ImageNetResNet(StagedNet):
             nn.MaxPool2d(3, 2, 1),
         )
         cin, stages = 64, []
-        for i, (n, width) in enumerate(zip(layers, (64, 128, 256, 512))):
+        for i, (n, width) in enumerate(zip(layers, (64, 128, 256, 512), strict=True)):
             blocks = []
             for b in range(n):
                 stride = 2 if (i > 0 and b == 0) else 1

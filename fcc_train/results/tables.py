@@ -226,8 +226,7 @@ def render(rows: Sequence[TableRow], fmt: str = "md", metric: str = "best") -> s
     )
     if fmt == "html":
         out = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in HEADER) + "</tr></thead>", "<tbody>"]
-        for c in cells:
-            out.append("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in c) + "</tr>")
+        out.extend("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in c) + "</tr>" for c in cells)
         out += ["</tbody>", "</table>", f"<p>{html.escape(note)}</p>"]
         return "\n".join(out) + "\n"
     if fmt != "md":

@@ -85,7 +85,7 @@ def all_gather_cat(t: torch.Tensor) -> torch.Tensor:
     pad = torch.zeros((m - t.shape[0],) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device)
     buf = [torch.zeros((m,) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device) for _ in sizes]
     dist.all_gather(buf, torch.cat([t, pad]))
-    return torch.cat([b[: int(s.item())] for b, s in zip(buf, sizes)])
+    return torch.cat([b[: int(s.item())] for b, s in zip(buf, sizes, strict=True)])
 
 
 def rank() -> int:

@@ -49,25 +49,22 @@ class ForeachSGD:
 
     @torch.no_grad()
     def step_with(self, grads: list[torch.Tensor]) -> None:
-        g = [gi.float() if gi.dtype != p.dtype else gi for gi, p in zip(grads, self.params)]
+        g = [gi.float() if gi.dtype != p.dtype else gi for gi, p in zip(grads, self.params, strict=True)]
         if self.weight_decay:
             g = list(torch._foreach_add(g, self.params, alpha=self.weight_decay))
         # torch.optim.SGD starts buf at the first gradient; with buf = 0, m·0 + g is the same value
         torch._foreach_mul_(self.bufs, self.momentum)
         torch._foreach_add_(self.bufs, g)
-        if self.nesterov:
-            g = list(torch._foreach_add(g, self.bufs, alpha=self.momentum))
-        else:
-            g = [b.clone() for b in self.bufs]
+        g = list(torch._foreach_add(g, self.bufs, alpha=self.momentum)) if self.nesterov else [b.clone() for b in self.bufs]
         torch._foreach_mul_(g, self.lr)
-        torch._foreach_sub_(self.params, g)  # type: ignore[arg-type]  # the stubs miss the tensor-list overload
+        torch._foreach_sub_(self.params, g)
 
     def state_dict(self) -> dict:
         return {"lr": float(self.lr), "bufs": [b.clone() for b in self.bufs]}
 
     def load_state_dict(self, state: dict) -> None:
         self.lr.fill_(state["lr"])
-        for b, s in zip(self.bufs, state["bufs"]):
+        for b, s in zip(self.bufs, state["bufs"], strict=True):
             b.copy_(s)
 
 
@@ -109,7 +106,7 @@ class CapturedStep:
     def _snapshot(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         tensors = list(self.opt.params) + list(self.opt.bufs) + [self.loss_sum]
         for m in self.modules:
-            tensors += [b for b in m.buffers()]
+            tensors += list(m.buffers())
         return [t.detach().clone() for t in tensors], tensors
 
     def _build(self, phase: object, inputs: tuple[torch.Tensor, ...]) -> None:
@@ -130,7 +127,7 @@ class CapturedStep:
         finally:
             torch.cuda.current_stream().wait_stream(side)
             with torch.no_grad():  # the warm-up and capture (or a failed attempt) must not count as training
-                for t, s in zip(live, saved):
+                for t, s in zip(live, saved, strict=True):
                     t.copy_(s)
         self.graphs[phase] = (g, static)
 
@@ -144,7 +141,7 @@ class CapturedStep:
         g, static = self.graphs[phase]
         if len(static) != len(inputs):
             raise ValueError(f"phase {phase!r} was captured with {len(static)} inputs, this step passes {len(inputs)}")
-        for s, t in zip(static, inputs):
+        for s, t in zip(static, inputs, strict=True):
             s.copy_(t)
         g.replay()
         self.steps += 1

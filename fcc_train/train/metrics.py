@@ -28,7 +28,7 @@ def per_class_recall(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
     preds, labels = preds.cpu().long(), labels.cpu().long()
     total = torch.bincount(labels, minlength=num_classes)
     hit = torch.bincount(labels[preds == labels], minlength=num_classes)
-    return [100.0 * int(h) / int(t) if int(t) else None for h, t in zip(hit.tolist(), total.tolist())]
+    return [100.0 * int(h) / int(t) if int(t) else None for h, t in zip(hit.tolist(), total.tolist(), strict=True)]
 
 
 def compute_metrics(preds: torch.Tensor, labels: torch.Tensor, class_counts: Sequence[int]) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def compute_metrics(preds: torch.Tensor, labels: torch.Tensor, class_counts: Seq
     splits = [shot_of(n) for n in class_counts]
     out: dict[str, Any] = {"top1_error": 100.0 * (1 - correct / n) if n else float("nan")}
     for name in SHOTS:
-        vals = [r for r, s in zip(recall, splits) if s == name and r is not None]
+        vals = [r for r, s in zip(recall, splits, strict=True) if s == name and r is not None]
         out[name] = sum(vals) / len(vals) if vals else None
     out["per_class_recall"] = recall
     return out

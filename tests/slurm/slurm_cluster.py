@@ -108,9 +108,8 @@ class LocalSlurm:
         self.conf.write_text("\n".join(lines) + "\n")
 
     def _spawn(self, cmd: list[str], log: str) -> subprocess.Popen:
-        out = open(self.folder / log, "ab")
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
-        out.close()
+        with open(self.folder / log, "ab") as out:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
         self.procs.append(proc)
         return proc
 
@@ -171,7 +170,7 @@ class LocalSlurm:
         for proc in reversed(self.procs):
             try:
                 proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # noqa: PERF203  # each daemon gets its own grace period
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
         self.procs = []

@@ -82,21 +82,21 @@ def test_an_interrupted_task_is_resubmitted_as_itself():
 
 
 def _args(**kw) -> argparse.Namespace:
-    base = dict(
-        table=1,
-        benchmark="digits",
-        methods="ce",
-        variants="raw",
-        seeds="42",
-        parallel=1,
-        per_process=1,
-        stack=False,
-        out="runs",
-        configs=str(REPO / "configs"),
-        data_root=None,
-        device=None,
-        overrides=[["optim.epochs=2"]],
-    )
+    base = {
+        "table": 1,
+        "benchmark": "digits",
+        "methods": "ce",
+        "variants": "raw",
+        "seeds": "42",
+        "parallel": 1,
+        "per_process": 1,
+        "stack": False,
+        "out": "runs",
+        "configs": str(REPO / "configs"),
+        "data_root": None,
+        "device": None,
+        "overrides": [["optim.epochs=2"]],
+    }
     return argparse.Namespace(**{**base, **kw})
 
 

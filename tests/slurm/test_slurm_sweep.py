@@ -139,7 +139,7 @@ def test_chain_runs_in_order_and_equals_the_local_sweep(slurm_cluster, tmp_path)
         "last_medium",
         "last_few",
     )
-    for a, b in zip(got, rows(local)):
+    for a, b in zip(got, rows(local), strict=True):
         assert (a["method"], a["variant"], a["seed"]) == (b["method"], b["variant"], b["seed"])
         assert {k: a[k] for k in numbers} == {k: b[k] for k in numbers}
     for stem in ("ce", "crt"):

@@ -165,7 +165,7 @@ def test_certify_dir_is_a_file(tmp_path: Path) -> None:
 
 @needs_coqc
 def test_coqc_checks_every_file(certified: tuple[int, str, Path]) -> None:
-    _, out, d = certified
+    _, _out, d = certified
     man = json.loads((d / "manifest.json").read_text())
     assert man["coq"]["coqc"] == dict.fromkeys([*coq.COQ_FILES, "Refutations.v"], "checked")
     assert "target_refuted" in (d / "coq" / "Refutations.v").read_text()

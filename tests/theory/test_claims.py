@@ -144,8 +144,8 @@ def test_characterization_oracle(s: Fraction, B: Fraction, tau: Fraction) -> Non
 def test_multiclass_and_flip_oracle(rows: list, tau: Fraction) -> None:
     a = [r[0] for r in rows]
     b = [r[1] for r in rows]
-    scaled = argmax_or_none([tau * ai + bi for ai, bi in zip(a, b)])
-    assert scaled == argmax_or_none([ai + bi / tau for ai, bi in zip(a, b)])
-    unscaled = argmax_or_none([ai + bi for ai, bi in zip(a, b)])
+    scaled = argmax_or_none([tau * ai + bi for ai, bi in zip(a, b, strict=True)])
+    assert scaled == argmax_or_none([ai + bi / tau for ai, bi in zip(a, b, strict=True)])
+    unscaled = argmax_or_none([ai + bi for ai, bi in zip(a, b, strict=True)])
     if scaled is not None and unscaled is not None and unscaled != scaled:
         assert b[unscaled] > b[scaled]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from fractions import Fraction as F
+from pathlib import Path
 
 import pytest
 
@@ -64,9 +65,9 @@ def test_fig3_title_catches_a_wrong_verdict(panels) -> None:
 
 
 def test_fig2_numbers() -> None:
-    d, cloud, mult = fig2_data()
+    d, _cloud, _mult = fig2_data()
     assert d.side2_scaled == d.factor**2 * d.side2
-    assert all(b == (d.factor * a[0], d.factor * a[1]) for a, b in zip(d.square, d.square_scaled))
+    assert all(b == (d.factor * a[0], d.factor * a[1]) for a, b in zip(d.square, d.square_scaled, strict=True))
     assert d.cloud_distance_ratio == pytest.approx(d.tau_cloud, rel=1e-12)
 
 
@@ -90,7 +91,7 @@ def test_multiclass_flips_go_toward_larger_bias() -> None:
 def test_rendering_is_deterministic(tmp_path, panels) -> None:
     a = save(render_fig3(panels), tmp_path / "a", "f3", ("png", "svg", "pdf"))
     b = save(render_fig3(fig3_panels()), tmp_path / "b", "f3", ("png", "svg", "pdf"))
-    for pa, pb in zip(a, b):
+    for pa, pb in zip(a, b, strict=True):
         assert pa.read_bytes() == pb.read_bytes(), pa.name
     svg = a[1].read_text()
     assert "<dc:date>" not in svg
@@ -108,7 +109,7 @@ def test_cli_writes_the_whole_set(tmp_path, capsys) -> None:
     names = sorted(p.rsplit("/", 1)[-1] for p in printed)
     assert names == sorted(["fig3_planes.png", "fig2_scaling.png", "slab_probability.png", "multiclass_head.png"])
     for p in printed:
-        data = open(p, "rb").read()
+        data = Path(p).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 300_000
     assert seconds < 30  # about 3-5 s on an idle core; generous for a shared CI machine
 

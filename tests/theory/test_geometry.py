@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import math
 import random
 from fractions import Fraction as F
@@ -39,7 +40,7 @@ def _random_net(rng: random.Random) -> Network:
 
 
 def _dot(a, b) -> F:
-    return sum((p * q for p, q in zip(a, b)), F(0))
+    return sum((p * q for p, q in zip(a, b, strict=True)), F(0))
 
 
 def test_doctests() -> None:
@@ -70,12 +71,12 @@ def test_geometry_matches_check_on_random_networks() -> None:
                 assert _dot(g.v, q) == c and _dot(q, q) == off2
                 assert _dot(g.d, q) > 0  # both planes lie on the +d side of the origin
             # gap = distance between the feet; η′ is farther along d iff τ > 1
-            diff = tuple(a - b for a, b in zip(foot(c_eta), foot(c_etap)))
+            diff = tuple(a - b for a, b in zip(foot(c_eta), foot(c_etap), strict=True))
             assert _dot(diff, diff) == g.gap2
             assert (g.upper_plane == "eta_prime") == (tau > 1) and (g.upper_plane == "eta") == (tau < 1)
             assert (g.offset2_eta_prime > g.offset2_eta) == (tau > 1)
         # input-space gap uses Wᵀk (theory.md §1.4)
-        k, B, wtk = hidden_space(net)
+        _k, B, wtk = hidden_space(net)
         assert B == g.B and wtk == g.v
         assert g.gap2 == B**2 * (1 - 1 / tau) ** 2 / _dot(wtk, wtk)
         done += 1
@@ -140,6 +141,6 @@ def test_ball_cdf_is_a_cdf() -> None:
     assert ball_cdf(F(-3)) == 0 and ball_cdf(F(5, 2)) == 1
     ts = [F(k, 20) for k in range(-20, 21)]
     vals = [ball_cdf(t) for t in ts]
-    assert all(a < b for a, b in zip(vals, vals[1:]))
+    assert all(a < b for a, b in itertools.pairwise(vals))
     # a slab wholly outside the ball has probability 0
     assert ball_slab_probability(F(-3), F(2)) == 0

@@ -39,7 +39,7 @@ def test_pair_margins_match_logits_and_slab(nx, tau: Fraction) -> None:
     A, c = collapse_affine(net)
     # the collapsed map reproduces the network (independent matrix-vector product)
     for scale, logits in ((tau, rep.logits_scaled), (F(1), rep.logits_original)):
-        assert tuple(sum(a * scale * v for a, v in zip(row, x)) + ci for row, ci in zip(A, c)) == logits
+        assert tuple(sum(a * scale * v for a, v in zip(row, x, strict=True)) + ci for row, ci in zip(A, c, strict=True)) == logits
     for p in rep.pairs:
         assert p.eta == rep.logits_scaled[p.i] - rep.logits_scaled[p.j]
         assert p.eta_prime == rep.logits_original[p.i] - rep.logits_original[p.j]

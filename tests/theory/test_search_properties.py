@@ -123,7 +123,7 @@ def test_mutated_formula_is_caught() -> None:
         X, k, B = _paper_symbols(cfg)
         eta = cfg.net.forward(cfg.x, cfg.tau)
         eta = eta[0] - eta[1]
-        return Outcome(True, eta == cfg.tau * sum((-a * b for a, b in zip(k, X)), F(0)) + B)
+        return Outcome(True, eta == cfg.tau * sum((-a * b for a, b in zip(k, X, strict=True)), F(0)) + B)
 
     mutated = replace(PROPERTIES["eq6"], id="eq6_mutated", check=bad_eq6)
     assert search_hypothesis(mutated, max_examples=200, seed=0).counterexample is not None

@@ -61,7 +61,7 @@ def test_mutated_formula_is_caught_with_a_replayed_witness(which: str, net: Pape
     # the witness network is the symbolic network at the point, and the formula differs there
     subs = {s: sp.Rational(str(d.witness.point[str(s)])) for s in net.symbols}
     assert [sp.Rational(str(v)) for v in d.witness.report.logits_scaled] == list(net.y().subs(subs))
-    assert any(sp.simplify((a - b).subs(subs)) != 0 for a, b in zip(ident.lhs, ident.rhs))
+    assert any(sp.simplify((a - b).subs(subs)) != 0 for a, b in zip(ident.lhs, ident.rhs, strict=True))
 
 
 def test_mutated_key_identity_is_caught(net: PaperNetwork) -> None:

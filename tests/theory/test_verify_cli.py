@@ -30,7 +30,7 @@ def verify_json() -> tuple[int, list, float]:
 
 
 def test_json_shape_exit_and_time(verify_json) -> None:
-    rc, rows, secs = verify_json
+    rc, rows, _secs = verify_json
     assert rc == 0  # the wall time is measured by benchmarks/bench_verify.py, never asserted
     assert [r["id"] for r in rows] == list(CLAIM_IDS)
     for r in rows:
@@ -79,7 +79,7 @@ def test_table_subset() -> None:
     ],
 )
 def test_bad_input_exit_2(argv: list[str], needle: str) -> None:
-    rc, out, err = _run(["verify", *argv])
+    rc, _out, err = _run(["verify", *argv])
     assert rc == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 

@@ -91,7 +91,7 @@ def test_pca_signs_fixed_and_projection_right() -> None:
     X = np.array([[0.0, 0.0], [2.0, 0.0], [4.0, 1e-3]])
     mu, comps = pca_2d(X)
     assert np.allclose(mu, X.mean(0)) and comps[0, 0] > 0.99
-    mu2, comps2 = pca_2d(-X)
+    _mu2, comps2 = pca_2d(-X)
     assert np.allclose(comps, comps2)
 
 

@@ -168,7 +168,7 @@ def test_dispatch_errors_and_loader():
     loader = make_loader(d, cfg, "cpu")
     assert isinstance(loader, DeviceLoader) and loader.steps_per_epoch == sum(d.class_counts) // 32
     assert make_loader(d, cfg, "cpu", rank=1, world_size=2).batch_size == 16
-    with pytest.raises(ConfigError, match="data.augment"):
+    with pytest.raises(ConfigError, match=r"data\.augment"):
         make_loader(d, _cfg("data.augment=autoaugment"), "cpu")
 
 

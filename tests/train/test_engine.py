@@ -1,5 +1,7 @@
 """The training step's hook order, the LR schedule, host-sync freedom and the eager fallbacks."""
 
+import itertools
+
 import pytest
 import torch
 import torch.nn as nn
@@ -44,10 +46,10 @@ class Loader:
 
     def batches(self, probs, gen):
         self.log.append(f"batches({probs})")
-        yield from zip(self.x, self.y)
+        yield from zip(self.x, self.y, strict=True)
 
     def eval_batches(self):
-        yield from zip(self.x, self.y)
+        yield from zip(self.x, self.y, strict=True)
 
 
 class Recording(Method):
@@ -136,7 +138,7 @@ def test_epoch_has_no_host_sync_and_trains(monkeypatch):
     loss = train_one_epoch(eng, loader, 1, None)
     monkeypatch.undo()
     assert loss.dim() == 0 and torch.isfinite(loss)
-    assert any(not torch.equal(a, b) for a, b in zip(before, eng.model.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, eng.model.parameters(), strict=True))
 
 
 def test_lr_schedule_matches_bot():
@@ -147,7 +149,7 @@ def test_lr_schedule_matches_bot():
     assert [lr_at(o, e) for e in (160, 179, 180, 200)] == pytest.approx([1e-3, 1e-3, 1e-5, 1e-5])
     c = load_config(None, ["optim.schedule=cosine"]).optim
     lrs = [lr_at(c, e) for e in range(1, 201)]
-    assert lrs[4] == pytest.approx(0.1) and all(a >= b for a, b in zip(lrs[4:], lrs[5:])) and 0 < lrs[-1] < 1e-4
+    assert lrs[4] == pytest.approx(0.1) and all(a >= b for a, b in itertools.pairwise(lrs[4:])) and 0 < lrs[-1] < 1e-4
     with pytest.raises(ValueError):
         lr_at(load_config(None, ["optim.schedule=linear"]).optim, 1)
 
@@ -185,7 +187,7 @@ def test_optimizer_state_roundtrip():
     st = eng.optimizer_state()
     eng2, _ = _engine([], log)
     eng2.load_optimizer_state(st)
-    for a, b in zip(st["momentum_buffer"], eng2.optimizer_state()["momentum_buffer"]):
+    for a, b in zip(st["momentum_buffer"], eng2.optimizer_state()["momentum_buffer"], strict=True):
         assert torch.equal(a, b)
 
 
@@ -206,7 +208,7 @@ def test_graphs_mode_optimizer_state_crosses_modes(monkeypatch):
     _force_graphs(monkeypatch)
     g2, _ = _engine([], log)
     g2.load_optimizer_state(back)  # eager -> graphs
-    for a, b in zip(st["momentum_buffer"], g2.optimizer_state()["momentum_buffer"]):
+    for a, b in zip(st["momentum_buffer"], g2.optimizer_state()["momentum_buffer"], strict=True):
         assert torch.equal(a, b)
     assert any(b.abs().sum() > 0 for b in st["momentum_buffer"])
 
@@ -223,10 +225,10 @@ class ImageLoader:
         self.y = torch.randint(0, 3, (n, size), generator=g).to(device)
 
     def batches(self, probs, gen):
-        yield from zip(self.x, self.y)
+        yield from zip(self.x, self.y, strict=True)
 
     def eval_batches(self):
-        yield from zip(self.x, self.y)
+        yield from zip(self.x, self.y, strict=True)
 
 
 def _resnet_engine(overrides, init_seed=0, device="cpu"):
@@ -242,11 +244,11 @@ def _resnet_engine(overrides, init_seed=0, device="cpu"):
 
 
 def _assert_same_state(a, b, rtol, atol):
-    for (name, p), q in zip(a.model.named_parameters(), b.model.parameters()):
+    for (name, p), q in zip(a.model.named_parameters(), b.model.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=rtol, atol=atol, msg=lambda m, n=name: f"{n}: {m}")
-    for (name, p), q in zip(a.model.named_buffers(), b.model.buffers()):
+    for (name, p), q in zip(a.model.named_buffers(), b.model.buffers(), strict=True):
         torch.testing.assert_close(p.float(), q.float(), rtol=rtol, atol=atol, msg=lambda m, n=name: f"{n}: {m}")
-    for p, q in zip(a.optimizer_state()["momentum_buffer"], b.optimizer_state()["momentum_buffer"]):
+    for p, q in zip(a.optimizer_state()["momentum_buffer"], b.optimizer_state()["momentum_buffer"], strict=True):
         torch.testing.assert_close(p, q, rtol=rtol, atol=atol)
 
 
@@ -272,7 +274,7 @@ def test_compile_graphs_on_cpu_trains_like_eager():
     assert comp.mode == "compile_graphs", comp.notes  # no silent fallback to eager
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1  # the loss really went through Dynamo/Inductor
     _assert_same_state(comp, eager, rtol=1e-4, atol=1e-5)
-    moved = max((p - q).abs().max().item() for p, q in zip(comp.model.parameters(), init))
+    moved = max((p - q).abs().max().item() for p, q in zip(comp.model.parameters(), init, strict=True))
     assert moved > 1e-2  # the comparison is not between two untrained models
 
 

@@ -32,9 +32,9 @@ def test_foreach_sgd_matches_torch_sgd(nesterov):
         ref.zero_grad()
         F.cross_entropy(m2(x) * s[:, None], y).backward()
         ref.step()
-    for a, b in zip(m.parameters(), m2.parameters()):
+    for a, b in zip(m.parameters(), m2.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    for a, b in zip(m.buffers(), m2.buffers()):
+    for a, b in zip(m.buffers(), m2.buffers(), strict=True):
         torch.testing.assert_close(a, b)
 
 
@@ -49,7 +49,7 @@ def test_wrong_update_is_caught():
     ref.zero_grad()
     F.cross_entropy(m2(x), y).backward()
     ref.step()
-    assert max((a - b).abs().max().item() for a, b in zip(m.parameters(), m2.parameters())) > 1e-4
+    assert max((a - b).abs().max().item() for a, b in zip(m.parameters(), m2.parameters(), strict=True)) > 1e-4
 
 
 def test_pop_loss_is_mean_since_last_call():
@@ -76,7 +76,7 @@ def test_cuda_graph_replay_matches_eager():
         x, y, s = torch.randn(8, 5, device="cuda"), torch.randint(0, 3, (8,), device="cuda"), torch.rand(8, device="cuda") + 1
         graphed(x, y, s)
         eager(x, y, s)
-    for a, b in zip(m.parameters(), m2.parameters()):
+    for a, b in zip(m.parameters(), m2.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
@@ -95,9 +95,9 @@ def test_compiled_loss_cuda_graph_replay_matches_eager():
         graphed(x, y, s)
         eager(x, y, s)
     assert len(graphed.graphs) == 1
-    for a, b in zip(m.parameters(), m2.parameters()):
+    for a, b in zip(m.parameters(), m2.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-    for a, b in zip(m.buffers(), m2.buffers()):
+    for a, b in zip(m.buffers(), m2.buffers(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(graphed.pop_loss(), eager.pop_loss(), rtol=1e-4, atol=1e-5)
 
@@ -128,5 +128,5 @@ def test_failed_capture_leaves_the_state_untouched(monkeypatch):
     with pytest.raises(RuntimeError, match="capture failed"):
         step(torch.randn(8, 5), torch.randint(0, 3, (8,)), torch.ones(8))
     after = [*m.parameters(), *opt.bufs, *m.buffers(), step.loss_sum]
-    assert all(torch.equal(a, b) for a, b in zip(before, after))
+    assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
     assert step.steps == 0 and not step.graphs

@@ -206,7 +206,7 @@ def test_official_defaults_apply_where_the_file_is_silent() -> None:
     assert (cfg.optim.milestones, cfg.optim.lr_decay, cfg.optim.warmup_epochs, cfg.model.arch) == ([40, 50], 0.1, 0, "resnet50")
     assert (cfg.data.flip, cfg.train.eval_every) == (False, 5)
     # the default transforms (RandomResizedCrop) are not a CIFAR recipe here
-    with pytest.raises(ConfigError, match="TRANSFORMS.TRAIN_TRANSFORMS"):
+    with pytest.raises(ConfigError, match=r"TRANSFORMS\.TRAIN_TRANSFORMS"):
         import_official_text("DATASET: {DATASET: IMBALANCECIFAR100}")
 
 

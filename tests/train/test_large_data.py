@@ -42,7 +42,7 @@ def test_imagenet_lt_lists(inet_root: Path) -> None:
     assert torch.bincount(data.test_labels).tolist() == [TEST_PER_CLASS] * 4
     assert data.name == "ImageNet-LT" and data.info["source"] == "pillow" and data.in_channels == 3
     # the label of every listed path is the one in the list (the fixture puts class c under n0000000c/)
-    for p, y in zip(data.train.paths, data.train.labels):
+    for p, y in zip(data.train.paths, data.train.labels, strict=True):
         assert f"n{int(y):08d}" in p
     val = build_datasets(cfg_for("imagenet_lt", inet_root, "data.test_split=val"))
     assert val.info["test_split"] == "val" and len(val.test_labels) == 4 * TEST_PER_CLASS
@@ -52,14 +52,14 @@ def test_inat_json_with_gapped_ids(inat_root: Path) -> None:
     data = build_datasets(cfg_for("inat18", inat_root))
     assert data.class_counts == TRAIN_COUNTS and data.num_classes == 4  # ids 3, 10, 11, 40 -> ranks 0..3
     assert data.info["test_split"] == "val" and len(data.test_labels) == 4 * TEST_PER_CLASS
-    for p, y in zip(data.train.paths, data.train.labels):
+    for p, y in zip(data.train.paths, data.train.labels, strict=True):
         assert f"/{[3, 10, 11, 40][int(y)]}/" in p
 
 
 def test_bad_input_is_one_clear_error(tmp_path: Path, inet_root: Path) -> None:
-    with pytest.raises(DataError, match="data.root is not set"):
+    with pytest.raises(DataError, match=r"data\.root is not set"):
         build_datasets(load_config(None, ["data.dataset=imagenet_lt", *SMALL]))
-    with pytest.raises(DataError, match="ImageNet_LT_train.txt not found"):
+    with pytest.raises(DataError, match=r"ImageNet_LT_train\.txt not found"):
         build_datasets(cfg_for("imagenet_lt", tmp_path))
     (tmp_path / "ImageNet_LT_train.txt").write_text("a/b.JPEG 1\nbroken-line\n")
     with pytest.raises(DataError, match=r":2: expected 'relative/path label'"):
@@ -67,7 +67,7 @@ def test_bad_input_is_one_clear_error(tmp_path: Path, inet_root: Path) -> None:
     (tmp_path / "train2018.json").write_text(json.dumps({"images": [{"id": 1}]}))
     with pytest.raises(DataError, match="not an iNat annotation file"):
         build_datasets(cfg_for("inat18", tmp_path))
-    with pytest.raises(DataError, match="exceeds data.short_side"):
+    with pytest.raises(DataError, match=r"exceeds data\.short_side"):
         build_datasets(cfg_for("imagenet_lt", inet_root, "data.image_size=64"))
 
 
@@ -111,7 +111,7 @@ def test_store_build_is_atomic(tmp_path: Path, inet_root: Path) -> None:
     with pytest.raises(DataError):
         build_store([*data.train.paths[:2], str(bad)], [0, 1, 2], tmp_path / "st", short_side=32)
     assert not (tmp_path / "st").exists() and not any(p.name.startswith(".st.tmp") for p in tmp_path.iterdir())
-    with pytest.raises(DataError, match="index.json missing"):
+    with pytest.raises(DataError, match=r"index\.json missing"):
         ImageStore(tmp_path / "st")
 
 
@@ -122,9 +122,9 @@ def test_store_and_pillow_paths_give_identical_batches(tmp_path: Path, inet_root
     assert b.info["source"] == "store" and a.class_counts == b.class_counts
     la, lb = make_loader(a, cfg, "cpu"), make_loader(b, cfg, "cpu")
     ga, gb = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    for (xa, ya), (xb, yb) in zip(la.batches(None, ga), lb.batches(None, gb)):
+    for (xa, ya), (xb, yb) in zip(la.batches(None, ga), lb.batches(None, gb), strict=True):
         assert torch.equal(ya, yb) and torch.equal(xa, xb)
-    for (xa, ya), (xb, yb) in zip(la.eval_batches(), lb.eval_batches()):
+    for (xa, ya), (xb, yb) in zip(la.eval_batches(), lb.eval_batches(), strict=True):
         assert torch.equal(ya, yb) and torch.equal(xa, xb)
     with pytest.raises(DataError, match="short side 32"):
         build_datasets(cfg_for("imagenet_lt", inet_root, f"data.store={tmp_path / 'store'}", "data.short_side=40"))
@@ -139,8 +139,8 @@ def test_loader_batches_shapes_and_determinism(inet_root: Path) -> None:
     run2 = list(loader.batches(None, torch.Generator().manual_seed(1)))
     run3 = list(loader.batches(None, torch.Generator().manual_seed(2)))
     assert len(run1) == len(loader) and run1[0][0].shape == (4, 3, 24, 24) and run1[0][0].dtype == torch.float32
-    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(run1, run2))
-    assert not all(torch.equal(a[0], b[0]) for a, b in zip(run1, run3))
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(run1, run2, strict=True))
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(run1, run3, strict=True))
     seen = torch.cat([y for _, y in run1])
     assert len(seen) == 12  # 14 images, batch 4, drop_last
     ev = list(loader.eval_batches())
@@ -323,10 +323,10 @@ def test_cuda_loader_matches_cpu_eval_and_is_deterministic(inet_root: Path) -> N
     cfg = cfg_for("imagenet_lt", inet_root, "train.channels_last=true")
     data = build_datasets(cfg)
     cpu, gpu = make_loader(data, cfg, "cpu"), make_loader(data, cfg, "cuda")
-    for (xa, ya), (xb, yb) in zip(cpu.eval_batches(), gpu.eval_batches()):
+    for (xa, ya), (xb, yb) in zip(cpu.eval_batches(), gpu.eval_batches(), strict=True):
         assert torch.equal(ya, yb.cpu()) and torch.allclose(xa, xb.cpu(), atol=1e-5)
     runs = [[(x.cpu(), y.cpu()) for x, y in gpu.batches(None, gpu.make_generator(4))] for _ in range(2)]
-    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(*runs))
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(*runs, strict=True))
     p = torch.full((4,), 0.25, device="cuda")
     xs = [x for x, _ in gpu.batches(p, gpu.make_generator(5))]
     assert xs[0].is_cuda and xs[0].shape == (4, 3, 24, 24) and xs[0].is_contiguous(memory_format=torch.channels_last)

@@ -66,8 +66,8 @@ def test_crop_pads_with_zeros_and_shifts(flip):
 def test_flip_alone_mirrors_about_half():
     x = torch.rand(2000, 3, 5, 7)
     out = random_crop_flip(x, 0, True, torch.Generator().manual_seed(3))
-    mirrored = torch.tensor([torch.equal(o, i.flip(-1)) for o, i in zip(out, x)])
-    same = torch.tensor([torch.equal(o, i) for o, i in zip(out, x)])
+    mirrored = torch.tensor([torch.equal(o, i.flip(-1)) for o, i in zip(out, x, strict=True)])
+    same = torch.tensor([torch.equal(o, i) for o, i in zip(out, x, strict=True)])
     assert bool((mirrored ^ same).all())
     assert 0.45 < mirrored.float().mean() < 0.55
 
@@ -83,7 +83,7 @@ def test_no_augmentation_is_exact_normalisation():
         ref = (imgs.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
         for xi in x:
             assert min(float((xi - r).abs().max()) for r in ref) < 1e-6
-    xs, ys = zip(*loader.eval_batches())
+    xs, ys = zip(*loader.eval_batches(), strict=True)
     assert [len(v) for v in ys] == [16, 16, 8]
     ref = (imgs.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     torch.testing.assert_close(torch.cat(xs), ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -64,7 +65,7 @@ def test_balanced_and_step_profiles():
 def test_exp_profile_properties(n_max, C, IF):
     counts = exp_profile(n_max, C, IF)
     assert len(counts) == C and counts[0] == n_max
-    assert all(a >= b for a, b in zip(counts, counts[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(counts))
     # the last class is n_max/IF up to one unit of float truncation
     assert counts[-1] in (math.floor(Fraction(n_max, IF)), math.floor(Fraction(n_max, IF)) - 1)
 
@@ -75,7 +76,7 @@ def _cao_reference(labels: np.ndarray, counts: list[int], seed: int) -> np.ndarr
     try:
         np.random.seed(seed)
         out = []
-        for c, n in zip(np.unique(labels), counts):
+        for c, n in zip(np.unique(labels), counts, strict=True):
             idx = np.where(labels == c)[0]
             np.random.shuffle(idx)
             out.extend(idx[:n])

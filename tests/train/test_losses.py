@@ -206,7 +206,7 @@ def test_remix_official_weighting_is_the_batch_mean():
     z, _ = _logits(n=8, c=6, seed=2)
     lam_y = [
         0.0 if counts[a] / counts[b] >= 3 and lam < 0.5 else (1.0 if counts[a] * 3 / counts[b] <= 1 and 1 - lam < 0.5 else lam)
-        for a, b in zip(labels.tolist(), labels[perm].tolist())
+        for a, b in zip(labels.tolist(), labels[perm].tolist(), strict=True)
     ]
     assert len(set(lam_y)) > 1
     ce_a = np.mean([_ce(z[i].double().numpy(), int(labels[i])) for i in range(8)])
@@ -290,5 +290,5 @@ def test_dive_loss_formula():
 def test_unknown_loss_is_refused_in_one_line():
     from fcc_theory.errors import UserError
 
-    with pytest.raises(UserError, match="unknown method.loss 'bcse'"):
+    with pytest.raises(UserError, match=r"unknown method\.loss 'bcse'"):
         _method(["method.loss=bcse"])

@@ -28,7 +28,7 @@ def test_remix_label_rule(lam):
     a = torch.tensor([0, 0, 3, 3, 1, 2, 1])
     b = torch.tensor([3, 1, 0, 2, 2, 1, 1])
     got = remix_label_weights(lam, counts, a, b, 3.0, 0.5).tolist()
-    want = [_remix_rule(lam, COUNTS[i], COUNTS[j], 3.0, 0.5) for i, j in zip(a.tolist(), b.tolist())]
+    want = [_remix_rule(lam, COUNTS[i], COUNTS[j], 3.0, 0.5) for i, j in zip(a.tolist(), b.tolist(), strict=True)]
     assert got == pytest.approx(want)
 
 

@@ -19,7 +19,7 @@ def _resnet_backbone_params(blocks: list[int], widths: list[int], cin: int) -> i
     conv = lambda a, b: 9 * a * b
     total = conv(cin, widths[0]) + 2 * widths[0]
     prev = widths[0]
-    for n, w in zip(blocks, widths):
+    for n, w in zip(blocks, widths, strict=True):
         for _ in range(n):
             total += conv(prev, w) + conv(w, w) + 4 * w
             prev = w
@@ -122,9 +122,9 @@ def test_heads_without_bias_and_cosine():
 
 
 def test_bad_arch_and_head():
-    with pytest.raises(ConfigError, match="unknown model.arch"):
+    with pytest.raises(ConfigError, match=r"unknown model\.arch"):
         build_model(load_config(None, ["model.arch=vgg"]), 10, 3)
-    with pytest.raises(ConfigError, match="model.head"):
+    with pytest.raises(ConfigError, match=r"model\.head"):
         build_model(load_config(None, ["model.head=mlp"]), 10, 3)
     try:
         import fcc_train.models.resnet_imagenet  # noqa: F401

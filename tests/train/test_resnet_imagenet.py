@@ -19,7 +19,7 @@ def basic_resnet_count(layers: list[int], num_classes: int, in_ch: int = 3) -> i
     """Parameters of a BasicBlock ResNet counted by hand: convs k·k·cin·cout, BN 2·c, 1×1+BN projections, FC W+b."""
     total = 7 * 7 * in_ch * 64 + 2 * 64
     cin = 64
-    for i, (n, w) in enumerate(zip(layers, (64, 128, 256, 512))):
+    for i, (n, w) in enumerate(zip(layers, (64, 128, 256, 512), strict=True)):
         for b in range(n):
             stride = 2 if (i > 0 and b == 0) else 1
             total += 9 * cin * w + 2 * w + 9 * w * w + 2 * w

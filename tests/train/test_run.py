@@ -93,7 +93,7 @@ def test_resume_after_kill_is_bit_identical(tmp_path):
     assert a["model"].keys() == b["model"].keys()
     for k in a["model"]:
         assert torch.equal(a["model"][k], b["model"][k]), k
-    for x, y in zip(a["optimizer"]["momentum_buffer"], b["optimizer"]["momentum_buffer"]):
+    for x, y in zip(a["optimizer"]["momentum_buffer"], b["optimizer"]["momentum_buffer"], strict=True):
         assert torch.equal(x, y)
     # the comparison can fail: the epoch-2 state differs from the final one
     assert any(not torch.equal(mid["model"][k], b["model"][k]) for k in b["model"])

@@ -42,5 +42,5 @@ def test_real_format_batches_still_load(cifar10_fake) -> None:
     from fcc_train.data.cifar import read_cifar
 
     fake = cifar10_fake
-    x, y, xt, yt = read_cifar("cifar10", str(fake.root))
+    x, y, _xt, yt = read_cifar("cifar10", str(fake.root))
     assert x.shape == (len(fake.train_y), 3, 32, 32) and (y == fake.train_y).all() and len(yt) == len(fake.test_y)

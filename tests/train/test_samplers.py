@@ -37,7 +37,7 @@ def test_pb_interpolates(t):
 
 
 def test_unknown_sampler():
-    with pytest.raises(ValueError, match="unknown method.sampler"):
+    with pytest.raises(ValueError, match=r"unknown method\.sampler"):
         class_probabilities("balanced", COUNTS)
 
 

@@ -33,8 +33,8 @@ def test_training_step_matches_separate_nets(k):
     # running statistics moved per run, and come back out through unstack_into
     copies = _nets(k, seed=1, num_classes=4, in_channels=1)  # other weights: unstack_into must overwrite all
     stacked.unstack_into(copies)
-    for a, b in zip(nets, copies):
-        for (na, ta), (_, tb) in zip(a.state_dict().items(), b.state_dict().items()):
+    for a, b in zip(nets, copies, strict=True):
+        for (na, ta), (_, tb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
             torch.testing.assert_close(ta, tb, rtol=1e-5, atol=1e-6, msg=na)
 
 

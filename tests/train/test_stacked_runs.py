@@ -51,7 +51,7 @@ def _close(a, b, rtol=1e-4, atol=2e-5, momentum_atol=1e-3):
     sa, sb = _state(a), _state(b)
     for k in sa["model"]:
         torch.testing.assert_close(sa["model"][k].float(), sb["model"][k].float(), rtol=rtol, atol=atol, msg=k)
-    for x, y in zip(sa["optimizer"]["momentum_buffer"], sb["optimizer"]["momentum_buffer"]):
+    for x, y in zip(sa["optimizer"]["momentum_buffer"], sb["optimizer"]["momentum_buffer"], strict=True):
         torch.testing.assert_close(x, y, rtol=rtol, atol=momentum_atol)
 
 
@@ -74,7 +74,7 @@ def test_stacked_runs_match_their_solo_runs(solo, tmp_path, capsys):
         a = [json.loads(x) for x in (solo / f"solo{i}" / "metrics.jsonl").read_text().splitlines()]
         b = [json.loads(x) for x in (tmp_path / f"stack{i}" / "metrics.jsonl").read_text().splitlines()]
         assert [r["epoch"] for r in b] == [1, 2]
-        for r, q in zip(a, b):
+        for r, q in zip(a, b, strict=True):
             assert q["train_loss"] == pytest.approx(r["train_loss"], rel=1e-5)
             assert q["top1_error"] == r["top1_error"]
 

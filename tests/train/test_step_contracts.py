@@ -46,7 +46,7 @@ class Batches:
         self.y = torch.randint(0, 3, (n, size), generator=g)
 
     def batches(self, probs, gen):
-        yield from zip(self.x, self.y)
+        yield from zip(self.x, self.y, strict=True)
 
 
 def _engine(monkeypatch, method_cls, graphs, overrides=()):

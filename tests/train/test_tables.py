@@ -92,7 +92,7 @@ def test_grouping_mean_std_and_delta(tmp_path: Path) -> None:
     assert r.delta.std == pytest.approx(statistics.stdev(diffs))
     assert r.paper is not None and (r.paper.raw, r.paper.fcc) == (27.59, 24.08)
     assert r.raw_shots["many"].mean == pytest.approx(90.0)
-    focal = [x for x in rows if x.method == "Focal loss"][0]
+    focal = next(x for x in rows if x.method == "Focal loss")
     assert focal.raw.n == 1 and focal.raw.std is None and focal.fcc_stats.n == 0
     md = render(rows, "md")
     assert "| Baseline | digits_lt10 | edc γ=0.5 |" in md and "27.59" in md and "23.00 ± 3.61 (n=3)" in md
