@@ -56,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--stack", action="store_true", help="with --per-process K: stack each process's compatible runs (fcc train --stack)"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the runs and their commands; train nothing")
+    parser.add_argument(
+        "--retrain",
+        action="store_true",
+        help="delete and train again the run folders that hold a run of another config (otherwise the sweep refuses them)",
+    )
     parser.add_argument("--data-root", default=None, help="folder holding the data set (passed to fcc train)")
     parser.add_argument("--out", default="runs/sweep", help="sweep folder (default runs/sweep)")
     parser.add_argument("--configs", default="configs", help="configs folder (default configs)")

@@ -59,6 +59,7 @@ class SweepOptions:
     data_root: str | None = None
     device: str | None = None
     overrides: tuple[str, ...] = ()  # --set items, in order, for every run
+    retrain: bool = False  # delete and train again the folders holding a run of another config
 
     @classmethod
     def of(cls, args: Any) -> SweepOptions:

@@ -1,7 +1,9 @@
 """Running a planned sweep (:mod:`fcc_train.experiments.plan`) as ``fcc train`` processes, and collecting
 its results.
 
-Runs whose ``summary.json`` says ``done`` are skipped (and still collected). A failed run is reported and its
+Runs whose ``summary.json`` says ``done`` are skipped (and still collected), only when their stored config is
+the one the sweep would train; folders in use are reported ``busy``; children live in their own process group
+and end with the sweep (:mod:`fcc_train.experiments.sweep_guard`). A failed run is reported and its
 dependants are blocked. Several runs share one GPU two ways: ``parallel`` processes at once (the GPU
 time-slices between processes: 4 processes measured only 1.16x the throughput of one on an H200), and
 ``per_process`` runs inside each process, written to a jobs file for ``fcc train --jobs``, each on its own
@@ -9,7 +11,8 @@ CUDA stream with their epochs overlapped (:mod:`fcc_train.fleet.multirun`); with
 process that step in lockstep train as one network of grouped convolutions
 (:mod:`fcc_train.fleet.stacked_runs`).
 
-Results: ``<out>/<benchmark>/sweep_results.json`` and ``.csv``, one row per run (:func:`collect`).
+Results: ``<out>/<benchmark>/sweep_results.json`` and ``.csv``, one row per run (:func:`collect`), merged with
+the rows of earlier calls.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import IO, Any
 
 from fcc_train.experiments.plan import Job, SweepOptions, next_group, stack_order
 from fcc_train.experiments.run_request import write_jobs_file
+from fcc_train.experiments.sweep_guard import check_stored_configs, children_guarded, folder_busy, merge_rows, popen_child
 from fcc_train.results.summary import RunSummary, SummaryError, read_summary
 
 __all__ = ["all_succeeded", "collect", "group_command", "is_done", "run_all", "write_results"]
@@ -74,7 +78,7 @@ def _start(group: list[Job], opts: SweepOptions, number: int, env: dict[str, str
         cmd = group_command(group, opts, log_path.with_suffix(".json"))
     log = open(log_path, "a")  # noqa: SIM115 (closed when the process ends)
     print(f"[sweep] start {', '.join(j.name for j in group)}: {' '.join(cmd[1:])}", flush=True)
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = popen_child(cmd, log, env)
     return _Process(group, proc, log, log_path, time.perf_counter())
 
 
@@ -92,6 +96,7 @@ def run_all(jobs: list[Job], args: Any) -> None:
     """Train every pending job, ``parallel`` processes at once, ``per_process`` runs each; the jobs' ``status``
     and ``seconds`` say how each went."""
     opts = SweepOptions.of(args)
+    check_stored_configs(jobs, opts)
     for j in jobs:
         if is_done(j.out):
             j.status = "skipped-done"
@@ -101,12 +106,24 @@ def run_all(jobs: list[Job], args: Any) -> None:
     order = stack_order(jobs) if opts.stack and per > 1 else None
     running: list[_Process] = []
     started = 0
+    with children_guarded(lambda: [p.proc for p in running]):
+        _drive(jobs, opts, per, order, env, running, started)
+
+
+def _drive(
+    jobs: list[Job], opts: SweepOptions, per: int, order: Any, env: dict[str, str], running: list[_Process], started: int
+) -> None:
     while True:
         for j in jobs:  # a failed stage 1 blocks its stage 2
-            if j.status == "pending" and j.depends is not None and j.depends.status in ("failed", "blocked"):
+            if j.status == "pending" and j.depends is not None and j.depends.status in ("failed", "blocked", "busy"):
                 j.status = "blocked"
                 print(f"[sweep] {j.name}: blocked ({j.depends.name} {j.depends.status})", flush=True)
         ready = [j for j in jobs if j.status == "pending" and (j.depends is None or j.depends.status in ("done", "skipped-done"))]
+        for j in ready:  # never a second trainer into a folder in use
+            if (holder := folder_busy(j)) is not None:
+                j.status = "busy"
+                print(f"[sweep] busy {j.name}: {holder}", flush=True)
+        ready = [j for j in ready if j.status == "pending"]
         while ready and len(running) < opts.parallel:
             group = ready[:per] if order is None else next_group(ready, per, order)
             ready = [j for j in ready if j not in group]
@@ -122,7 +139,7 @@ def run_all(jobs: list[Job], args: Any) -> None:
                 still.append(p)
             else:
                 _finish(p, rc)
-        running = still
+        running[:] = still  # in place: the guard reads this list
 
 
 def collect(jobs: list[Job], benchmark: str) -> list[dict[str, Any]]:
@@ -174,14 +191,34 @@ _NUMBER_COLUMNS = (
 
 
 def write_results(rows: list[dict[str, Any]], folder: Path) -> tuple[Path, Path]:
-    """``sweep_results.json`` and ``.csv`` in ``folder``; returns their paths."""
+    """``sweep_results.json`` and ``.csv`` in ``folder``, ``rows`` merged with the rows already there; returns their paths.
+
+    An earlier ``sweep_results.json`` that does not read as a list of rows is kept as ``.damaged`` and not merged.
+    """
+    from io import StringIO
+
+    from fcc_train.train.runlog import atomic_write_text
+
     folder.mkdir(parents=True, exist_ok=True)
     pj, pc = folder / "sweep_results.json", folder / "sweep_results.csv"
-    pj.write_text(json.dumps(rows, indent=2))
-    with pc.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()) if rows else ["benchmark"])
-        w.writeheader()
-        w.writerows(rows)
+    old: Any = []
+    if pj.is_file():
+        try:
+            old = json.loads(pj.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            old = None
+        if not (isinstance(old, list) and all(isinstance(r, dict) for r in old)):
+            pj.replace(pj.with_name(pj.name + ".damaged"))
+            print(f"[sweep] {pj} was unreadable; kept as {pj.name}.damaged, written again from this call's rows", flush=True)
+            old = []
+    rows = merge_rows(old, rows)
+    atomic_write_text(pj, json.dumps(rows, indent=2))
+    fieldnames = list(dict.fromkeys(k for r in rows for k in r)) or ["benchmark"]
+    buf = StringIO()
+    w = csv.DictWriter(buf, fieldnames=fieldnames)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(pc, buf.getvalue())
     return pj, pc
 
 

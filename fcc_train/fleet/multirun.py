@@ -125,6 +125,7 @@ class _Slot:
 
     def _end(self, code: int, error: str | None = None) -> bool:
         self.outcome = RunOutcome(self.spec, code, error, last_epoch=self.run.epoch)
+        self.run.close()  # its folder's lock: the other runs of this process go on
         return False
 
 

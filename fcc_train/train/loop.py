@@ -6,7 +6,10 @@ prints its summary and exits 0 at once. The resolved config is written to
 ``<out>/config.yaml`` and stored in every checkpoint; resuming with a config
 that differs in anything but the cosmetic keys (:data:`COSMETIC_KEYS`) is
 refused with one line. A non-finite epoch loss stops the run (exit 3) and
-leaves the last good checkpoint in place. ``on_checkpoint(epoch, run)``, when given, is
+leaves the last good checkpoint in place. The run holds its folder's lock
+(:class:`~fcc_train.train.runlock.RunLock`) from ``start()`` until it ends, so a second
+writer is refused at once; the temporary files of killed writers are removed at start, and a
+``best.pt`` a kill left behind ``last.pt`` is published again on resume. ``on_checkpoint(epoch, run)``, when given, is
 called after each checkpoint is written (the resume tests stop a run there).
 """
 
@@ -24,10 +27,26 @@ import torch
 
 from fcc_theory.errors import UserError
 from fcc_train.config import Config, config_from_dict, config_to_dict
-from fcc_train.train.checkpoint import FORMAT_VERSION, CheckpointSaver, capture_rng, find_resume, restore_rng
+from fcc_train.train.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointSaver,
+    capture_rng,
+    checkpoint_config,
+    find_resume,
+    remove_stale_temporaries,
+    restore_rng,
+)
 from fcc_train.train.metrics import compute_metrics
-from fcc_train.train.run_config import COSMETIC_KEYS, check_stored_config, config_differences, refuse_if_different, resolve_device
-from fcc_train.train.runlog import RunLog, format_results
+from fcc_train.train.run_config import (
+    COSMETIC_KEYS,
+    check_stage_inputs,
+    check_stored_config,
+    config_differences,
+    refuse_if_different,
+    resolve_device,
+)
+from fcc_train.train.runlock import RunLock
+from fcc_train.train.runlog import RunLog, atomic_write_text, format_results
 from fcc_train.train.schedule import lr_at
 
 if TYPE_CHECKING:
@@ -74,10 +93,13 @@ def run_training(
 ) -> int:
     """Train ``cfg`` into ``out_dir`` (resuming if possible); return the exit code (0, or 3 on a NaN loss)."""
     run = TrainingRun(cfg, out_dir, log=log, stream=stream, on_checkpoint=on_checkpoint)
-    if run.start():
-        while not run.finished:
-            run.queue_epoch()
-            run.finish_epoch()
+    try:
+        if run.start():
+            while not run.finished:
+                run.queue_epoch()
+                run.finish_epoch()
+    finally:
+        run.close()
     return int(run.exit_code or 0)
 
 
@@ -129,6 +151,7 @@ class TrainingRun:
         self.rlog: RunLog | None = None
         self.say: Callable[[str], None] = log or print
         self.saver = CheckpointSaver(self.run_dir / "checkpoints")
+        self.lock = RunLock(self.run_dir, note=self._note)
         self.best: dict[str, Any] | None = None  # the best evaluated epoch's record, with per-class recall
         self.last_eval: dict[str, Any] | None = None  # the last evaluated epoch's record, with per-class recall
         self.last: dict[str, Any] | None = None
@@ -137,6 +160,13 @@ class TrainingRun:
         self.t_start = self.t_epoch = time.perf_counter()
         self.timing: dict[str, float] = {"setup": 0.0, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
         self.ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
+
+    def _note(self, msg: str) -> None:
+        self.say(msg)
+
+    def close(self) -> None:
+        """Release the run folder's lock (the kernel drops it anyway when the process dies)."""
+        self.lock.release()
 
     @property
     def finished(self) -> bool:
@@ -157,6 +187,10 @@ class TrainingRun:
         self.main = self.dist.is_main
         self.saver.enabled = self.main
         self._check_config()
+        if self.main:  # one writer per folder, for the run's whole life
+            self.lock.acquire()
+            for folder in (self.run_dir, self.run_dir / "checkpoints"):
+                remove_stale_temporaries(folder, lock_held=True)
         self.rlog = RunLog(
             self.run_dir,
             enabled=self.main,
@@ -166,12 +200,14 @@ class TrainingRun:
         )
         self.say = self._log or self.rlog.note
         if self._already_finished():
+            self.close()
             return False
         self.parts = self._build()
         self._resume()
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.yaml").write_text(_dump_yaml(self.cfg_dict))
+            # atomic: a config.yaml cut by a kill could parse as another config and refuse the resume
+            atomic_write_text(self.run_dir / "config.yaml", _dump_yaml(self.cfg_dict))
         self.rlog.load_existing(self.epoch)
         for n in self.parts.engine.notes:
             self.say(n)
@@ -188,6 +224,7 @@ class TrainingRun:
             raise UserError(f"optim.epochs must be >= 1, got {cfg.optim.epochs}")
         if cfg.train.eval_every < 1:
             raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
+        check_stage_inputs(cfg)
         check_stored_config(self.run_dir, self.cfg_dict)
 
     def _already_finished(self) -> bool:
@@ -197,9 +234,11 @@ class TrainingRun:
         import json
 
         try:
-            done = json.loads(summary_path.read_text())
+            done = json.loads(summary_path.read_text(encoding="utf-8"))
         except ValueError:
             done = {}
+        if not isinstance(done, dict) or not isinstance(done.get("config"), dict):
+            return False  # damaged: the run resumes from its checkpoints and writes it again
         if not (done.get("done") and done.get("config") is not None):
             return False
         refuse_if_different(self.run_dir, done["config"], self.cfg_dict)
@@ -259,7 +298,7 @@ class TrainingRun:
         if found is None:
             return
         path, state = found
-        refuse_if_different(self.run_dir, config_to_dict(config_from_dict(state["config"])), self.cfg_dict)
+        refuse_if_different(self.run_dir, config_to_dict(config_from_dict(checkpoint_config(state, path))), self.cfg_dict)
         load_weights(parts.model, state["model"], path, "delete the run folder to train again")
         parts.engine.load_optimizer_state(state["optimizer"])
         self.epoch, self.best, self.seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
@@ -275,6 +314,9 @@ class TrainingRun:
         self.say(f"resuming '{self.run_dir}' from {path.name} (epoch {self.epoch}/{self.cfg.optim.epochs})")
         if path.name != "last.pt":  # last.pt was unreadable: replace it by the checkpoint we resume from
             self.saver.save(state, last=True, best=False)
+        repaired = self.saver.repair_best(path, state)
+        if repaired:
+            self.say(repaired)
 
     # -- epochs ---------------------------------------------------------------------------------------
     def queue_epoch(self) -> None:
@@ -321,10 +363,15 @@ class TrainingRun:
         self.epoch = epoch
         self.timing["train"] += time.perf_counter() - t0
         if not np.isfinite(loss):
-            self.say(
-                f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. The last good checkpoint is kept in {self.run_dir / 'checkpoints'}; lower optim.lr or check the data"
+            ckpts = self.run_dir / "checkpoints"
+            kept = (
+                f"The last good checkpoint is kept in {ckpts}"
+                if (ckpts / "last.pt").is_file() or (ckpts / "best.pt").is_file()
+                else "No checkpoint was written before it"
             )
+            self.say(f"training loss is {loss} at epoch {epoch} (lr {lr:g}); stopping. {kept}; lower optim.lr or check the data")
             self.rlog.close()
+            self.close()
             self.exit_code = EXIT_NAN
             return
         record = self._evaluate(epoch, lr, loss, predictions) if self.evaluates_at(epoch) else None
@@ -413,6 +460,7 @@ class TrainingRun:
             self.say(f"{cfg.name}: finished {cfg.optim.epochs} epochs in {seconds_total:.1f} s ({self.run_dir})")
             self.say(format_results(summary))
         self.exit_code = 0
+        self.close()
         distributed.cleanup()
 
 

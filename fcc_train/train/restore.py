@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from fcc_theory.errors import UserError
-from fcc_train.train.checkpoint import load_checkpoint
+from fcc_train.train.checkpoint import checkpoint_config, load_checkpoint
 
 if TYPE_CHECKING:
     from fcc_train.config import Config
@@ -70,7 +70,7 @@ def restore_model(
     from fcc_train.models import build_model
 
     state, path = load_state(source, which, what)
-    cfg = config_from_dict(state["config"])
+    cfg = config_from_dict(checkpoint_config(state, path))
     weights = state["model"]
     convs = [v for v in weights.values() if hasattr(v, "dim") and v.dim() == 4]
     in_channels = int(convs[0].shape[1]) if convs else 3

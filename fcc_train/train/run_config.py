@@ -17,7 +17,14 @@ import torch
 from fcc_theory.errors import UserError
 from fcc_train.config import config_from_dict, config_to_dict, flatten_config
 
-__all__ = ["COSMETIC_KEYS", "check_stored_config", "config_differences", "refuse_if_different", "resolve_device"]
+__all__ = [
+    "COSMETIC_KEYS",
+    "check_stage_inputs",
+    "check_stored_config",
+    "config_differences",
+    "refuse_if_different",
+    "resolve_device",
+]
 
 # keys that may change between a run and its resumption (they do not change what is trained)
 COSMETIC_KEYS = {
@@ -44,6 +51,24 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
     if spec != "cpu":
         raise UserError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")
     return torch.device("cpu")
+
+
+def check_stage_inputs(cfg: Any) -> None:
+    """Refuse a second-stage config (``stage.depends_on``) whose first stage is not given.
+
+    Without it cRT / LWS would train a head on a frozen random backbone and DiVe would have no teacher.
+    """
+    dep = cfg.stage.depends_on
+    if not dep:
+        return
+    if cfg.method.loss == "dive":
+        if not cfg.method.teacher:
+            raise UserError(f"'{cfg.name}' distils from the run of {dep}.yaml; pass --set method.teacher=RUN_FOLDER of that run")
+    elif not cfg.stage.init_from:
+        raise UserError(
+            f"'{cfg.name}' is stage 2 of {dep}.yaml (it would train on an untrained backbone); "
+            "pass --set stage.init_from=RUN_FOLDER of that run, or run fcc sweep, which chains them"
+        )
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

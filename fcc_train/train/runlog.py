@@ -25,17 +25,21 @@ from typing import Any, Sequence, TextIO
 
 from fcc_train.data.longtail import shot_of
 
-__all__ = ["RECORD_FIELDS", "RunLog", "format_results"]
+__all__ = ["RECORD_FIELDS", "RunLog", "atomic_write_text", "format_results"]
 
 RECORD_FIELDS = ["epoch", "lr", "train_loss", "top1_error", "many", "medium", "few", "seconds"]
 
 
-def _atomic_write_text(path: Path, text: str, fsync: bool = False) -> None:
+def atomic_write_text(path: Path, text: str, fsync: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (a kill leaves the old file or the new one, never a part)."""
     # logs are re-derivable, so no fsync by default (it costs ms per epoch on some file systems); the rename is atomic
     from fcc_train.train.checkpoint import atomic_open
 
-    with atomic_open(path, "w", fsync=fsync, encoding="utf-8") as f:
+    with atomic_open(path, "w", fsync=fsync, encoding="utf-8", needed=len(text.encode())) as f:
         f.write(text)
+
+
+_atomic_write_text = atomic_write_text
 
 
 def _fmt(v: Any) -> str:
@@ -118,16 +122,32 @@ class RunLog:
     # -- records --------------------------------------------------------------
     def load_existing(self, up_to_epoch: int) -> None:
         """On resume: keep the records of epochs ≤ the checkpoint's and rewrite the files (drops epochs that were lost)."""
+        from fcc_theory.errors import UserError
+
         self.records = []
         path = self.dir / "metrics.jsonl"
+        if path.exists() and not path.is_file():
+            raise UserError(f"'{path}' is not a file; move it out of the run folder (it is written again from the run)")
+        damaged = 0
         if path.is_file():
-            for line in path.read_text().splitlines():
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError:  # a line cut by a kill
+            lines = path.read_bytes().split(b"\n")
+            for i, raw in enumerate(lines):
+                if not raw.strip():
                     continue
-                if isinstance(r, dict) and r.get("epoch", 10**9) <= up_to_epoch:
+                try:
+                    r = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    damaged += i < len(lines) - 1  # the last line may be one cut by a kill
+                    continue
+                epoch = r.get("epoch") if isinstance(r, dict) else None
+                if not isinstance(epoch, int) or isinstance(epoch, bool):
+                    damaged += 1
+                elif epoch <= up_to_epoch:
                     self.records.append(r)
+        if self.enabled and damaged:  # nothing lost: the damaged file is kept next to the rewritten one
+            keep = path.with_name("metrics.jsonl.damaged")
+            keep.write_bytes(path.read_bytes())
+            self.note(f"{damaged} damaged line(s) in '{path}' skipped; the file as it was is kept in '{keep.name}'")
         if self.enabled:
             self._rewrite()
 
@@ -136,16 +156,25 @@ class RunLog:
         if not self.enabled:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        csv_path = self.dir / "metrics.csv"
-        if csv_path.is_file():  # append one row; the file is rewritten whole only on resume
-            with open(csv_path, "a", encoding="utf-8", newline="") as f:
-                csv.DictWriter(f, fieldnames=RECORD_FIELDS, extrasaction="ignore").writerow(
-                    {k: ("" if record.get(k) is None else record.get(k)) for k in RECORD_FIELDS}
-                )
-        else:
-            self._write_csv()
+        line = json.dumps(record) + "\n"
+        try:
+            with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+                f.write(line)
+            csv_path = self.dir / "metrics.csv"
+            if csv_path.is_file():  # append one row; the file is rewritten whole only on resume
+                with open(csv_path, "a", encoding="utf-8", newline="") as f:
+                    csv.DictWriter(f, fieldnames=RECORD_FIELDS, extrasaction="ignore").writerow(
+                        {k: ("" if record.get(k) is None else record.get(k)) for k in RECORD_FIELDS}
+                    )
+            else:
+                self._write_csv()
+        except OSError as exc:
+            from fcc_train.train.checkpoint import write_error
+
+            err = write_error(exc, self.dir / "metrics.jsonl", len(line))
+            if err is None:
+                raise
+            raise err from None
         if self.tb is not None:
             for k in ("lr", "train_loss", "top1_error", "many", "medium", "few"):
                 if record.get(k) is not None:

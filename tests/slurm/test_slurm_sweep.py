@@ -72,7 +72,7 @@ def events(run_dir: Path) -> list[dict]:
 def same_tensors(a: Path, b: Path) -> None:
     import torch
 
-    sa, sb = (torch.load(p, map_location="cpu", weights_only=False) for p in (a, b))
+    sa, sb = (torch.load(p, map_location="cpu") for p in (a, b))
     assert sa["epoch"] == sb["epoch"]
     for part in ("model", "optimizer"):
         flat_a, flat_b = _tensors(sa[part]), _tensors(sb[part])

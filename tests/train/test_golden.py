@@ -53,8 +53,8 @@ def _tensors(obj: Any, prefix: str = "") -> dict[str, torch.Tensor]:
 
 
 def _digest(run_dir: Path) -> dict[str, Any]:
-    last = torch.load(run_dir / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
-    best = torch.load(run_dir / "checkpoints" / "best.pt", map_location="cpu", weights_only=False)
+    last = torch.load(run_dir / "checkpoints" / "last.pt", map_location="cpu")
+    best = torch.load(run_dir / "checkpoints" / "best.pt", map_location="cpu")
     tensors = _tensors({"model": last["model"], "momentum": last["optimizer"]["momentum_buffer"]})
     tensors.update(_tensors({"best_model": best["model"]}))
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]

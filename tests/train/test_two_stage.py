@@ -198,7 +198,7 @@ def test_tau_norm_is_applied_to_the_ce_runs_best_checkpoint(tmp_path):
     def run(config, extra, name):
         assert run_training(load_config(REPO / config, fast + extra), tmp_path / name, log=lambda _m: None) == 0
         recs = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
-        best = torch.load(tmp_path / name / "checkpoints" / "best.pt", map_location="cpu", weights_only=False)
+        best = torch.load(tmp_path / name / "checkpoints" / "best.pt", map_location="cpu")
         return recs, best
 
     ce, ce_best = run("configs/digits/ce.yaml", [], "ce")
