@@ -159,7 +159,7 @@ def remove_stale_temporaries(folder: str | Path, *, lock_held: bool = False) -> 
     Only those whose writer is dead, or every one when ``lock_held`` (the caller is the folder's only writer).
     """
     folder = Path(folder)
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     for p in folder.iterdir():

@@ -106,7 +106,8 @@ def test_stacked_mixup_runs_match_their_solo_runs(tmp_path, capsys):
     for i, (path, seed, extra) in enumerate(MIXUP_RUNS):
         assert run_training(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"solo{i}", log=lambda s: None) == 0
     specs = [
-        RunRequest.of_config(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"stack{i}") for i, (path, seed, extra) in enumerate(MIXUP_RUNS)
+        RunRequest.of_config(_cfg(path, seed, [*QUIET, *extra]), tmp_path / f"stack{i}")
+        for i, (path, seed, extra) in enumerate(MIXUP_RUNS)
     ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
     assert "as one network of 3 runs" in capsys.readouterr().out
@@ -138,7 +139,9 @@ def test_stacked_cosine_head_runs_match_their_solo_runs(tmp_path, capsys):
 def test_incompatible_runs_train_on_their_own(tmp_path, capsys):
     specs = [
         RunRequest.of_config(_cfg("configs/digits/ce.yaml", 0), tmp_path / "ce"),
-        RunRequest.of_config(_cfg("configs/digits/ce.yaml", 0, ["method.mixup=manifold", "method.manifold_layer=stage2"]), tmp_path / "mm"),
+        RunRequest.of_config(
+            _cfg("configs/digits/ce.yaml", 0, ["method.mixup=manifold", "method.manifold_layer=stage2"]), tmp_path / "mm"
+        ),
         RunRequest.of_config(_cfg("configs/digits/ce.yaml", 1, ["optim.lr=0.05"]), tmp_path / "lr"),
     ]
     assert [o.exit_code for o in run_many(specs, stack=True)] == [0, 0, 0]
