@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from fractions import Fraction as F
 from pathlib import Path
 
@@ -102,16 +101,13 @@ def test_rendering_is_deterministic(tmp_path, panels) -> None:
 
 
 def test_cli_writes_the_whole_set(tmp_path, capsys) -> None:
-    t0 = time.perf_counter()
     assert main(["figures", "--out", str(tmp_path), "--format", "png"]) == 0
-    seconds = time.perf_counter() - t0
     printed = capsys.readouterr().out.split()
     names = sorted(p.rsplit("/", 1)[-1] for p in printed)
     assert names == sorted(["fig3_planes.png", "fig2_scaling.png", "slab_probability.png", "multiclass_head.png"])
     for p in printed:
         data = Path(p).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 300_000
-    assert seconds < 30  # about 3-5 s on an idle core; generous for a shared CI machine
 
 
 PAPER_NET = {
