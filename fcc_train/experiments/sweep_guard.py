@@ -6,7 +6,7 @@ left alone, children in their own process group that die with the sweep, results
   folders and trains them again (:func:`check_stored_configs`).
 * A folder whose lock (:mod:`fcc_train.train.runlock`) a live process holds is reported ``busy`` and not
   started (:func:`folder_busy`); the child's own lock would refuse it anyway.
-* Each ``fcc train`` child runs in its own session (``start_new_session=True``) so a Ctrl-C at the terminal
+* Each ``fcc train`` child runs in its own process group (``start_new_session=True``) so a Ctrl-C at the terminal
   reaches only the sweep, which forwards SIGINT/SIGTERM to every child's group and, when it ends for any
   reason it can catch, kills what is left (:func:`children_guarded`). On Linux a child also gets SIGKILL
   when the sweep dies of a SIGKILL (``PR_SET_PDEATHSIG``), so a restarted sweep never meets a trainer left over.

@@ -156,7 +156,7 @@ class TrainingRun:
         self.last_eval: dict[str, Any] | None = None  # the last evaluated epoch's record, with per-class recall
         self.last: dict[str, Any] | None = None
         self.last_recall: list[float] | None = None
-        self.seconds = 0.0  # training time of earlier sessions (resumed from the checkpoint)
+        self.seconds = 0.0  # training time of earlier runs of this folder (resumed from the checkpoint)
         self.t_start = self.t_epoch = time.perf_counter()
         self.timing: dict[str, float] = {"setup": 0.0, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
         self.ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
