@@ -72,7 +72,7 @@ def train_once(overrides: list[str], out: str, config: str = "ce_fcc") -> dict:
         "rc": rc,
         "wall_s": round(wall, 2),
         "epochs": cfg.optim.epochs,
-        "timing": summary.get("timing_last_session"),
+        "timing": summary.get("timing_this_process"),
         "best_top1_error": summary.get("best_top1_error"),
         "last_top1_error": summary.get("last_top1_error"),
         "images_per_s": round(cfg.optim.epochs * (N_TRAIN // 128) * 128 / wall),
@@ -273,7 +273,7 @@ def train_in_process(k: int, epochs: int, out: str, stack: bool = False) -> dict
         outcomes = run_many(specs, stream=sink, stack=stack)
     wall = time.perf_counter() - t0
     summaries = [json.loads((s.out / "summary.json").read_text()) for s in specs]
-    setup = sum(s["timing_last_session"]["setup"] for s in summaries)
+    setup = sum(s["timing_this_process"]["setup"] for s in summaries)
     imgs = k * epochs * (N_TRAIN // 128) * 128
     return {
         "k": k,

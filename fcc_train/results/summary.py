@@ -4,13 +4,13 @@ back by ``fcc table``, ``fcc sweep`` and ``fcc analyze``.
 The file is the JSON of :meth:`RunSummary.to_dict`: best and last top-1 error (%) and their epochs, the
 many/medium/few-shot accuracies of both epochs (under each shot name, and again under ``best`` / ``last``),
 the training class counts, the resolved config, the process's seconds and ``done``; a run that trained in
-this process also records ``timing_last_session`` (setup, train, eval, checkpoint seconds).
+this process also records ``timing_this_process`` (setup, train, eval, checkpoint seconds).
 
 >>> s = RunSummary.from_records({"epoch": 3, "top1_error": 31.0, "many": 98.3, "medium": 80.0, "few": 6.7},
 ...     {"epoch": 3, "top1_error": 31.0, "many": 98.3, "medium": 80.0, "few": 6.7},
 ...     class_counts=[144, 14], config={"name": "x"}, seconds=12.3456, done=True)
 >>> d = s.to_dict()
->>> d["best_top1_error"], d["many"], d["last"]["few"], d["seconds"], "timing_last_session" in d
+>>> d["best_top1_error"], d["many"], d["last"]["few"], d["seconds"], "timing_this_process" in d
 (31.0, {'best': 98.3, 'last': 98.3}, 6.7, 12.346, False)
 >>> RunSummary.from_dict(d, "summary.json") == s
 True
@@ -65,7 +65,7 @@ class RunSummary:
     config: dict[str, Any]
     seconds: float | None
     done: bool
-    timing: dict[str, float] | None = field(default=None)  # ``timing_last_session``; None when not recorded
+    timing: dict[str, float] | None = field(default=None)  # ``timing_this_process``; None when not recorded
 
     @classmethod
     def from_records(
@@ -118,7 +118,7 @@ class RunSummary:
         d["last"] = {name: self.last.get(name) for name in SHOT_NAMES}
         d.update(class_counts=self.class_counts, config=self.config, seconds=self.seconds, done=self.done)
         if self.timing is not None:
-            d["timing_last_session"] = self.timing
+            d["timing_this_process"] = self.timing
         return d
 
     @classmethod
@@ -133,9 +133,9 @@ class RunSummary:
         counts = data.get("class_counts", [])
         if not isinstance(counts, list) or not all(_is_int(c) for c in counts):
             raise check.fail("class_counts is not a list of integers")
-        timing = data.get("timing_last_session")
+        timing = data.get("timing_this_process")
         if timing is not None and not (isinstance(timing, dict) and all(_is_number(v) for v in timing.values())):
-            raise check.fail("timing_last_session is not a mapping of seconds")
+            raise check.fail("timing_this_process is not a mapping of seconds")
         done = data.get("done", False)
         if not isinstance(done, bool):
             raise check.fail(f"done is a {type(done).__name__}, not true or false")

@@ -452,7 +452,7 @@ class TrainingRun:
         cfg, data = self.cfg, parts.data
         seconds_total = self.seconds + time.perf_counter() - self.t_start
         summary = _summary(self.cfg_dict, list(data.class_counts), self.best, self.last, seconds_total, done=True)
-        summary["timing_last_session"] = {k: round(v, 3) for k, v in self.timing.items()}
+        summary["timing_this_process"] = {k: round(v, 3) for k, v in self.timing.items()}
         self.rlog.write_per_class(data.class_counts, self.best.get("per_class_recall") if self.best else None, self.last_recall)
         self.rlog.write_summary(summary)
         self.rlog.close()

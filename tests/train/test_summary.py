@@ -39,7 +39,7 @@ def test_the_file_format_is_the_one_readers_know():
     }
     assert json.dumps(_written(), indent=2) == json.dumps(want, indent=2)
     timed = _written({"setup": 0.12345, "train": 2.0})
-    assert list(timed)[-1] == "timing_last_session" and timed["timing_last_session"] == {"setup": 0.123, "train": 2.0}
+    assert list(timed)[-1] == "timing_this_process" and timed["timing_this_process"] == {"setup": 0.123, "train": 2.0}
     empty = RunSummary.from_records(None, None, class_counts=[], config={}, seconds=0.0, done=False).to_dict()
     assert empty["best_top1_error"] is None and empty["many"] == {"best": None, "last": None}
 
@@ -79,7 +79,7 @@ def test_older_files_without_the_newer_keys_still_read(tmp_path: Path):
         (json.dumps({**_written(), "class_counts": [1, "2"]}).encode(), "class_counts is not a list of integers"),
         (json.dumps({**_written(), "many": {"best": [1], "last": 2}}).encode(), "many (best) is a list"),
         (json.dumps({**_written(), "seconds": True}).encode(), "seconds is a bool"),
-        (json.dumps({**_written(), "timing_last_session": {"train": "x"}}).encode(), "timing_last_session"),
+        (json.dumps({**_written(), "timing_this_process": {"train": "x"}}).encode(), "timing_this_process"),
     ],
 )
 def test_a_damaged_summary_is_one_line_naming_the_file(tmp_path: Path, content: bytes, needle: str, capsys):
