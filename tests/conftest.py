@@ -53,3 +53,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the train settings every sweep test shares: CPU, one thread, no progress output
+SWEEP_TRAIN_SETS = ("train.progress=none", "train.device=cpu", "train.threads=1")
+
+
+@pytest.fixture
+def digits_sweep():
+    """Run ``python -m fcc sweep --benchmark digits ARGS --out OUT --set optim.epochs=N ...`` in a subprocess.
+
+    ``env`` extends the current environment (a Slurm cluster's, say); the run is pinned to one thread.
+    """
+    import subprocess
+    import sys
+
+    def run(out, *args: str, epochs: int = 1, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", *args, "--out", str(out)]
+        cmd += ["--set", f"optim.epochs={epochs}", *SWEEP_TRAIN_SETS]
+        run_env = dict(env if env is not None else os.environ, OMP_NUM_THREADS="1")
+        return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=run_env, timeout=timeout)
+
+    return run

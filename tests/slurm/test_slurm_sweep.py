@@ -14,7 +14,6 @@ import pytest
 pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[2]
-TRAIN_SETS = ["train.progress=none", "train.device=cpu", "train.threads=1"]
 
 
 def _slurm_config(tmp: Path) -> Path:
@@ -23,31 +22,17 @@ def _slurm_config(tmp: Path) -> Path:
     return path
 
 
-def sweep(cluster, out: Path, methods: str, epochs: int, *extra: str, launcher: str = "slurm") -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "fcc",
-        "sweep",
-        "--benchmark",
-        "digits",
-        "--methods",
-        methods,
-        "--variants",
-        "raw",
-        "--out",
-        str(out),
-        "--launcher",
-        launcher,
-        *extra,
-        "--set",
-        f"optim.epochs={epochs}",
-        *TRAIN_SETS,
-    ]
-    if launcher == "slurm" and "--slurm-config" not in extra:
-        cmd += ["--slurm-config", str(_slurm_config(out.parent))]
-    env = dict(cluster.env, OMP_NUM_THREADS="1")
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+@pytest.fixture
+def sweep(digits_sweep):
+    """``sweep(cluster, out, methods, epochs, *extra, launcher="slurm")``: a digits sweep of raw runs on the cluster."""
+
+    def run(cluster, out: Path, methods: str, epochs: int, *extra: str, launcher: str = "slurm") -> subprocess.CompletedProcess:
+        args = ["--methods", methods, "--variants", "raw", "--launcher", launcher, *extra]
+        if launcher == "slurm" and "--slurm-config" not in extra:
+            args += ["--slurm-config", str(_slurm_config(out.parent))]
+        return digits_sweep(out, *args, epochs=epochs, env=cluster.env, timeout=600)
+
+    return run
 
 
 def status(cluster, out: Path) -> subprocess.CompletedProcess:
@@ -111,7 +96,7 @@ def wait_for(ok, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_chain_runs_in_order_and_equals_the_local_sweep(slurm_cluster, tmp_path):
+def test_chain_runs_in_order_and_equals_the_local_sweep(slurm_cluster, tmp_path, sweep):
     out = tmp_path / "slurm"
     r = sweep(slurm_cluster, out, "crt", 2)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -161,7 +146,7 @@ def test_chain_runs_in_order_and_equals_the_local_sweep(slurm_cluster, tmp_path)
     assert len(other.stderr.strip().splitlines()) == 1 and "optim.epochs" in other.stderr, other.stderr
 
 
-def test_preempted_and_cancelled_job_resumes_bit_identical(slurm_cluster, tmp_path):
+def test_preempted_and_cancelled_job_resumes_bit_identical(slurm_cluster, tmp_path, sweep):
     out, epochs = tmp_path / "slurm", 16
     r = sweep(slurm_cluster, out, "ce", epochs, "--no-wait")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -202,7 +187,7 @@ def test_preempted_and_cancelled_job_resumes_bit_identical(slurm_cluster, tmp_pa
     assert (a["best_top1_error"], a["last_top1_error"], a["best"]) == (b["best_top1_error"], b["last_top1_error"], b["best"])
 
 
-def test_a_failing_run_is_reported_with_its_log_and_the_others_finish(slurm_cluster, tmp_path):
+def test_a_failing_run_is_reported_with_its_log_and_the_others_finish(slurm_cluster, tmp_path, sweep):
     import yaml
 
     configs = tmp_path / "configs" / "digits"
@@ -228,7 +213,7 @@ def test_a_failing_run_is_reported_with_its_log_and_the_others_finish(slurm_clus
     assert " done " in states["digits/focal/seed42"]
 
 
-def test_a_two_task_run_trains_as_one_ddp_run(slurm_cluster, tmp_path):
+def test_a_two_task_run_trains_as_one_ddp_run(slurm_cluster, tmp_path, sweep):
     """tasks_per_run 2 (as 2 GPUs would give): two Slurm tasks, one gloo process group, rank 0 writes the run."""
     out = tmp_path / "slurm"
     out.parent.mkdir(exist_ok=True)

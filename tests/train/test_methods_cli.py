@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -85,75 +82,24 @@ def test_sweep_bad_input(argv, msg, capsys):
     assert len(err) == 1 and msg in err[0]
 
 
-def _models_landed() -> bool:
-    try:
-        from fcc_train.models import build_model  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
-def test_sweep_runs_chains_skips_and_collects(tmp_path):
-    cmd = [
-        sys.executable,
-        "-m",
-        "fcc",
-        "sweep",
-        "--benchmark",
-        "digits",
-        "--methods",
-        "crt",
-        "--variants",
-        "raw",
-        "--parallel",
-        "2",
-        "--out",
-        str(tmp_path),
-        "--set",
-        "optim.epochs=1",
-        "train.progress=none",
-        "train.device=cpu",
-        "train.threads=1",
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+def test_sweep_runs_chains_skips_and_collects(tmp_path, digits_sweep):
+    args = ("--methods", "crt", "--variants", "raw", "--parallel", "2")
+    r = digits_sweep(tmp_path, *args)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
     assert [(x["method"], x["status"]) for x in rows] == [("ce", "done"), ("crt", "done")]
     assert all(x["best_top1_error"] is not None for x in rows)
     cfg = (tmp_path / "digits" / "crt" / "seed42" / "config.yaml").read_text()
     assert str(tmp_path / "digits" / "ce" / "seed42") in cfg
-    r2 = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    r2 = digits_sweep(tmp_path, *args)
     assert r2.returncode == 0 and "start" not in r2.stdout  # both finished: nothing re-trained
     rows2 = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
     assert [x["status"] for x in rows2] == ["skipped-done", "skipped-done"]
     assert (tmp_path / "digits" / "sweep_results.csv").read_text().startswith("benchmark,method")
 
 
-@pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
-def test_sweep_per_process_groups_runs_and_keeps_the_chain(tmp_path):
-    cmd = [
-        sys.executable,
-        "-m",
-        "fcc",
-        "sweep",
-        "--benchmark",
-        "digits",
-        "--methods",
-        "ce,crt",
-        "--per-process",
-        "2",
-        "--out",
-        str(tmp_path),
-        "--set",
-        "optim.epochs=1",
-        "train.progress=none",
-        "train.device=cpu",
-        "train.threads=1",
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+def test_sweep_per_process_groups_runs_and_keeps_the_chain(tmp_path, digits_sweep):
+    r = digits_sweep(tmp_path, "--methods", "ce,crt", "--per-process", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     rows = json.loads((tmp_path / "digits" / "sweep_results.json").read_text())
     assert sorted((x["method"], x["variant"], x["status"]) for x in rows) == [
@@ -171,32 +117,11 @@ def test_sweep_per_process_groups_runs_and_keeps_the_chain(tmp_path):
     assert len(logs) == 2 and "[ce_fcc/seed42]" in "".join(p.read_text() for p in logs)
 
 
-@pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
-def test_sweep_stack_trains_a_group_as_one_network(tmp_path):
+def test_sweep_stack_trains_a_group_as_one_network(tmp_path, digits_sweep):
     # plan order: ce, ce_fcc, remix, remix_fcc, focal, focal_fcc. A slice of 4 would stack CE with its pair
     # and Remix with its pair; grouping by lockstep gives CE and focal loss (one recipe) a process of their
     # own, one stack of 4, and the Remix pair (the 400-epoch mixup recipe) the next process
-    cmd = [
-        sys.executable,
-        "-m",
-        "fcc",
-        "sweep",
-        "--benchmark",
-        "digits",
-        "--methods",
-        "ce,remix,focal",
-        "--per-process",
-        "4",
-        "--stack",
-        "--out",
-        str(tmp_path),
-        "--set",
-        "optim.epochs=1",
-        "train.progress=none",
-        "train.device=cpu",
-        "train.threads=1",
-    ]
-    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
+    r = digits_sweep(tmp_path, "--methods", "ce,remix,focal", "--per-process", "4", "--stack")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "--jobs" in r.stdout and "--stack" in r.stdout
     logs = [p.read_text() for p in (tmp_path / "digits" / "sweep_groups").glob("group-*.log")]
