@@ -41,7 +41,7 @@ def ours(cfg_path: Path, out: str, seed: int) -> tuple[float, float]:
 
 
 def reference(cfg_path: Path, seed: int, workers: int) -> tuple[float, float]:
-    from reference_pipeline import train_reference
+    from reference_pipeline import train_reference_on
 
     from fcc_train.config import load_config
     from fcc_train.data import build_datasets
@@ -53,14 +53,9 @@ def reference(cfg_path: Path, seed: int, workers: int) -> tuple[float, float]:
     model = build_model(cfg, data.num_classes, data.in_channels)
     o, f = cfg.optim, cfg.fcc
     t0 = time.perf_counter()
-    r = train_reference(
+    r = train_reference_on(
         model,
-        data.train_images.numpy(),
-        data.train_labels.numpy(),
-        data.test_images.numpy(),
-        data.test_labels.numpy(),
-        data.mean,
-        data.std,
+        data,
         epochs=o.epochs,
         batch_size=o.batch_size,
         lr=o.lr,

@@ -147,7 +147,7 @@ def main() -> int:
         r["extrapolated_200_epoch_train_s"] = round(per * 200, 1)
         record(a.json, "eager_short", r)
     if "reference" not in skip:
-        from reference_pipeline import train_reference
+        from reference_pipeline import train_reference_on
 
         from fcc_train.config import load_config
         from fcc_train.data import build_datasets
@@ -156,14 +156,9 @@ def main() -> int:
         cfg = load_config(ROOT / "configs/cifar10_lt100/ce_fcc.yaml", SYNTH)
         data = build_datasets(cfg)
         model = build_model(cfg, data.num_classes, data.in_channels)
-        res = train_reference(
+        res = train_reference_on(
             model,
-            data.train_images.numpy(),
-            data.train_labels.numpy(),
-            data.test_images.numpy(),
-            data.test_labels.numpy(),
-            data.mean,
-            data.std,
+            data,
             epochs=a.ref_epochs,
             fcc_gamma=0.5,
             fcc_start=0,

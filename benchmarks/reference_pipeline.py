@@ -158,6 +158,20 @@ def train_reference(
     return ReferenceResult(time.perf_counter() - t0, epochs, images, err)
 
 
+def train_reference_on(model: nn.Module, data, **options) -> ReferenceResult:
+    """:func:`train_reference` on a trainer ``Datasets`` (``fcc_train.data.build_datasets``): its arrays and normalisation."""
+    return train_reference(
+        model,
+        data.train_images.numpy(),
+        data.train_labels.numpy(),
+        data.test_images.numpy(),
+        data.test_labels.numpy(),
+        data.mean,
+        data.std,
+        **options,
+    )
+
+
 @torch.no_grad()
 def evaluate_reference(model: nn.Module, test_ds: Dataset, batch_size: int, workers: int, device: str) -> float:
     model.eval()
