@@ -13,9 +13,10 @@ does so with ``SIGKILL`` right there; a write is cut halfway first (half its byt
 so the killed writer leaves a truncated temporary file or a cut ``metrics.jsonl`` line behind.
 
 First an uninterrupted reference run records its events. Then each trial runs the same command into
-its own folder: up to ``--kills-per-trial`` processes each die at an event (the kinds taken in turn
-over all kinds the reference run showed; the first process of a trial at an occurrence drawn from a
-seeded generator, a resumed one at the first occurrence it reaches), then one more process resumes
+its own folder: up to ``--kills-per-trial`` processes each die at an event: the first process of trial
+t at the t-th kind the reference run showed (so N trials, N >= the number of kinds, kill inside every
+kind), at an occurrence drawn from a seeded generator; each resumed one at the first occurrence it
+reaches of the next kind in a second turn over the kinds, then one more process resumes
 the run to its end. A process that finishes before its event ends the trial's kills (``killed``
 false in the report). The run loop's clock is pinned to 0 in every process (the
 wall-clock fields ``seconds`` of each metrics record, of ``summary.json`` and of a checkpoint, and
@@ -69,10 +70,10 @@ OVERRIDES = [
 FIRST_KINDS = [
     "write last.pt",  # inside the checkpoint's temporary file
     "after-rename last.pt",  # last.pt published, best.pt not yet
-    "write summary.json",
     "write best.pt",
-    "fsync last.pt",
     "append metrics.jsonl",
+    "write summary.json",
+    "fsync last.pt",
     "append metrics.csv",
     "write per_class_recall.csv",
     "before-rename last.pt",
@@ -225,13 +226,16 @@ def main() -> None:
         counts[e] = counts.get(e, 0) + 1
     kinds = [k for k in FIRST_KINDS if k in counts] + sorted(k for k in counts if k not in FIRST_KINDS)
     specs: list[tuple[str, list[tuple[str, int]], str | None]] = []
-    turn = 0
+    later = 2  # the kinds of the later kills of each trial, in turn from the third (trial t's first kill: kind t)
     for t in range(args.trials):
         rng = random.Random(1000 + t)
         plan: list[tuple[str, int]] = []
         for i in range(args.kills_per_trial):
-            kind = kinds[turn % len(kinds)]
-            turn += 1
+            if i == 0:
+                kind = kinds[t % len(kinds)]
+            else:
+                kind = kinds[later % len(kinds)]
+                later += 1
             # the first process of a trial reaches every occurrence; a resumed one dies at the first it reaches
             plan.append((kind, rng.randint(1, counts[kind]) if i == 0 else 1))
         specs.append((f"trial{t:03d}", plan, None))
