@@ -52,7 +52,9 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
         index = spec.removeprefix("cuda:")
         count = torch.cuda.device_count()
         if not spec.startswith("cuda:") or not index.isdigit() or int(index) >= count:
-            raise UserError(f"device '{spec}' does not exist here ({count} CUDA device(s): cuda:0 to cuda:{count - 1}); use cuda or cuda:N")
+            raise UserError(
+                f"device '{spec}' does not exist here ({count} CUDA device(s): cuda:0 to cuda:{count - 1}); use cuda or cuda:N"
+            )
         return torch.device(spec)
     if spec != "cpu":
         raise UserError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")

@@ -97,8 +97,8 @@ def test_best_left_behind_last_is_published_again(tmp_path: Path) -> None:
 
 def test_damaged_metrics_lines_are_skipped_and_the_file_kept(tmp_path: Path) -> None:
     good = [{"epoch": e, "top1_error": 50.0 - e} for e in (1, 2, 3)]
-    raw = (json.dumps(good[0]) + "\n\xff\x00garbage\n" + json.dumps(good[1]) + "\n" + '{"epoch": "x"}\n' + json.dumps(good[2]))
-    (tmp_path / "metrics.jsonl").write_bytes(raw.encode("latin-1") + b"\n{\"epo")  # and a last line cut by a kill
+    raw = json.dumps(good[0]) + "\n\xff\x00garbage\n" + json.dumps(good[1]) + "\n" + '{"epoch": "x"}\n' + json.dumps(good[2])
+    (tmp_path / "metrics.jsonl").write_bytes(raw.encode("latin-1") + b'\n{"epo')  # and a last line cut by a kill
     notes: list[str] = []
     log = RunLog(tmp_path, progress="none")
     log.note = notes.append  # type: ignore[method-assign]
