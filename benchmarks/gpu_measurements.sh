@@ -13,27 +13,49 @@
 # 3. bench_gpu_variants.py: graphs vs compile_graphs x bf16/fp32 x NHWC/NCHW (ms/step, kernels/step), ≤ 115 s;
 # 4. the gpu-marked tests (streams and stacks, mixup ones included, equal solo runs; captured and compiled
 #    steps equal eager), ≤ 75 s.
+#
+# The interpreter is ${PYTHON:-python} (the one of the active environment, never whatever python3 comes first
+# on PATH). The exit status is 0 when at least one part succeeded, 1 when every part failed; the parts that
+# failed are listed at the end either way.
 set -u
 OUT=${OUT:-gpu_out}
+PY=${PYTHON:-python}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-python3 -c "import torch; print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version())" >> "$OUT/gpu.txt" 2>&1
+"$PY" -c "import torch; print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version())" >> "$OUT/gpu.txt" 2>&1
 t0=$(date +%s)
+failed=()
+passed=0
 part() { echo "=== $1 (t=$(( $(date +%s) - t0 )) s)"; }
+# run NAME LOG TAIL CMD...: one part under its own limit; a non-zero status (a timeout included) marks it failed
+run() {
+    local name=$1 log=$2 tail_n=$3
+    shift 3
+    "$@" > "$log" 2>&1
+    local rc=$?
+    tail -"$tail_n" "$log"
+    if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed+=("$name (exit $rc)"); fi
+}
 
 part "1 stacked step"
-timeout 70 python3 benchmarks/bench_stacked_gpu.py --json "$OUT/stacked_step.json" --ks 2,4,8,16 --budget-s 55 \
-    > "$OUT/stacked_step.txt" 2>&1; tail -12 "$OUT/stacked_step.txt"
+run "1 stacked step" "$OUT/stacked_step.txt" 12 \
+    timeout 70 "$PY" benchmarks/bench_stacked_gpu.py --json "$OUT/stacked_step.json" --ks 2,4,8,16 --budget-s 55
 
 part "2 trainer: streams, stacks, full run, reference"
-timeout 225 python3 benchmarks/bench_gpu.py --json "$OUT/trainer.json" --skip eager,concurrent,profile \
-    --inprocess 4 --stacked 4,8,16 --k-epochs 10 --ref-epochs 2 > "$OUT/trainer.txt" 2>&1; tail -12 "$OUT/trainer.txt"
+run "2 trainer" "$OUT/trainer.txt" 12 \
+    timeout 225 "$PY" benchmarks/bench_gpu.py --json "$OUT/trainer.json" --skip eager,concurrent,profile \
+    --inprocess 4 --stacked 4,8,16 --k-epochs 10 --ref-epochs 2
 
 part "3 step variants"
-timeout 115 python3 benchmarks/bench_gpu_variants.py --json "$OUT/variants.json" --budget-s 60 --grace-s 45 \
-    > "$OUT/variants.txt" 2>&1; tail -20 "$OUT/variants.txt"
+run "3 step variants" "$OUT/variants.txt" 20 \
+    timeout 115 "$PY" benchmarks/bench_gpu_variants.py --json "$OUT/variants.json" --budget-s 60 --grace-s 45
 
 part "4 gpu tests"
-timeout 75 python3 -m pytest -q -m gpu tests/train > "$OUT/gpu_tests.txt" 2>&1; tail -8 "$OUT/gpu_tests.txt"
+run "4 gpu tests" "$OUT/gpu_tests.txt" 8 timeout 75 "$PY" -m pytest -q -m gpu tests/train
 part "done"
+if [ "${#failed[@]}" -gt 0 ]; then
+    printf 'failed: %s\n' "${failed[@]}"
+fi
+echo "$passed of $((passed + ${#failed[@]})) parts succeeded"
+[ "$passed" -gt 0 ]

@@ -372,7 +372,9 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
         if not p.is_file():
             raise ConfigError(f"config file '{p}' does not exist; pass a YAML file from configs/, e.g. configs/digits/ce.yaml")
         try:
-            loaded = yaml.safe_load(p.read_text())
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file '{p}' is not UTF-8 text (byte {exc.start}); save it as UTF-8 YAML") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file '{p}' is not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
         if loaded is not None and not isinstance(loaded, dict):

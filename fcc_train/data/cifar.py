@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fcc_train.data import DataError, LTData
-from fcc_train.data.longtail import class_profile, draw_subset, profile_fields
+from fcc_train.data.longtail import class_profile, draw_subset, profile_fields, require_every_class
 from fcc_train.data.safe_pickle import UnsafePickleError, load_batch
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def build_cifar(dc: DataConfig) -> LTData:
         raise DataError(f"{name}: some class has no training image under '{dc.root}'; {_expected(name, str(dc.root))}")
     try:
         counts = class_profile(dc.imbalance_type, n_max, C, dc.imbalance_factor, dc.step_ratio)
+        require_every_class(counts, n_max, dc.imbalance_factor)
     except ValueError as exc:
         raise DataError(f"{name}: {exc}; fix data.imbalance_type / data.imbalance_factor") from None
     keep = draw_subset(y_tr, counts, dc.subset_seed)

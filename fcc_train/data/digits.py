@@ -18,7 +18,7 @@ import torch
 
 from fcc_train.data import DataError, LTData
 from fcc_train.data.augment import channel_stats
-from fcc_train.data.longtail import class_profile, draw_subset, profile_fields
+from fcc_train.data.longtail import class_profile, draw_subset, profile_fields, require_every_class
 
 if TYPE_CHECKING:
     from fcc_train.config import DataConfig
@@ -74,6 +74,7 @@ def digits_split_indices(dc: DataConfig, y: np.ndarray) -> tuple[np.ndarray, np.
     n_max = min(len(p) for p in pool_idx)
     try:
         counts = class_profile(dc.imbalance_type, n_max, C, dc.imbalance_factor, dc.step_ratio)
+        require_every_class(counts, n_max, dc.imbalance_factor)
     except ValueError as exc:
         raise DataError(f"digits: {exc}; fix data.imbalance_type / data.imbalance_factor") from None
     keep = pool[draw_subset(y[pool], counts, dc.subset_seed)]

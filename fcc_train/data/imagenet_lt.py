@@ -27,7 +27,11 @@ def read_split_list(path: str | Path) -> tuple[list[str], list[int]]:
     paths: list[str] = []
     labels: list[int] = []
     p = Path(path)
-    for k, line in enumerate(p.read_text().splitlines(), 1):
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{p} is not UTF-8 text (byte {exc.start}); {LAYOUT}") from None
+    for k, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
             continue

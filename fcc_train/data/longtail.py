@@ -30,6 +30,7 @@ __all__ = [
     "draw_subset",
     "exp_profile",
     "profile_fields",
+    "require_every_class",
     "shot_of",
     "shot_split",
     "step_profile",
@@ -74,6 +75,28 @@ def class_profile(kind: str, n_max: int, num_classes: int, imbalance_factor: flo
     if kind == "step":
         return step_profile(n_max, num_classes, imbalance_factor, minority_fraction)
     raise ValueError(f"unknown imbalance type '{kind}'; use exp or step")
+
+
+def require_every_class(counts: list[int], n_max: int, imbalance_factor: float) -> list[int]:
+    """``counts`` itself when every class keeps a training image; else ``ValueError`` naming how many do not.
+
+    A class without training images has no recall to learn and makes the shot split meaningless; the smallest
+    class is ``int(n_max / IF)``, so a factor above ``n_max`` empties it.
+
+    >>> require_every_class(exp_profile(50, 4, 10), 50, 10)
+    [50, 23, 10, 5]
+    >>> require_every_class(exp_profile(50, 4, 1e9), 50, 1e9)
+    Traceback (most recent call last):
+    ...
+    ValueError: imbalance factor 1e+09 leaves 3 of 4 classes without a training image (the largest class has 50); use a factor of at most 50
+    """
+    empty = sum(1 for n in counts if n < 1)
+    if empty:
+        raise ValueError(
+            f"imbalance factor {imbalance_factor:g} leaves {empty} of {len(counts)} classes without a training image "
+            f"(the largest class has {n_max}); use a factor of at most {n_max}"
+        )
+    return counts
 
 
 def _check_profile_args(n_max: int, num_classes: int, imbalance_factor: float) -> None:

@@ -224,6 +224,7 @@ class TrainingRun:
             raise UserError(f"optim.epochs must be >= 1, got {cfg.optim.epochs}")
         if cfg.train.eval_every < 1:
             raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
+        resolve_device(cfg.train.device, self.dist.local_rank)  # a missing device is refused before anything is written
         check_stage_inputs(cfg)
         check_stored_config(self.run_dir, self.cfg_dict)
 

@@ -47,7 +47,15 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
     if spec.startswith("cuda"):
         if not torch.cuda.is_available():
             raise UserError(f"device '{spec}' asked for but CUDA is not available here; use --device cpu")
-        return torch.device(f"cuda:{local_rank}") if spec == "cuda" else torch.device(spec)
+        if spec == "cuda":
+            return torch.device(f"cuda:{local_rank}")
+        index = spec.removeprefix("cuda:")
+        count = torch.cuda.device_count()
+        if not spec.startswith("cuda:") or not index.isdigit() or int(index) >= count:
+            raise UserError(
+                f"device '{spec}' does not exist here ({count} CUDA device(s): cuda:0 to cuda:{count - 1}); use cuda or cuda:N"
+            )
+        return torch.device(spec)
     if spec != "cpu":
         raise UserError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")
     return torch.device("cpu")

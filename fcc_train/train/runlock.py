@@ -71,8 +71,16 @@ class RunLock:
     def acquire(self) -> RunLock:
         if self._fd is not None:
             return self
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only or unwritable --out: one line, before anything is trained
+            from fcc_train.train.checkpoint import write_error
+
+            err = write_error(exc, self.path, None)
+            if err is None:
+                raise
+            raise err from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -75,3 +75,19 @@ def test_cli_reports_one_line_and_exit_2(tmp_path) -> None:
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "optim.batch_size" in r.stderr
+
+
+def test_an_imbalance_factor_that_empties_classes_is_refused_with_the_data(tmp_path, capsys) -> None:
+    """Its range is >= 1; whether every class keeps a training image depends on the data, so the data set checks it."""
+    import math
+
+    from fcc.cli import main
+
+    argv = ["train", "--config", "configs/digits/ce.yaml", "--out", str(tmp_path / "r"), "--device", "cpu", "--set"]
+    assert main([*argv, "data.imbalance_factor=1e9", "train.progress=none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "without a training image" in err, err
+    n_max = int(err.split("the largest class has ")[1].split(")")[0])
+    # independently: class i keeps int(n_max * IF^(-i/9)) images; those with 0 are the empty ones
+    empty = sum(int(n_max * (1e-9) ** (i / 9)) == 0 for i in range(10))
+    assert f"leaves {empty} of 10 classes" in err and empty > 0 and math.isclose(n_max, 144, abs_tol=60)

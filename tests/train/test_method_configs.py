@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Literal
 
 import pytest
+import torch
 import yaml
 
 from fcc_train.config import CHOICES, Config, ConfigError, config_from_dict, config_to_dict, flatten_config, load_config
 from fcc_train.experiments.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, method_entry
+from fcc_train.train.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
@@ -269,7 +272,37 @@ def test_each_method_trains_two_short_epochs(key, tmp_path, stage1_runs):
     out = tmp_path / key
     assert run_training(cfg, out) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["done"] and 0.0 <= summary["best_top1_error"] <= 100.0
+    assert summary["done"] and summary["best_epoch"] == summary["last_epoch"] == 2
+    (record,) = _records(out)  # train.eval_every=2: one evaluation, at epoch 2
+    assert record["epoch"] == 2 and math.isfinite(record["train_loss"])
+    state = load_checkpoint(out / "checkpoints" / "last.pt")
+    assert state["epoch"] == 2 and state["config"] == config_to_dict(cfg)
+
+    # the method acted: its run differs from the CE baseline (same data, seed and FCC setting) where its mechanism acts
+    base_dir = stage1_runs("ce_fcc" if fcc else "ce")
+    (base,) = _records(base_dir)
+    mine, theirs = (record["train_loss"], _recalls(out)), (base["train_loss"], _recalls(base_dir))
+    if key == "ce":  # the baseline itself: the same run, to the bit
+        assert mine == theirs
+    elif cfg.stage.head_transform != "none":  # τ-norm trains as CE and changes only the evaluated head
+        assert mine[0] == theirs[0] and mine[1] != theirs[1]
+    else:
+        assert mine != theirs, "the method trained exactly as plain CE"
+    if cfg.stage.freeze_backbone:  # cRT, LWS, LTR-WB stage 2: the backbone is the stage-1 run's, untouched
+        first = load_checkpoint(dep / "checkpoints" / "best.pt")["model"]
+        backbone = [k for k in first if not k.startswith("head.") and "running" not in k and "num_batches" not in k]
+        assert backbone and all(torch.equal(state["model"][k], first[k]) for k in backbone)
+        heads = [k for k in state["model"] if k.startswith("head.") and k in first]
+        assert any(not torch.equal(state["model"][k], first[k]) for k in heads) or cfg.stage.lws
+
+
+def _records(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _recalls(run: Path) -> list[str]:
+    with open(run / "per_class_recall.csv", newline="") as f:
+        return [row["recall_last"] for row in csv.DictReader(f)]
 
 
 @pytest.mark.skipif(not _models_landed(), reason="fcc_train.models has not landed yet")
@@ -294,7 +327,21 @@ def test_cifar_configs_run_one_epoch_on_tiny_synthetic(config, tmp_path):
     ]
     cfg = load_config(CONFIGS / config, over)
     assert cfg.model.arch == "resnet32"
-    assert run_training(cfg, tmp_path / "run") == 0
+    out = tmp_path / "run"
+    assert run_training(cfg, out) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["done"] and summary["last_epoch"] == 1 and len(summary["class_counts"]) == C
+    (record,) = _records(out)
+    assert record["epoch"] == 1 and math.isfinite(record["train_loss"]) and 0 <= record["top1_error"] <= 100
+    # the run trained the shipped config with exactly these overrides (config.yaml, summary and checkpoint agree)
+    shipped = flatten_config(config_to_dict(load_config(CONFIGS / config)))
+    stored = flatten_config(yaml.safe_load((out / "config.yaml").read_text()))
+    assert stored == flatten_config(config_to_dict(cfg)) and set(stored) == set(shipped)
+    assert {k for k in stored if stored[k] != shipped[k]} <= {o.split("=")[0] for o in over}
+    assert (stored["optim.epochs"], stored["data.num_classes"], stored["data.dataset"]) == (1, C, "synthetic")
+    state = torch.load(out / "checkpoints" / "last.pt")  # plain torch.load: weights_only=True
+    assert state["epoch"] == 1 and state["config"] == summary["config"] == config_to_dict(cfg)
+    assert state["model"]["head.weight"].shape[0] == C
 
 
 def test_shipped_catalogue_configs_equal_the_rendered_ones():

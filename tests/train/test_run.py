@@ -121,17 +121,30 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch, ca
 
 
 def test_truncated_last_checkpoint_is_skipped_on_resume(tmp_path, capsys):
+    import shutil
+
     out = tmp_path / "run"
     cfg = _cfg("configs/digits/ce.yaml", ["optim.epochs=2"])
-    assert run_training(cfg, out) == 0
-    (out / "summary.json").unlink()
+    kept = tmp_path / "best_epoch1.pt"
+
+    def keep_first_best(epoch, run):
+        if epoch == 1:
+            shutil.copyfile(out / "checkpoints" / "best.pt", kept)
+
+    assert run_training(cfg, out, on_checkpoint=keep_first_best) == 0
     last = out / "checkpoints" / "last.pt"
+    final = load_checkpoint(last)
+    # best.pt holds epoch 1 (as when epoch 1 was the best), last.pt is cut: the resume must come from best.pt
+    shutil.copyfile(kept, out / "checkpoints" / "best.pt")
+    (out / "summary.json").unlink()
     last.write_bytes(last.read_bytes()[:1000])
-    best_epoch = load_checkpoint(out / "checkpoints" / "best.pt")["epoch"]
-    with pytest.warns(UserWarning, match="skipping checkpoint"):
+    capsys.readouterr()
+    with pytest.warns(UserWarning, match=r"skipping checkpoint.*last\.pt"):
         assert run_training(cfg, out) == 0
-    assert f"from best.pt (epoch {best_epoch}/2)" in capsys.readouterr().out or best_epoch == 2
-    assert load_checkpoint(last)["epoch"] == 2
+    assert "from best.pt (epoch 1/2)" in capsys.readouterr().out
+    again = load_checkpoint(last)
+    assert again["epoch"] == 2
+    assert all(torch.equal(again["model"][k], final["model"][k]) for k in final["model"])  # epoch 2 trained again, the same
 
 
 def test_runlog_bar_lines_and_resume_truncation(tmp_path):

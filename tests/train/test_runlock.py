@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,10 +24,9 @@ def _holder(folder: Path) -> subprocess.Popen:
 def test_second_writer_is_refused_while_the_first_lives(tmp_path: Path) -> None:
     p = _holder(tmp_path)
     try:
-        t0 = time.monotonic()
         with pytest.raises(RunFolderBusy) as e:
             RunLock(tmp_path).acquire()
-        assert time.monotonic() - t0 < 5  # at once, not after a wait
+        assert p.poll() is None  # refused while the holder still holds it: no wait for it to end
         msg = str(e.value)
         assert f"PID {p.pid}" in msg and "\n" not in msg and "--out" in msg
     finally:

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fcc.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,13 +67,36 @@ def test_changed_config_is_refused(capsys, tmp_path):
     assert main(common + ["train.progress=lines"]) == 0  # cosmetic keys may change
 
 
-def test_unavailable_device(capsys, tmp_path):
+def test_unavailable_device(capsys, tmp_path, monkeypatch):
     import torch
 
-    if torch.cuda.is_available():
-        return
-    assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--device", "cuda"]) == 2
-    _one_line_error(capsys, "CUDA is not available")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the refusal path, on every machine
+    for spec in ("cuda", "cuda:0"):
+        assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--device", spec]) == 2
+        _one_line_error(capsys, f"device '{spec}'", "CUDA is not available", "--device cpu")
+    assert not (tmp_path / "r").exists()  # refused before the run folder is made
+
+
+def test_missing_cuda_index(capsys, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a one-GPU machine, wherever the test runs
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    for spec in ("cuda:1", "cuda:x"):
+        assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--device", spec]) == 2
+        _one_line_error(capsys, f"device '{spec}' does not exist", "1 CUDA device(s)")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.gpu
+def test_missing_cuda_index_on_this_gpu_machine(capsys, tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    n = torch.cuda.device_count()
+    assert main(["train", "--config", DIGITS, "--out", str(tmp_path / "r"), "--device", f"cuda:{n}"]) == 2
+    _one_line_error(capsys, f"device 'cuda:{n}' does not exist", f"{n} CUDA device(s)")
 
 
 def test_module_entry_point_help():
