@@ -14,7 +14,9 @@ __all__ = ["add_arguments", "method_records", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--split", default=None, help="show the per-split values of one split (cifar10_lt100, ..., digits)")
-    parser.add_argument("--table", type=int, default=None, help="2: list Table 2's rows (paper row, config, backbones, FCC's effect)")
+    parser.add_argument(
+        "--table", type=int, default=None, help="2: list Table 2's rows (paper row, config, backbones, FCC's effect)"
+    )
     parser.add_argument("--configs", default="configs", help="config root read by --table 2 (default: configs)")
 
 
@@ -125,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"unknown --split '{args.split}'; use one of {', '.join(ALL_SPLITS)}")
     if args.table is not None:
         if args.table != 2:
-            raise UserError(f"--table {args.table}: fcc methods lists Table 2's rows (--table 2); Table 1's rows are the default list")
+            raise UserError(
+                f"--table {args.table}: fcc methods lists Table 2's rows (--table 2); Table 1's rows are the default list"
+            )
         rows = table2_rows(args.configs)
         if args.json:
             print(json.dumps(rows, indent=2))
@@ -152,7 +156,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'':<15} +FCC: {fcc_text}")
         print(f"{'':<15} +FCC effect: {r['fcc_effect']['where']}")
         if r["table2_rows"]:
-            print(f"{'':<15} Table 2: " + ", ".join(f"{t['benchmark']} '{t['paper_row']}' ({t['paper_backbone']})" for t in r["table2_rows"]))
+            print(
+                f"{'':<15} Table 2: "
+                + ", ".join(f"{t['benchmark']} '{t['paper_row']}' ({t['paper_backbone']})" for t in r["table2_rows"])
+            )
         print(f"{'':<15} configs: {r['configs'][0]}, {r['configs'][1]}")
         if r["notes"]:
             print(f"{'':<15} {r['notes']}")

@@ -20,7 +20,7 @@ True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 __all__ = ["CLAIM", "PLACEMENTS", "FccEffect", "describe", "fcc_effect", "verifier_verdict"]
@@ -48,7 +48,7 @@ class FccEffect:
         return asdict(self)
 
 
-@lru_cache(maxsize=None)
+@cache
 def verifier_verdict(claim_id: str = CLAIM) -> str:
     """The verdict ``fcc verify`` gives ``claim_id``, decided now (once per process); fcc_theory is imported lazily."""
     from fcc_theory.claims import CLAIMS, run_claim

@@ -251,8 +251,8 @@ class TrainingRun:
 
     def _build(self) -> RunParts:
         from fcc_train.data import build_datasets, make_loader
-        from fcc_train.fcc import label_order_warning, tau_by_class
         from fcc_train.experiments.fcc_placement import fcc_effect
+        from fcc_train.fcc import label_order_warning, tau_by_class
         from fcc_train.methods import FCC_COSINE_WARNING, DataInfo, build_method, prepare_stage
         from fcc_train.models import build_model
         from fcc_train.train.engine import Engine

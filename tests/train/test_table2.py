@@ -181,7 +181,7 @@ def test_fcc_effect_follows_the_verifier_not_a_fixed_answer(monkeypatch) -> None
         fcc_placement.verifier_verdict.cache_clear()
     for placement in ("shared", "logits"):
         assert fcc_placement.describe(fcc_enabled=True, head="cosine", placement=placement).changes_training is True
-    with pytest.raises(ValueError, match="unknown fcc.placement"):
+    with pytest.raises(ValueError, match=r"unknown fcc\.placement"):
         fcc_placement.describe(fcc_enabled=True, head="linear", placement="pooled")
 
 
