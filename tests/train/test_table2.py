@@ -224,3 +224,12 @@ def test_train_start_prints_one_clean_fcc_line(tmp_path: Path, capsys) -> None:
     assert not [w for w in rec if "FCC has no effect" in str(w.message)]
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fcc: ")]
     assert len(lines) == 1 and "cosine_scale_invariance" in lines[0] and "FCC cancels" in lines[0]
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from fcc_train.experiments import fcc_placement, plan, table2
+
+    for mod in (table2, fcc_placement, plan):
+        assert doctest.testmod(mod).failed == 0
