@@ -66,8 +66,10 @@ def _catalogue_effect(m: Any, split: str) -> dict[str, Any]:
     over = config_overrides(entry, split, True)
     eff = describe(
         fcc_enabled=bool(over.get("fcc.enabled", False)),
-        head=str(over.get("model.head", "linear")),  # every split's ce.yaml has a linear head
+        # every split's ce.yaml has a linear head with bias; an entry's keys override it
+        head=str(over.get("model.head", "linear")),
         placement=str(over.get("fcc.placement", "features")),
+        bias=bool(over.get("model.bias", True)),
     ).to_json()
     if entry is not m:
         eff["where"] = f"only the teacher ({entry.key}_fcc) trains with FCC: {eff['where']}"

@@ -56,8 +56,8 @@ def verifier_verdict(claim_id: str = CLAIM) -> str:
     return run_claim(CLAIMS[claim_id]).decision.verdict
 
 
-def describe(*, fcc_enabled: bool, head: str, placement: str = "features") -> FccEffect:
-    """FCC's effect for a head kind (``linear`` / ``cosine``) and an ``fcc.placement``."""
+def describe(*, fcc_enabled: bool, head: str, placement: str = "features", bias: bool = True) -> FccEffect:
+    """FCC's effect for a head kind (``linear`` / ``cosine``, a linear head with or without ``bias``) and an ``fcc.placement``."""
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown fcc.placement {placement!r}; use one of {', '.join(PLACEMENTS)}")
     if not fcc_enabled:
@@ -69,7 +69,8 @@ def describe(*, fcc_enabled: bool, head: str, placement: str = "features") -> Fc
     if placement == "logits":
         return FccEffect(placement, head, True, "FCC multiplies the un-normalised logits by τ_y (a per-sample temperature)")
     if head != "cosine":
-        return FccEffect(placement, head, True, "FCC scales the feature fed to the linear head: τ_y·(W f) + b, the loss changes")
+        logit = "τ_y·(W f) + b" if bias else "τ_y·(W f), no bias"
+        return FccEffect(placement, head, True, f"FCC scales the feature fed to the linear head: {logit}, the loss changes")
     verdict = verifier_verdict(CLAIM)
     if verdict == "proved":
         return FccEffect(
@@ -94,5 +95,8 @@ def describe(*, fcc_enabled: bool, head: str, placement: str = "features") -> Fc
 def fcc_effect(cfg: Any) -> FccEffect:
     """:func:`describe` for a resolved :class:`fcc_train.config.Config`."""
     return describe(
-        fcc_enabled=bool(cfg.fcc.enabled), head=str(cfg.model.head), placement=str(getattr(cfg.fcc, "placement", "features"))
+        fcc_enabled=bool(cfg.fcc.enabled),
+        head=str(cfg.model.head),
+        placement=str(getattr(cfg.fcc, "placement", "features")),
+        bias=bool(getattr(cfg.model, "bias", True)),
     )

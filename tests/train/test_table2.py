@@ -194,6 +194,8 @@ def test_fcc_effect_reads_the_placement_key_when_present() -> None:
     assert fcc_effect(cfg).placement == "logits" and fcc_effect(cfg).changes_training is True
     cfg.fcc = SimpleNamespace(enabled=True)  # a config without the key: the default placement
     assert fcc_effect(cfg).placement == "features"
+    cfg.model = SimpleNamespace(head="linear", bias=False)
+    assert fcc_effect(cfg).changes_training is True and "no bias" in fcc_effect(cfg).where
 
 
 def test_methods_table2_lists_rows_with_backbones(capsys) -> None:
