@@ -2,7 +2,7 @@
 
 Run from the repository root:  python benchmarks/bench_verify.py [--repeats 3] [--cross-check] [--json OUT]
 
-* ``fcc verify`` (all 20 claims, no flags): the median of ``--repeats`` runs of ``python -m fcc verify``, wall
+* ``fcc verify`` (every claim, no flags): the median of ``--repeats`` runs of ``python -m fcc verify``, wall
   clock, each a fresh process (imports included, as a user sees it);
 * ``fcc verify --hypotheses``: the same with every proved claim's hypotheses dropped in turn;
 * with ``--cross-check``: one ``fcc verify --cross-check --timeout 60`` run per pair claim, its seconds as printed.

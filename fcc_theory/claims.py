@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import sympy as sp
 
-from fcc_theory import activations, lemmas, symbolic
+from fcc_theory import activations, cosine, lemmas, symbolic
 from fcc_theory.decide import Decision, Lemma, Witness, decide_all, decide_lemma, lift, satisfiable
 from fcc_theory.margins import check_configuration
 from fcc_theory.network import Network
@@ -427,6 +427,15 @@ def _claims() -> list[Claim]:
             "PS + IA (grid search, mpmath intervals)",
             "certified interval bounds",
             lambda t: activations.decide_tanh_no_bias(),
+        ),
+        C(
+            "cosine_scale_invariance",
+            "(FCC with a cosine head: LDAM's FCNorm, the normalised experts of RIDE and SADE)",
+            "τ > 0, f ≠ 0, w_j ≠ 0, any dimension",
+            "s⟨w_j, τf⟩/(‖w_j‖‖τf‖) = s⟨w_j, f⟩/(‖w_j‖‖f‖), both defined",
+            "SI + DP (SymPy reduction to ⟨w, f⟩ and the norms + z3 lemma)",
+            "identities; negation unsat",
+            cosine.decide_claim,
         ),
     ]
 

@@ -15,7 +15,8 @@ Dropping ``H_i`` gives the weakened claim ``⋀_{j≠i} H_j ∧ Q ⇒ C``, decid
 * **unknown** — anything else (a timeout, a model that did not replay).
 
 ``relu_no_bias`` has structural hypotheses (activation, biases); those are dropped by an exact search over small
-networks (:mod:`fcc_theory.hypotheses_relu`).
+networks (:mod:`fcc_theory.hypotheses_relu`). ``cosine_scale_invariance`` is a statement about a cosine head, not a
+network; its weakened lemmas are refuted by a concrete head that replays exactly (:func:`fcc_theory.cosine.analyse_cosine`).
 
 >>> r = analyse(STATEMENTS["target_b_nonneg"])
 >>> [(h.name, h.status) for h in r]
@@ -204,6 +205,10 @@ def analyse_claim(claim_id: str, timeout_ms: int = 10_000) -> list[HypothesisRes
         from fcc_theory.hypotheses_relu import analyse_relu_no_bias
 
         return analyse_relu_no_bias()
+    if claim_id == "cosine_scale_invariance":
+        from fcc_theory.cosine import analyse_cosine
+
+        return analyse_cosine(timeout_ms)
     st = STATEMENTS.get(claim_id)
     if st is None:
         return None

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from fcc_theory import activations, lemmas, symbolic
+from fcc_theory import activations, cosine, lemmas, symbolic
 from fcc_theory.certify.smtlib import Query, identity_query, lemma_query
 from fcc_theory.decide import Lemma, decide_lemma
 
@@ -33,6 +33,8 @@ def lemma_specs(claim_id: str) -> list[tuple[str, Lemma]]:
         return [("offsets", lemmas.offsets_lemma()), ("fig3a_step", lemmas.p7_lemma())]
     if claim_id == "relu_no_bias":
         return list(activations.relu_no_bias_lemmas().items())
+    if claim_id == "cosine_scale_invariance":
+        return [("lemma", cosine.cosine_lemma())]
     return []
 
 
@@ -51,7 +53,18 @@ def _identity_specs(claim_id: str) -> list[tuple[str, symbolic.Identity | tuple[
     if claim_id == "relu_no_bias":
         lhs, rhs, syms = activations.bias_free_layer_identity()
         out.append(("bias_free_layers", (lhs, rhs, syms, [])))
+    if claim_id == "cosine_scale_invariance":
+        lhs, rhs, syms = cosine.reduction_identities(max(cosine.DIMS))
+        out.append(("norm_reduction", (lhs, rhs, syms, [])))
     return out
+
+
+#: the words written into an identity's SMT-LIB2 file, by identity name (a registry identity has its own text)
+_IDENTITY_TEXT = {
+    "rescaling": "τWf + b = τ(Wf + b/τ)",
+    "bias_free_layers": "W(τx) = τ(Wx), N(τh) = τ(Nh)",
+    "norm_reduction": "⟨w, τf⟩ = τ⟨w, f⟩, ‖τf‖² = τ²‖f‖²",
+}
 
 
 def _holds(lhs: Sequence[sp.Expr], rhs: Sequence[sp.Expr]) -> bool:
@@ -81,7 +94,7 @@ def claim_queries(claim_id: str) -> list[Query]:
             text = spec.text
         else:
             lhs, rhs, syms, conds = spec
-            text = f"{name}: " + ("τWf + b = τ(Wf + b/τ)" if name == "rescaling" else "W(τx) = τ(Wx), N(τh) = τ(Nh)")
+            text = f"{name}: {_IDENTITY_TEXT[name]}"
         out.append(identity_query(claim_id, name, lhs, rhs, syms, "unsat" if _holds(lhs, rhs) else "sat", conds, text))
     for name, lem in lemma_specs(claim_id):
         kind, expected = _lemma_answer(lem)

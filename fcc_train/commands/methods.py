@@ -1,9 +1,11 @@
-"""``fcc methods [--json]``: every single-model method, its source paper, hyperparameters and the config keys that select it."""
+"""``fcc methods [--json] [--table 2]``: every method, its source paper, hyperparameters, the config keys that select it
+and what FCC changes with it (``fcc_effect``); ``--table 2`` lists the paper's Table 2 rows with their backbones."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_arguments", "method_records", "run"]
@@ -12,11 +14,16 @@ __all__ = ["add_arguments", "method_records", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--split", default=None, help="show the per-split values of one split (cifar10_lt100, ..., digits)")
+    parser.add_argument(
+        "--table", type=int, default=None, help="2: list Table 2's rows (paper row, config, backbones, FCC's effect)"
+    )
+    parser.add_argument("--configs", default="configs", help="config root read by --table 2 (default: configs)")
 
 
 def method_records(split: str | None = None) -> list[dict[str, Any]]:
     """One dict per catalogue entry (the data behind ``fcc methods``)."""
     from fcc_train.experiments.catalog import METHODS, SPLITS, config_overrides, config_path, fcc_gamma
+    from fcc_train.experiments.table2 import TABLE2_ROWS
 
     out = []
     for m in METHODS:
@@ -39,8 +46,75 @@ def method_records(split: str | None = None) -> list[dict[str, Any]]:
         }
         if split is not None:
             rec["resolved"] = {"raw": config_overrides(m, split, False), "fcc": config_overrides(m, split, True)}
+        rec["fcc_effect"] = _catalogue_effect(m, split or SPLITS[0])
+        rec["table2_rows"] = [
+            {"benchmark": b, "paper_row": r.paper_row, "paper_backbone": r.backbone}
+            for b, rows in TABLE2_ROWS.items()
+            for r in rows
+            if r.key == m.key
+        ]
         out.append(rec)
     return out
+
+
+def _catalogue_effect(m: Any, split: str) -> dict[str, Any]:
+    """What FCC changes in the entry's +FCC config (DiVe: in its teacher's, the only run the official code scales)."""
+    from fcc_train.experiments.catalog import config_overrides, method_entry
+    from fcc_train.experiments.fcc_placement import describe
+
+    entry = m if m.fcc_on_student or not m.depends_on else method_entry(m.depends_on)
+    over = config_overrides(entry, split, True)
+    eff = describe(
+        fcc_enabled=bool(over.get("fcc.enabled", False)),
+        # every split's ce.yaml has a linear head with bias; an entry's keys override it
+        head=str(over.get("model.head", "linear")),
+        placement=str(over.get("fcc.placement", "features")),
+        bias=bool(over.get("model.bias", True)),
+    ).to_json()
+    if entry is not m:
+        eff["where"] = f"only the teacher ({entry.key}_fcc) trains with FCC: {eff['where']}"
+    return eff
+
+
+def table2_rows(configs: str) -> list[dict[str, Any]]:
+    """Table 2's rows (:func:`fcc_train.experiments.table2.table2_records`) with FCC's effect in each +FCC config."""
+    from fcc_train.config import load_config
+    from fcc_train.experiments.fcc_placement import fcc_effect
+    from fcc_train.experiments.table2 import table2_records
+
+    recs = table2_records(configs)
+    for r in recs:
+        path = Path(r["configs"][1])
+        if not path.is_file():
+            r["fcc_effect"] = None
+            continue
+        cfg = load_config(path)
+        dep = cfg.stage.depends_on
+        if not cfg.fcc.enabled and dep and (path.parent / f"{dep}.yaml").is_file():
+            # DiVe's +FCC row: the official code trains only the teacher with FCC
+            eff = fcc_effect(load_config(path.parent / f"{dep}.yaml")).to_json()
+            eff["where"] = f"only the stage before it ({dep}) trains with FCC: {eff['where']}"
+            r["fcc_effect"] = eff
+        else:
+            r["fcc_effect"] = fcc_effect(cfg).to_json()
+    return recs
+
+
+def _print_table2(recs: list[dict[str, Any]]) -> None:
+    bench = None
+    for r in recs:
+        if r["benchmark"] != bench:
+            bench = r["benchmark"]
+            print(f"Table 2, {bench}")
+        head = f"  {r['paper_row']:<18} {r['key']:<9} paper backbone {r['paper_backbone']:<11}"
+        if not r["variants"]:
+            print(f"{head} no numbers in the paper here: not planned")
+            continue
+        arch = r["config_arch"] or f"missing ({r['configs'][0]})"
+        nums = r["paper_top1_error"]
+        print(f"{head} config {arch:<9} paper top-1 err raw {nums['raw']:.2f}, +FCC {nums['fcc']:.2f}")
+        if r["fcc_effect"] is not None:
+            print(f"  {'':<18} +FCC: {r['fcc_effect']['where']}")
 
 
 def _fmt(v: Any) -> str:
@@ -53,6 +127,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.split is not None and args.split not in ALL_SPLITS:
         raise UserError(f"unknown --split '{args.split}'; use one of {', '.join(ALL_SPLITS)}")
+    if args.table is not None:
+        if args.table != 2:
+            raise UserError(
+                f"--table {args.table}: fcc methods lists Table 2's rows (--table 2); Table 1's rows are the default list"
+            )
+        rows = table2_rows(args.configs)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            _print_table2(rows)
+        return 0
     recs = method_records(args.split)
     if args.json:
         print(json.dumps(recs, indent=2))
@@ -71,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
         gammas = ", ".join(f"{s}={v}" for s, v in g.items())
         fcc_text = "only the teacher" if not r["fcc"]["on_student"] else f"gamma {gammas}; start epoch {r['fcc']['start_epoch']}"
         print(f"{'':<15} +FCC: {fcc_text}")
+        print(f"{'':<15} +FCC effect: {r['fcc_effect']['where']}")
+        if r["table2_rows"]:
+            print(
+                f"{'':<15} Table 2: "
+                + ", ".join(f"{t['benchmark']} '{t['paper_row']}' ({t['paper_backbone']})" for t in r["table2_rows"])
+            )
         print(f"{'':<15} configs: {r['configs'][0]}, {r['configs'][1]}")
         if r["notes"]:
             print(f"{'':<15} {r['notes']}")

@@ -16,7 +16,9 @@ called after each checkpoint is written (the resume tests stop a run there).
 from __future__ import annotations
 
 import random
+import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,8 +252,9 @@ class TrainingRun:
 
     def _build(self) -> RunParts:
         from fcc_train.data import build_datasets, make_loader
+        from fcc_train.experiments.fcc_placement import fcc_effect
         from fcc_train.fcc import label_order_warning, tau_by_class
-        from fcc_train.methods import DataInfo, build_method, prepare_stage
+        from fcc_train.methods import FCC_COSINE_WARNING, DataInfo, build_method, prepare_stage
         from fcc_train.models import build_model
         from fcc_train.train.engine import Engine
 
@@ -268,9 +271,14 @@ class TrainingRun:
         if dist.distributed and cfg.train.sync_bn:
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         info = DataInfo(class_counts=list(data.class_counts), epochs=cfg.optim.epochs)
-        method = build_method(cfg, info, device)
+        with warnings.catch_warnings():
+            # the run says where FCC acts in one note below (fcc_effect), not as a raw warning with a source line
+            warnings.filterwarnings("ignore", message=re.escape(FCC_COSINE_WARNING))
+            method = build_method(cfg, info, device)
         params = list(prepare_stage(model, cfg, device))
         notes: list[str] = [w for w in (label_order_warning(cfg.fcc, data.class_counts),) if w]
+        if cfg.fcc.enabled:
+            notes.insert(0, f"fcc: {fcc_effect(cfg).line()}")
         wrap = None
         if dist.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP

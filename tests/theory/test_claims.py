@@ -34,6 +34,7 @@ IDS = (
     "relu_no_bias",
     "relu_hidden_bias",
     "tanh_no_bias",
+    "cosine_scale_invariance",
 )
 # what docs/theory.md says each should come out as; the program derives them, this test compares
 EXPECTED = dict.fromkeys(IDS, "proved") | {

@@ -21,6 +21,7 @@ MODULES = [
     "fcc_theory.hypotheses_relu",
     "fcc_theory.crosscheck",
     "fcc_theory.plane_readings",
+    "fcc_theory.cosine",
 ]
 
 
