@@ -82,7 +82,7 @@ class DataConfig:
     subset_seed: int = 0  # numpy seed of the long-tailed draw (0 = the published one)
     test_per_class: int = 30  # digits: balanced held-out test images per class
     synthetic_train_size: int = 12406  # synthetic: images (shaped like CIFAR-10-LT-100)
-    synthetic_test_size: int = 10000
+    synthetic_test_size: int = 10000  # synthetic: test images (balanced)
     num_classes: int = 10  # synthetic only; real data sets know their own
     image_size: int = 32  # synthetic / imagenet-style crop size
     augment: Augment = "standard"  # standard (crop+flip) | none
@@ -99,7 +99,7 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     arch: str = "resnet32"  # resnet32 | resnet_small | resnet10 | resnet50 | resnext50
-    head: HeadKind = "linear"
+    head: HeadKind = "linear"  # linear (W f + b) | cosine (normalised features and weights, scale cosine_scale)
     bias: bool = True  # linear head bias (FCC's CIFAR configs: True)
     cosine_scale: float = 30.0  # s of a cosine (normalised) head
     head_init: HeadInit = "pytorch"  # linear head: pytorch (nn.Linear's default, as BoT/FCC) | kaiming (Kaiming-normal)
@@ -107,9 +107,9 @@ class ModelConfig:
 
 @dataclass
 class FCCConfig:
-    enabled: bool = False
+    enabled: bool = False  # multiply each training feature by its class's τ (paper Eq. 1)
     strategy: Strategy = "edc"  # uniform (Eq. 2) | edc (Eq. 3) | half (Eq. 4)
-    gamma: float = 0.5
+    gamma: float = 0.5  # γ, the compression strength of Eqs. 2-4
     beta: int = 0  # half compression: 0 = compress the top 50 % classes, 1 = the bottom 50 %
     order: TauOrder = "frequency"  # frequency (rank by training count, majority first) | label (official: label id)
     round_decimals: int | None = None  # 2 = the official round(1 + γ − k·γ/C, 2) on binary floats; None = exact Eq. value
@@ -120,31 +120,31 @@ class FCCConfig:
 @dataclass
 class MethodConfig:
     loss: str = "ce"  # ce | focal | cb_focal | cbce | bsce | ce_ls | celas | ldam | cdt
-    focal_gamma: float = 2.0
+    focal_gamma: float = 2.0  # focal loss γ (Lin et al.)
     focal_form: FocalForm = "sigmoid"  # sigmoid (BoT/official) | softmax (LDAM-DRW's)
     cb_beta: float = 0.9999  # class-balanced weights (1-β)/(1-β^n)
     label_smoothing: float = 0.1  # CE-LS ε
-    celas_head: float = 0.4
-    celas_tail: float = 0.1
-    ldam_max_m: float = 0.5
-    ldam_s: float = 30.0
+    celas_head: float = 0.4  # CELAS ε of the most frequent class
+    celas_tail: float = 0.1  # CELAS ε of the least frequent class
+    ldam_max_m: float = 0.5  # LDAM: the largest margin (the rarest class's), margins ∝ n_j^(-1/4)
+    ldam_s: float = 30.0  # LDAM: logit scale of the cosine head
     ldam_linear_s: float = 1.0  # LDAM with a linear head (model.head: linear): logit scale (official code: s either way)
-    cdt_gamma: float = 0.2
+    cdt_gamma: float = 0.2  # CDT: logits divided by (N_max / n_j)^γ
     drw_start_epoch: int | None = None  # DRW: plain CE until this epoch, the method's reweighting after
     drw_beta: float = 0.9999  # LDAM-DRW: CB weights after the DRW start
     sampler: str = "instance"  # instance | cb | sr | pb
     drs_start_epoch: int | None = None  # DRS: instance sampling until this epoch, then `sampler`
-    mixup: Mixup = "none"
-    mixup_alpha: float = 1.0
-    manifold_layer: str = "pool"
-    remix_kappa: float = 3.0
-    remix_tau: float = 0.5
+    mixup: Mixup = "none"  # none | input (Zhang et al.) | manifold (Verma et al.) | remix (Chou et al.)
+    mixup_alpha: float = 1.0  # λ ~ Beta(α, α), one per batch
+    manifold_layer: str = "pool"  # manifold mixup: where to mix, pool | stem | stageK
+    remix_kappa: float = 3.0  # Remix κ: the count ratio beyond which the label goes to the rarer class
+    remix_tau: float = 0.5  # Remix τ: the λ threshold of that rule
     celas_drw: CelasDrw = "reweight"  # CELAS after a DRW start: reweight (CB weights) | ignored (official: DRW is a no-op)
     remix_weighting: RemixWeighting = "per_sample"  # per_sample (paper) | batch_mean (BoT quirk: batch-mean λ_y times a mean CE)
     teacher: str | None = None  # DiVe: teacher checkpoint (a run folder or .pt)
-    distill_temperature: float = 2.0
-    distill_alpha: float = 0.5
-    distill_power: float = 0.5
+    distill_temperature: float = 2.0  # DiVe: distillation temperature T
+    distill_alpha: float = 0.5  # DiVe: weight α of the distillation term
+    distill_power: float = 0.5  # DiVe: power of the teacher's softened probabilities
 
 
 @dataclass
@@ -152,11 +152,11 @@ class StageConfig:
     """Two-stage methods (cRT, LWS, τ-norm, LTR-WB): stage 2 starts from a stage-1 checkpoint."""
 
     init_from: str | None = None  # stage-1 run folder or checkpoint
-    freeze_backbone: bool = False
+    freeze_backbone: bool = False  # train only the head (cRT, LWS); BatchNorm statistics keep updating
     reset_head: bool = False  # cRT: re-initialise the classifier
     lws: bool = False  # learnable weight scaling of the classifier
     head_transform: HeadTransform = "none"  # tau_norm: test-time w_j / ||w_j||^p
-    tau_norm_p: float = 1.0
+    tau_norm_p: float = 1.0  # τ-norm: the power p
     tau_norm_checkpoint: TauNormCheckpoint = (
         "ce_best"  # best epoch chosen on: ce_best (the raw head, official) | own_best (the normalised head)
     )
@@ -166,22 +166,22 @@ class StageConfig:
 
 @dataclass
 class OptimConfig:
-    epochs: int = 200
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 2e-4
-    warmup_epochs: int = 5
-    warmup_start_factor: float = 1 / 3
-    schedule: Schedule = "step"
-    milestones: list[int] = field(default_factory=lambda: [160, 180])
+    epochs: int = 200  # training epochs (counted from 1)
+    batch_size: int = 128  # training batch (the last incomplete batch is dropped)
+    lr: float = 0.1  # base learning rate (SGD)
+    momentum: float = 0.9  # SGD momentum
+    nesterov: bool = True  # Nesterov momentum
+    weight_decay: float = 2e-4  # L2 weight decay
+    warmup_epochs: int = 5  # linear warmup epochs
+    warmup_start_factor: float = 1 / 3  # warmup starts at lr × this factor
+    schedule: Schedule = "step"  # step (×lr_decay at each milestone) | cosine
+    milestones: list[int] = field(default_factory=lambda: [160, 180])  # step schedule: from each of these epochs on, the LR is multiplied by lr_decay
     lr_decay: float = 0.01  # factor at each milestone
 
 
 @dataclass
 class TrainConfig:
-    seed: int = 42
+    seed: int = 42  # torch / numpy / Python seed of the run (42: the official seed)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: Precision = "auto"  # auto: bf16 on GPU, fp32 on CPU
     channels_last: ChannelsLast = "auto"  # auto: on GPU
@@ -189,18 +189,18 @@ class TrainConfig:
     # | compile (torch.compile'd forward, eager loop) | compile_graphs (Inductor-compiled step captured as a
     # CUDA graph; runs uncaptured on CPU)
     compile: CompileMode = "auto"
-    eval_every: int = 1
+    eval_every: int = 1  # evaluate on the test set every N epochs (and after the last)
     threads: int = 1  # CPU threads (one is fastest on a shared 2-core machine)
-    eval_batch_size: int = 1024
-    tensorboard: bool = False
+    eval_batch_size: int = 1024  # test batch size
+    tensorboard: bool = False  # write TensorBoard event files into the run folder
     progress: Progress = "auto"  # auto: a bar on a terminal, else lines
-    sync_bn: bool = False
+    sync_bn: bool = False  # DDP: synchronise BatchNorm statistics across processes
     checkpoint_every: int = 1  # write checkpoints/last.pt every N epochs (and at the end; best.pt whenever it improves)
 
 
 @dataclass
 class Config:
-    name: str = "experiment"
+    name: str = "experiment"  # the run's name: default output folder runs/<name>
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     fcc: FCCConfig = field(default_factory=FCCConfig)

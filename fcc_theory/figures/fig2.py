@@ -56,7 +56,7 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
     import numpy as np
     from matplotlib.patches import Polygon
 
-    from fcc_theory.figures.render import new_figure
+    from fcc_theory.figures.render import LEGEND_PT, new_figure
 
     fig = new_figure(15, 4.8)
     ax = fig.add_subplot(1, 3, 1)
@@ -67,7 +67,7 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
         # labels point outward from each square's centre: A lower-left, B lower-right, C upper-right, D upper-left
         outward = (((-4, -11), "right"), ((4, -11), "left"), ((4, 4), "left"), ((-4, 4), "right"))
         for n, (a, b), (off, ha) in zip(names, pts, outward, strict=True):
-            ax.annotate(f"{n}{prime}({a:g}, {b:g})", (a, b), textcoords="offset points", xytext=off, fontsize=8, color=col, ha=ha)
+            ax.annotate(f"{n}{prime}({a:g}, {b:g})", (a, b), textcoords="offset points", xytext=off, fontsize=9, color=col, ha=ha)
             ax.plot([0, a], [0, b], color=col, alpha=0.25, linewidth=0.8)
     ax.plot([0], [0], "ko", markersize=3)
     ax.set_xlim(-0.2, 5.0)
@@ -87,7 +87,7 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
     ax.set_ylim(-0.1, 1.9)
     ax.set_xlabel("f1")
     ax.set_ylabel("f2")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=LEGEND_PT, loc="upper left")
     ax.set_title(
         f"(b) one class, 150 seeded points, τ = {data.tau_cloud:g}\nmean pairwise distance ratio (measured) = {data.cloud_distance_ratio:.4f}",
         fontsize=10,
@@ -100,8 +100,10 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
     ax.set_xlabel("feature dimension N")
     ax.set_ylabel("density ratio $\\tau^N$ (original vs multiplied)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title("(c) distances shrink by τ, density grows by $\\tau^N$\n(ResNet-32 features: N = 64)", fontsize=10)
+    ax.legend(fontsize=LEGEND_PT, loc="upper left")
+    # f_M = τ f_O stretches every distance by τ, so a region of the multiplied features has τ^N times the
+    # volume of its original: for τ > 1 the originals are τ^N times denser (the paper's N-dimensional remark)
+    ax.set_title("(c) distances grow by τ (τ > 1): the original features\nare $\\tau^N$ times denser (ResNet-32 features: N = 64)", fontsize=10)
     fig.suptitle("Fig. 2: multiplying features by τ (Eq. 1)", fontsize=11)
     fig.subplots_adjust(left=0.05, right=0.98, top=0.82, bottom=0.12, wspace=0.28)
     return fig

@@ -186,9 +186,11 @@ def _plane_polygon(v: Any, c: float, lo: list[float], hi: list[float]) -> list[A
 ETA_COLOR, ETA_P_COLOR, SLAB_COLOR = "#1f77b4", "#ff7f0e", "#7f7f7f"
 
 
-def draw_panel(ax: Any, panel: Fig3Panel, space: str = "X") -> None:
-    """Draw one Fig. 3 panel on a 3-D axes."""
+def draw_panel(ax: Any, panel: Fig3Panel, space: str = "X", zoom: float = 1.0) -> None:
+    """Draw one Fig. 3 panel on a 3-D axes (``zoom`` > 1 fills more of the axes with the box)."""
     import numpy as np
+
+    from fcc_theory.figures.render import LEGEND_PT
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
@@ -233,7 +235,7 @@ def draw_panel(ax: Any, panel: Fig3Panel, space: str = "X") -> None:
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
         axis.set_major_locator(MaxNLocator(4))
     # equal scales on the three axes: the normal d then looks perpendicular to the planes
-    ax.set_box_aspect(tuple(h_ - l_ for l_, h_ in zip(lo, hi, strict=True)))
+    ax.set_box_aspect(tuple(h_ - l_ for l_, h_ in zip(lo, hi, strict=True)), zoom=zoom)
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
         axis.set_pane_color((1.0, 1.0, 1.0, 0.0))
     ax.view_init(elev=12, azim=-62)
@@ -249,22 +251,24 @@ def draw_panel(ax: Any, panel: Fig3Panel, space: str = "X") -> None:
     ]
     if g.d is not None:
         handles.append(Line2D([], [], color="green", label="d = -k/B (unit normal, 'up')"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.03), fontsize=7.5, ncol=2, frameon=False)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.03), fontsize=LEGEND_PT, ncol=2, frameon=False)
 
 
 def render_fig3(panels: list[Fig3Panel]) -> Any:
     """The 2×2 figure of the four panels."""
     from fcc_theory.figures.render import new_figure
 
-    fig = new_figure(10.5, 11.2)
+    fig = new_figure(11.0, 12.8)
     for idx, panel in enumerate(panels):
         ax = fig.add_subplot(2, 2, idx + 1, projection="3d")
         draw_panel(ax, panel)
     fig.suptitle(
         "Fig. 3 from exact 3-3-2 networks (hidden layer = identity, so X = x): planes η = 0 and η′ = 0, X and τX",
-        fontsize=11,
+        fontsize=12,
+        y=0.985,
     )
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.92, bottom=0.08, wspace=0.05, hspace=0.34)
+    # room above each panel for its three-line title and below it for its 9 pt legend
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.89, bottom=0.08, wspace=0.08, hspace=0.45)
     return fig
 
 
@@ -277,18 +281,20 @@ def user_panel(net: Network, x: Sequence[Any], tau: Any, pair: tuple[int, int]) 
 def render_user(panel: Fig3Panel, name: str) -> Any:
     from fcc_theory.figures.render import new_figure
 
-    fig = new_figure(7.5, 7.5)
-    ax = fig.add_subplot(1, 1, 1, projection="3d")
-    draw_panel(ax, panel, space="x")
+    # wide rather than square: the drawn box is long along the normal and flat across it
+    fig = new_figure(9.0, 6.6)
+    ax = fig.add_axes((0.0, 0.13, 1.0, 0.72), projection="3d")
+    draw_panel(ax, panel, space="x", zoom=1.25)
     i, j = panel.pair
     hs = hidden_space(panel.net, panel.pair)
     extra = ""
     if hs is not None:
         k, B, _ = hs
         extra = f"; hidden-space k = ({', '.join(fr(c) for c in k)}), B = {fr(B)}"
+    # two lines: the file and pair, then the normal (and hidden-space k, B), so a long title never runs off the canvas
     fig.suptitle(
-        f"{name}: pair ({i},{j}) in input space, v = A_{i} - A_{j} = ({', '.join(fr(c) for c in panel.geometry.v)}){extra}",
-        fontsize=9,
+        f"{name}: class pair ({i},{j}) in input space\nv = A_{i} - A_{j} = ({', '.join(fr(c) for c in panel.geometry.v)}){extra}",
+        fontsize=10,
+        y=0.99,
     )
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.12)
     return fig

@@ -85,7 +85,7 @@ def render_multiclass(d: MulticlassData) -> Any:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from fcc_theory.figures.render import new_figure
+    from fcc_theory.figures.render import LEGEND_PT, new_figure
 
     colors = ("#aec7e8", "#ffbb78", "#98df8a")
     strong = ("#1f77b4", "#ff7f0e", "#2ca02c")
@@ -187,6 +187,6 @@ def render_multiclass(d: MulticlassData) -> Any:
             label="arrow c→c′: scaled boundary → unscaled boundary; class c′ (larger bias) gains",
         ),
     ]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, frameon=False)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=LEGEND_PT, frameon=False)
     fig.subplots_adjust(left=0.08, right=0.97, top=0.92, bottom=0.2)
     return fig

@@ -58,7 +58,7 @@ def slab_data(seed: int = 7) -> SlabData:
 def render_slab(d: SlabData) -> Any:
     import math
 
-    from fcc_theory.figures.render import new_figure
+    from fcc_theory.figures.render import LEGEND_PT, new_figure
 
     fig = new_figure(13, 5.2)
     colors = ("#1f77b4", "#2ca02c", "#9467bd")
@@ -75,7 +75,7 @@ def render_slab(d: SlabData) -> Any:
     ax.set_ylabel("P(s in slab)")
     ax.set_ylim(0, 0.5)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=LEGEND_PT, loc="upper left")
     t15 = gaussian_max_slab(1.5)
     ax.set_title(
         f"(a) Gaussian feature s ~ N(0, σ²): P = Φ(u) - Φ(u/τ)\nmax at τ = 1.5: P* = {t15[1]:.4f} (u* = {t15[0]:.3f})",
@@ -93,14 +93,14 @@ def render_slab(d: SlabData) -> Any:
         f"exact {exact} = {float(exact):.4f}",
         (2.0, float(exact)),
         xytext=(2.6, 0.05),
-        fontsize=8,
+        fontsize=9,
         arrowprops={"arrowstyle": "->"},
     )
     ax.set_xlabel("τ")
     ax.set_ylabel("P(x in slab)")
     ax.set_ylim(0, 0.5)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=LEGEND_PT, loc="upper left")
     ax.set_title("(b) x uniform in the 3-D unit ball, ‖v‖ = 1\nF(t) = 1/2 + 3/4 (t - t³/3)", fontsize=10)
     fig.suptitle("Probability of the disagreement slab between η = 0 and η′ = 0 (theory.md §1.6)", fontsize=11)
     fig.subplots_adjust(left=0.06, right=0.98, top=0.83, bottom=0.1, wspace=0.2)

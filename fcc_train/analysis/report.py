@@ -98,21 +98,47 @@ def run_figures(
     cls = order[0] if cls is None else cls
     if not 0 <= cls < C:
         raise UserError(f"--class {cls} is not a class id; use 0..{C - 1}")
-    out = [str(fig2b_feature_scaling(lr.features, lr.labels, taus, cls, figs / "fig2b_feature_scaling.png"))]
+    title2b = f"Fig. 2(b) on {lr.dataset}: class {cls}, original vs multiplied by τ\n{_source(lr, checkpoint, split)}"
+    out = [str(fig2b_feature_scaling(lr.features, lr.labels, taus, cls, figs / "fig2b_feature_scaling.png", title2b))]
     if compare:
         raw = load_run(compare, checkpoint, split, device)
         if raw.class_counts != lr.class_counts or len(raw.labels) != len(lr.labels) or not np.array_equal(raw.labels, lr.labels):
             raise UserError(f"--compare run '{raw.path}' was trained on different data; compare runs of the same data config")
         pr = np.argmax(raw.float_head(raw.features), axis=1)
-        out.append(
-            str(fig4b_recall(_recall(pr, raw.labels, C), _recall(pred, lr.labels, C), lr.class_counts, figs / "fig4b_recall.png"))
+        title4b = (
+            f"Fig. 4(b) on {lr.dataset}: per-class recall ({split} split), raw vs FCC\n"
+            f"raw: run {raw.path}, {checkpoint} checkpoint (epoch {raw.epoch}); FCC: run {lr.path}, epoch {lr.epoch}"
         )
+        recalls = (_recall(pr, raw.labels, C), _recall(pred, lr.labels, C))
+        out.append(str(fig4b_recall(*recalls, lr.class_counts, figs / "fig4b_recall.png", title4b)))
         panels = []
         if raw.weight is not None:
-            panels.append(_panel(f"without compression ({raw.path.parent.name}/{raw.path.name})", raw, None))
-        panels.append(_panel(f"with compression ({lr.path.parent.name}/{lr.path.name})", lr, taus))
-        out.append(str(fig6_boundary(panels, order[0], order[-1], figs / "fig6_boundary.png")))
+            panels.append(_panel(f"without compression\n{_source(raw, checkpoint, split)}", raw, None))
+        panels.append(_panel(f"with compression\n{_source(lr, checkpoint, split)}", lr, taus))
+        title6 = (
+            f"Fig. 6 on {lr.dataset}: boundary points of class {order[0]} (majority) and class {order[-1]} (minority), "
+            f"{split} split, {checkpoint} checkpoints"
+        )
+        out.append(str(fig6_boundary(panels, order[0], order[-1], figs / "fig6_boundary.png", title6)))
     return out
+
+
+def _source(run: LoadedRun, checkpoint: str, split: str) -> str:
+    """Which run, checkpoint and split a figure shows (its title names them)."""
+    return f"run {run.path}, {checkpoint} checkpoint (epoch {run.epoch}), {split} split"
+
+
+def strategy_title(paths: list[str], metric: str = "best") -> str:
+    """Fig. 4(a)'s title: the data sets of the runs, where they are and which epoch's error is plotted."""
+    from fcc_train.results.run_results import find_runs
+
+    sets = sorted(
+        {f"{(d := r.config.get('data', {})).get('dataset')}-LT (imbalance {float(d.get('imbalance_factor', 0)):g})" for r in find_runs(paths)}
+    )
+    return (
+        f"Fig. 4(a) on {', '.join(sets)}: compression strategies and γ\n"
+        f"runs under {', '.join(paths)}; {metric} checkpoint's test top-1 error"
+    )
 
 
 def _panel(title: str, run: LoadedRun, taus: list[float] | None) -> dict[str, Any]:

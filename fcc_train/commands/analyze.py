@@ -46,10 +46,11 @@ def run(args: argparse.Namespace) -> int:
     code = 0
     if args.strategies and figs is not None:
         from fcc_train.analysis.figures import fig4a_strategies
-        from fcc_train.analysis.report import strategy_entries
+        from fcc_train.analysis.report import strategy_entries, strategy_title
 
         entries, raw = strategy_entries(args.strategies)
-        written.append(str(fig4a_strategies(entries, raw, figs / "fig4a_strategies.png")))
+        title = strategy_title(args.strategies)
+        written.append(str(fig4a_strategies(entries, raw, figs / "fig4a_strategies.png", title)))
     if args.run_dir is not None:
         code = _analyze(args, figs, written)
     for w in written:
