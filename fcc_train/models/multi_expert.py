@@ -227,7 +227,7 @@ def build_multi_expert(cfg: Config, num_classes: int, in_channels: int) -> nn.Mo
     for _ in range(E):
         c, stages = trunk_out, [] if layout == "split" else [stem_fn()]
         for i in range(shared_n, S):
-            st, c = stage_fn(i, c, int(round(widths[i] * factor)), blocks[i])
+            st, c = stage_fn(i, c, round(widths[i] * factor), blocks[i])
             stages.append(st)
         experts_stages.append((stages, c))
     stem = stem_fn() if layout == "split" else nn.Identity()
