@@ -42,6 +42,11 @@ __all__ = [
 EPS = 1e-9  # inside log(prior + ε) and log(softmax + ε), as the official SADE and NCL code
 
 
+def _up(t: torch.Tensor) -> torch.Tensor:
+    """Half-precision logits (bf16 autocast) in float32; float32 / float64 as they are."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
 def inverse_prior(prior: torch.Tensor) -> torch.Tensor:
     """π̄: the class with the r-th smallest prior gets the r-th largest prior (SADE's ``inverse_prior``)."""
     values, order = torch.sort(prior, stable=True)
@@ -54,7 +59,7 @@ def sade_expert_logits(z: Sequence[torch.Tensor], prior: torch.Tensor, tau: floa
     if len(z) != 3:
         raise ValueError(f"SADE trains exactly 3 experts, got {len(z)}")
     log_p = torch.log(prior + EPS)
-    return [z[0].float(), z[1].float() + log_p, z[2].float() + log_p - tau * torch.log(inverse_prior(prior) + EPS)]
+    return [_up(z[0]), _up(z[1]) + log_p, _up(z[2]) + log_p - tau * torch.log(inverse_prior(prior) + EPS)]
 
 
 def sade_loss(z: Sequence[torch.Tensor], labels: torch.Tensor, prior: torch.Tensor, tau: float) -> torch.Tensor:
@@ -91,11 +96,11 @@ def ride_loss(
     diversity_factor: float,
 ) -> torch.Tensor:
     """Σ_e [CE_w(z_e − s·m_y·e_y) + λ·T̄²·KL(softmax(z̄/T) ‖ softmax(z_e/T))], z̄ = mean_e z_e held constant."""
-    zs = [zi.float() for zi in z]
+    zs = [_up(zi) for zi in z]
     mean = torch.stack(zs).mean(0).detach()
     onehot = F.one_hot(labels, zs[0].shape[1]).to(zs[0].dtype)
     t = temperature if isinstance(temperature, float) else temperature.view(1, -1)
-    t_mean = temperature if isinstance(temperature, float) else float(temperature.mean())
+    t_mean = temperature if isinstance(temperature, float) else temperature.mean()  # a device scalar: no host sync
     target = F.softmax(mean / t, dim=1)
     total = torch.zeros((), device=labels.device)
     for zi in zs:
@@ -106,7 +111,7 @@ def ride_loss(
 
 def ncl_hard_mask(z_first: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """HCM's 0/1 mask (N, C): the label and the k − 1 other classes with the largest logits of the first expert."""
-    forced = z_first.detach().float().scatter(1, labels[:, None], float("inf"))
+    forced = _up(z_first.detach()).scatter(1, labels[:, None], float("inf"))
     top = forced.topk(min(k, z_first.shape[1]), dim=1).indices
     return torch.zeros_like(forced).scatter(1, top, 1.0)
 
@@ -137,7 +142,7 @@ def ncl_loss(
 ) -> torch.Tensor:
     """NCL's NIL + NBOD: Σ_e [CE(b_e) + r·CE(b_e ⊙ M)] + NBOD(b) + NBOD(b ⊙ M), b_e = z_e + log n."""
     mask = ncl_hard_mask(z[0], labels, k)
-    balanced = [zi.float() + log_counts for zi in z]
+    balanced = [_up(zi) + log_counts for zi in z]
     hard = [b * mask for b in balanced]
     ce = sum((F.cross_entropy(b, labels) + hcm_ratio * F.cross_entropy(h, labels) for b, h in zip(balanced, hard, strict=True)), torch.zeros((), device=labels.device))
     return ce + nbod(balanced, nbod_factor) + nbod(hard, nbod_hcm_factor)
@@ -150,7 +155,7 @@ def bbn_alpha(epoch: int, max_epoch: int) -> float:
 
 def bbn_loss(z: torch.Tensor, labels_c: torch.Tensor, labels_r: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
     """α·CE(z, y_c) + (1 − α)·CE(z, y_r), each the batch mean."""
-    z = z.float()
+    z = _up(z)
     return alpha * F.cross_entropy(z, labels_c) + (1 - alpha) * F.cross_entropy(z, labels_r)
 
 

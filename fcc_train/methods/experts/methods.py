@@ -72,7 +72,7 @@ class MultiExpertMethod(Method):
         return torch.stack(z)
 
     def loss(self, logits: torch.Tensor, batch: Batch, epoch: int) -> torch.Tensor:
-        return self.expert_loss(list(logits.float().unbind(0)), batch.labels, epoch)
+        return self.expert_loss(list(logits.unbind(0)), batch.labels, epoch)
 
     def expert_loss(self, z: list[torch.Tensor], labels: torch.Tensor, epoch: int) -> torch.Tensor:
         raise NotImplementedError
