@@ -66,7 +66,9 @@ def main() -> int:
             cells[fcc] = (statistics.mean(errs), statistics.stdev(errs) if len(errs) > 1 else 0.0, statistics.mean(secs))
         t1, t2 = PAPER[key]
         rows.append((key, cells, _cell(t1, "cifar100_lt100"), _cell(t2, "imagenet_lt")))
-    print("| method | digits-LT raw | digits-LT +FCC | s / run | paper CIFAR-100-LT-100 raw → +FCC | paper ImageNet-LT raw → +FCC |")
+    print(
+        "| method | digits-LT raw | digits-LT +FCC | s / run | paper CIFAR-100-LT-100 raw → +FCC | paper ImageNet-LT raw → +FCC |"
+    )
     print("|---|---|---|---|---|---|")
     for key, cells, p1, p2 in rows:
         (rm, rs, rt), (fm, fs, ft) = cells[False], cells[True]

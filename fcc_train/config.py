@@ -158,8 +158,12 @@ class MethodConfig:
     distill_power: float = 0.5
     # multi-expert methods (methods/experts/): SADE, RIDE, NCL, BBN
     sade_tau: float = 2.0  # SADE: inverse-softmax expert CE(z + log π - τ log π_inv) (official tau 2)
-    sade_test_time_epochs: int = 0  # SADE: epochs of test-time self-supervised aggregation before the last evaluation (authors: 5)
-    sade_test_time_lr: float = 0.1  # SADE test-time aggregation: SGD LR (authors: 0.1, momentum 0.9, Nesterov, wd 5e-4, batch 128)
+    sade_test_time_epochs: int = (
+        0  # SADE: epochs of test-time self-supervised aggregation before the last evaluation (authors: 5)
+    )
+    sade_test_time_lr: float = (
+        0.1  # SADE test-time aggregation: SGD LR (authors: 0.1, momentum 0.9, Nesterov, wd 5e-4, batch 128)
+    )
     ride_diversity_factor: float = -0.2  # RIDE: weight of the KL(mean || expert) diversity term (negative: rewards diversity)
     ride_diversity_temperature: float = 1.0  # RIDE: base diversity temperature T
     ride_reweight_factor: float = 0.05  # RIDE: after method.drw_start_epoch, T_j = T * (C π_j f + 1 - f) / max

@@ -100,4 +100,6 @@ EXPERT_ENTRIES: tuple[MethodEntry, ...] = (
 )
 
 # the paper's Table 1 marks SADE+FCC and NCL+FCC with * (γ = 0.1)
-EXPERT_GAMMAS = {(key, split): 0.1 for key in ("sade", "ncl") for split in ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50")}
+EXPERT_GAMMAS = {
+    (key, split): 0.1 for key in ("sade", "ncl") for split in ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50")
+}

@@ -45,9 +45,13 @@ def build_method(cfg: Config, info: DataInfo, device: torch.device | str = "cpu"
     if cfg.method.loss in EXPERT_METHODS:
         return build_expert_method(cfg, info, device)
     if cfg.model.experts != "none":
-        raise UserError(f"model.experts: {cfg.model.experts} needs a multi-expert method; use method.loss: {', '.join(EXPERT_METHODS)}")
+        raise UserError(
+            f"model.experts: {cfg.model.experts} needs a multi-expert method; use method.loss: {', '.join(EXPERT_METHODS)}"
+        )
     if cfg.fcc.placement != "features":
-        raise UserError(f"fcc.placement: {cfg.fcc.placement} needs a multi-expert model (model.experts); a single model takes features")
+        raise UserError(
+            f"fcc.placement: {cfg.fcc.placement} needs a multi-expert model (model.experts); a single model takes features"
+        )
     if cfg.method.teacher or cfg.method.loss == "dive":
         from fcc_train.methods.distill import DiVeMethod
 

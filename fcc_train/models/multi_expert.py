@@ -20,7 +20,7 @@ Layouts (``model.experts``):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, cast
 
 import torch
 import torch.nn as nn
@@ -46,7 +46,9 @@ def refuse_multi_expert(model: nn.Module, what: str) -> None:
     if is_multi_expert(model):
         from fcc_theory.errors import UserError
 
-        raise UserError(f"{what} needs a single model; multi-expert models (model.experts: {model.layout}) are not supported there")
+        raise UserError(
+            f"{what} needs a single model; multi-expert models (model.experts: {model.layout}) are not supported there"
+        )
 
 
 def _gap(x: torch.Tensor) -> torch.Tensor:
@@ -88,10 +90,10 @@ class MultiExpertNet(nn.Module):
         return x
 
     def expert_features(self, m: torch.Tensor) -> list[torch.Tensor]:
-        return [e.features(m) for e in self.experts]
+        return [cast("_Expert", e).features(m) for e in self.experts]
 
     def expert_logits(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        return [e.head(f) for e, f in zip(self.experts, feats, strict=True)]
+        return [cast("_Expert", e).head(f) for e, f in zip(self.experts, feats, strict=True)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = torch.stack(self.expert_logits(self.expert_features(self.shared_map(x))))
@@ -157,12 +159,9 @@ def _cifar_parts(arch: str, in_channels: int) -> tuple[Callable[[], nn.Module], 
 def _imagenet_parts(arch: str, in_channels: int) -> tuple[Callable[[], nn.Module], list[int], list[int], StageMaker, int]:
     from fcc_train.models import resnet_imagenet as R
 
-    block: type[R.BasicBlock] | type[R.Bottleneck]
-    block, blocks, groups, wpg = {
-        "resnet10": (R.BasicBlock, [1, 1, 1, 1], 1, 64),
-        "resnet50": (R.Bottleneck, [3, 4, 6, 3], 1, 64),
-        "resnext50": (R.Bottleneck, [3, 4, 6, 3], 32, 4),
-    }[arch]
+    block: type[R.BasicBlock] | type[R.Bottleneck] = R.BasicBlock if arch == "resnet10" else R.Bottleneck
+    blocks = [1, 1, 1, 1] if arch == "resnet10" else [3, 4, 6, 3]
+    groups, wpg = (32, 4) if arch == "resnext50" else (1, 64)
 
     def stem() -> nn.Module:
         return nn.Sequential(
@@ -267,4 +266,3 @@ def _bilateral(
     _init(nn.ModuleList([stem, *shared, *branches]), imagenet)
     head = build_head(cfg.model, 2 * d, num_classes)
     return BilateralNet(stem, shared, branches, head)
-

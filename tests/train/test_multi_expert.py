@@ -60,7 +60,13 @@ def _params(overrides: list[str], classes: int, channels: int = 3) -> int:
 
 def test_hand_arithmetic_matches_the_single_backbones():
     assert RESNET32 + 64 * 10 + 10 == 464_154  # LDAM-DRW's ResNet-32 (0.46M)
-    r50 = INET_STEM + inet_stage(64, 64, 3, 1) + inet_stage(256, 128, 4, 2) + inet_stage(512, 256, 6, 2) + inet_stage(1024, 512, 3, 2)
+    r50 = (
+        INET_STEM
+        + inet_stage(64, 64, 3, 1)
+        + inet_stage(256, 128, 4, 2)
+        + inet_stage(512, 256, 6, 2)
+        + inet_stage(1024, 512, 3, 2)
+    )
     assert r50 + 2048 * 1000 + 1000 == 25_557_032  # torchvision's ResNet-50
 
 
@@ -88,7 +94,13 @@ def test_imagenet_multi_expert_backbones():
     expert = inet_stage(512, 192, 6, 2, 32, 4) + inet_stage(768, 384, 3, 2, 32, 4) + 1536 * 1000
     sade = ["model.arch=resnext50", "model.shared_stages=2", *SPLIT]
     assert _params(sade, 1000) == shared + 3 * expert
-    trunk = INET_STEM + inet_stage(64, 64, 3, 1) + inet_stage(256, 128, 4, 2) + inet_stage(512, 256, 6, 2) + inet_stage(1024, 512, 2, 2)
+    trunk = (
+        INET_STEM
+        + inet_stage(64, 64, 3, 1)
+        + inet_stage(256, 128, 4, 2)
+        + inet_stage(512, 256, 6, 2)
+        + inet_stage(1024, 512, 2, 2)
+    )
     bbn = trunk + 2 * bottleneck(2048, 512, 1) + 4096 * 1000 + 1000
     assert _params(["model.arch=resnet50", "model.experts=bilateral"], 1000) == bbn
 
@@ -142,7 +154,14 @@ def _logits(placement: str, over: list[str], fcc: bool):
     from fcc_train.methods import Batch
 
     m = _model(over).train()  # batch statistics in BN, as in training (in eval mode a fresh net is positively homogeneous)
-    meth = _method([*over, f"method.loss={'sade' if 'model.experts=split' in over else 'ncl'}", f"fcc.placement={placement}", "fcc.enabled=true"])
+    meth = _method(
+        [
+            *over,
+            f"method.loss={'sade' if 'model.experts=split' in over else 'ncl'}",
+            f"fcc.placement={placement}",
+            "fcc.enabled=true",
+        ]
+    )
     tau = torch.linspace(1.5, 1.0, len(COUNTS))
     x, y = torch.randn(6, 1, 8, 8), torch.tensor([0, 1, 2, 3, 4, 5])
     return meth.expert_forward(m, Batch(x, y), tau if fcc else None), tau[y]
@@ -207,7 +226,12 @@ def test_digits_config_trains(key, fcc, tmp_path):
     from fcc_train.train.loop import run_training
 
     path = CONFIGS / "digits" / f"{key}{'_fcc' if fcc else ''}.yaml"
-    over = ["optim.epochs=2", "fcc.start_epoch=0", "train.progress=none", "method.drw_start_epoch=1" if key == "ride" else "train.threads=1"]
+    over = [
+        "optim.epochs=2",
+        "fcc.start_epoch=0",
+        "train.progress=none",
+        "method.drw_start_epoch=1" if key == "ride" else "train.threads=1",
+    ]
     if key == "sade":
         over.append("method.sade_test_time_epochs=1")
     cfg = load_config(path, over)

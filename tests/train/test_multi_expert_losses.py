@@ -170,7 +170,13 @@ def _ncl_np(z, y, log_n, k, f_all, f_hcm, r):
         for i in range(E):
             for j in range(E):
                 if i != j:
-                    tot += f * sum(p[j][n, c] * (np.log(p[j][n, c]) - np.log(p[i][n, c] + 1e-9)) for n in range(len(y)) for c in range(C)) / len(y)
+                    tot += (
+                        f
+                        * sum(
+                            p[j][n, c] * (np.log(p[j][n, c]) - np.log(p[i][n, c] + 1e-9)) for n in range(len(y)) for c in range(C)
+                        )
+                        / len(y)
+                    )
         return tot / (E - 1)
 
     ce = sum(_ce(b, y) + r * _ce(h, y) for b, h in zip(bal, hard, strict=True))
@@ -191,7 +197,9 @@ def test_ncl_loss_value_and_gradient():
     # mutant: NBOD with the gradient stopped at the target (detached p_j) has different gradients
     zd = [q.detach().clone().requires_grad_(True) for q in z]
     p = [torch.softmax(b + log_n, 1).detach() for b in zd]
-    bad = sum(X.kl_batchmean(torch.log(torch.softmax(zd[i] + log_n, 1) + 1e-9), p[j]) for i in range(3) for j in range(3) if i != j)
+    bad = sum(
+        X.kl_batchmean(torch.log(torch.softmax(zd[i] + log_n, 1) + 1e-9), p[j]) for i in range(3) for j in range(3) if i != j
+    )
     bad.backward()
     assert not np.allclose(zd[0].grad.numpy(), _num_grad(lambda: _ncl_np(zn, *args), zn)[0], atol=1e-3)
 
@@ -222,7 +230,7 @@ def test_bbn_loss_and_reversed_sampler():
     loss = X.bbn_loss(z, yc, yr, 0.7)
     loss.backward()
     zn = z.detach().numpy().copy()
-    f = lambda: 0.7 * _ce(zn, yc.numpy()) + 0.3 * _ce(zn, yr.numpy())  # noqa: E731
+    f = lambda: 0.7 * _ce(zn, yc.numpy()) + 0.3 * _ce(zn, yr.numpy())
     assert float(loss) == pytest.approx(f(), rel=1e-9)
     np.testing.assert_allclose(z.grad.numpy(), _num_grad(f, [zn])[0], atol=1e-6)
     inv = [max(COUNTS) / c for c in COUNTS]

@@ -56,7 +56,11 @@ def test_time_aggregation(engine: Any, loader: Any, cfg: Config) -> torch.Tensor
             x = test[order[s : s + BATCH]]
             with torch.no_grad(), engine.autocast():
                 z = [
-                    torch.stack(model.expert_logits(model.expert_features(model.shared_map(engine.prepare_images(_views(loader, x, gen))))))
+                    torch.stack(
+                        model.expert_logits(
+                            model.expert_features(model.shared_map(engine.prepare_images(_views(loader, x, gen))))
+                        )
+                    )
                     for _ in range(2)
                 ]
             loss = -sade_stability(z[0].float(), z[1].float(), torch.softmax(theta, dim=0))

@@ -144,7 +144,10 @@ def ncl_loss(
     mask = ncl_hard_mask(z[0], labels, k)
     balanced = [_up(zi) + log_counts for zi in z]
     hard = [b * mask for b in balanced]
-    ce = sum((F.cross_entropy(b, labels) + hcm_ratio * F.cross_entropy(h, labels) for b, h in zip(balanced, hard, strict=True)), torch.zeros((), device=labels.device))
+    ce = sum(
+        (F.cross_entropy(b, labels) + hcm_ratio * F.cross_entropy(h, labels) for b, h in zip(balanced, hard, strict=True)),
+        torch.zeros((), device=labels.device),
+    )
     return ce + nbod(balanced, nbod_factor) + nbod(hard, nbod_hcm_factor)
 
 

@@ -44,10 +44,14 @@ class MultiExpertMethod(Method):
             )
         m = cfg.method
         if m.mixup != "none" or m.sampler != "instance":
-            raise UserError(f"method.loss {self.name} trains with instance sampling and no mixup; set method.mixup: none, method.sampler: instance")
+            raise UserError(
+                f"method.loss {self.name} trains with instance sampling and no mixup; set method.mixup: none, method.sampler: instance"
+            )
         self.placement = cfg.fcc.placement
         if cfg.fcc.enabled and self.placement == "shared" and cfg.model.experts == "independent":
-            raise UserError("fcc.placement: shared scales the layers the experts share, and independent experts share none; use features or logits")
+            raise UserError(
+                "fcc.placement: shared scales the layers the experts share, and independent experts share none; use features or logits"
+            )
         self.prior = (self.counts / self.counts.sum()).to(self.device)
         self.log_counts = torch.log(self.counts)
 
@@ -87,7 +91,9 @@ class SADEMethod(MultiExpertMethod):
     def __init__(self, cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> None:
         super().__init__(cfg, info, device)
         if cfg.model.num_experts != 3:
-            raise UserError(f"SADE trains 3 experts (CE, balanced, inverse); set model.num_experts: 3 (got {cfg.model.num_experts})")
+            raise UserError(
+                f"SADE trains 3 experts (CE, balanced, inverse); set model.num_experts: 3 (got {cfg.model.num_experts})"
+            )
 
     def expert_loss(self, z: list[torch.Tensor], labels: torch.Tensor, epoch: int) -> torch.Tensor:
         return X.sade_loss(z, labels, self.prior, self.cfg.method.sade_tau)
@@ -144,7 +150,9 @@ class BBNMethod(MultiExpertMethod):
     def __init__(self, cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> None:
         super().__init__(cfg, info, device)
         if cfg.fcc.enabled and self.placement == "logits":
-            raise UserError("fcc.placement: logits has no single label in BBN (its logit mixes two samples); use features or shared")
+            raise UserError(
+                "fcc.placement: logits has no single label in BBN (its logit mixes two samples); use features or shared"
+            )
         self.reversed = X.reversed_probabilities(info.class_counts).to(self.device)
         # a device scalar filled before each epoch, so a captured step reads the new α without a new graph
         self.alpha = torch.ones((), device=self.device)
