@@ -61,6 +61,8 @@ Mixup = Literal["none", "input", "manifold", "remix"]  # methods/mixup.py MIXUPS
 RemixWeighting = Literal["per_sample", "batch_mean"]  # methods/configured.py
 CelasDrw = Literal["reweight", "ignored"]  # methods/configured.py sample_weights
 HeadInit = Literal["pytorch", "kaiming"]  # models/heads.py LinearHead
+ExpertLayout = Literal["none", "split", "independent", "bilateral"]  # models/multi_expert.py EXPERT_LAYOUTS
+Placement = Literal["features", "shared", "logits"]  # methods/experts/forward.py: where FCC scales a multi-expert model
 TauNormCheckpoint = Literal["ce_best", "own_best"]  # methods/two_stage.py selection_model
 HeadTransform = Literal["none", "tau_norm"]  # methods/two_stage.py
 Schedule = Literal["step", "cosine"]  # train/engine.py lr_at
@@ -103,6 +105,12 @@ class ModelConfig:
     bias: bool = True  # linear head bias (FCC's CIFAR configs: True)
     cosine_scale: float = 30.0  # s of a cosine (normalised) head
     head_init: HeadInit = "pytorch"  # linear head: pytorch (nn.Linear's default, as BoT/FCC) | kaiming (Kaiming-normal)
+    # multi-expert models (models/multi_expert.py): none (one model) | split (RIDE/SADE: shared early stages, per-expert
+    # later stages) | independent (NCL: E full backbones) | bilateral (BBN: two branches and one head)
+    experts: ExpertLayout = "none"
+    num_experts: int = 3  # E of split / independent
+    shared_stages: int = 1  # split: stages shared after the stem (CIFAR ResNet-32: 1, ImageNet ResNets: 2, as RIDE/SADE)
+    expert_width: float = 1.0  # split: width factor of the per-expert stages (RIDE/SADE reduce_dimension: 0.75)
 
 
 @dataclass
@@ -115,6 +123,9 @@ class FCCConfig:
     round_decimals: int | None = None  # 2 = the official round(1 + γ − k·γ/C, 2) on binary floats; None = exact Eq. value
     start_epoch: int = 50  # FCC active when epoch > start_epoch (epochs count from 1)
     mix_tau: MixTau = "first"  # with mixed samples: first (official: τ of label a) | mixed (λτ_a + (1-λ)τ_b)
+    # multi-expert models: features (each expert's pooled feature before its head, as the paper's FCC; cancels in
+    # a cosine head) | shared (the map before the expert-specific layers) | logits (each expert's logits)
+    placement: Placement = "features"
 
 
 @dataclass
@@ -145,6 +156,21 @@ class MethodConfig:
     distill_temperature: float = 2.0  # DiVe: distillation temperature T
     distill_alpha: float = 0.5  # DiVe: weight α of the distillation term
     distill_power: float = 0.5  # DiVe: power of the teacher's softened probabilities
+    # multi-expert methods (methods/experts/): SADE, RIDE, NCL, BBN
+    sade_tau: float = 2.0  # SADE: inverse-softmax expert CE(z + log π - τ log π_inv) (official tau 2)
+    sade_test_time_epochs: int = (
+        0  # SADE: epochs of test-time self-supervised aggregation before the last evaluation (authors: 5)
+    )
+    sade_test_time_lr: float = (
+        0.1  # SADE test-time aggregation: SGD LR (authors: 0.1, momentum 0.9, Nesterov, wd 5e-4, batch 128)
+    )
+    ride_diversity_factor: float = -0.2  # RIDE: weight of the KL(mean || expert) diversity term (negative: rewards diversity)
+    ride_diversity_temperature: float = 1.0  # RIDE: base diversity temperature T
+    ride_reweight_factor: float = 0.05  # RIDE: after method.drw_start_epoch, T_j = T * (C π_j f + 1 - f) / max
+    ncl_hcm_k: int = 30  # NCL: hard classes per sample (top-k of expert 1's logits, the label included; HCM_N)
+    ncl_nbod_factor: float = 0.6  # NCL: NBOD weight on all classes (DIVERSITY_FACTOR)
+    ncl_nbod_hcm_factor: float = 0.6  # NCL: NBOD weight on the hard classes (DIVERSITY_FACTOR_HCM)
+    ncl_hcm_ratio: float = 1.0  # NCL: weight of the hard-class balanced CE (HCM_RATIO)
 
 
 @dataclass

@@ -73,6 +73,9 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", split: str = "test",
 
     dev = torch.device(device)
     model, cfg, state, _ = restore_model(ck, device=dev)
+    from fcc_train.models.multi_expert import refuse_multi_expert
+
+    refuse_multi_expert(model, "the feature analysis (fcc analyze)")
     torch.set_num_threads(max(1, cfg.train.threads))
     data = build_datasets(cfg)
     net = eval_head(model, cfg)

@@ -40,6 +40,9 @@ def method_records(split: str | None = None) -> list[dict[str, Any]]:
                 "gamma": {s: fcc_gamma(m.key, s) for s in SPLITS},
                 "start_epoch": m.fcc_start_epoch if m.fcc_start_epoch is not None else 50,
                 "on_student": m.fcc_on_student,
+                "placement": m.keys.get("fcc.placement", "features"),
+                "cancels_in_cosine_head": m.keys.get("model.head") == "cosine"
+                and m.keys.get("fcc.placement", "features") == "features",
             },
             "configs": [str(config_path("configs", "<split>", m.key, f)) for f in (False, True)],
             "notes": m.notes,
@@ -155,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
         g = r["fcc"]["gamma"]
         gammas = ", ".join(f"{s}={v}" for s, v in g.items())
         fcc_text = "only the teacher" if not r["fcc"]["on_student"] else f"gamma {gammas}; start epoch {r['fcc']['start_epoch']}"
+        if r["family"] == "multi-expert":
+            fcc_text += f"; placement {r['fcc']['placement']}" + (
+                " (cancels in the cosine heads)" if r["fcc"]["cancels_in_cosine_head"] else ""
+            )
         print(f"{'':<15} +FCC: {fcc_text}")
         print(f"{'':<15} +FCC effect: {r['fcc_effect']['where']}")
         if r["table2_rows"]:

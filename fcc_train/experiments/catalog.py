@@ -29,9 +29,11 @@ one key away.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fcc_train.experiments.catalog_entry import MethodEntry
+from fcc_train.experiments.catalog_experts import EXPERT_ENTRIES, EXPERT_GAMMAS
 
 __all__ = [
     "ALL_SPLITS",
@@ -63,23 +65,6 @@ STAGE2 = {
     "optim.warmup_epochs": 5,  # the official CIFAR cRT/LWS configs keep BoT's warmup: 5 epochs from LR/3
     "stage.freeze_backbone": True,
 }
-
-
-@dataclass(frozen=True)
-class MethodEntry:
-    key: str  # config stem
-    title: str
-    family: str  # baseline | re-weighting | re-sampling | mixup | two-stage
-    source: str  # paper, venue year (as Table 1 cites it)
-    keys: dict[str, Any]  # config overrides (dotted) shared by all CIFAR splits
-    per_split: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> extra overrides
-    digits: dict[str, Any] = field(default_factory=dict)  # overrides for the digits-LT short recipe
-    table_row: str | None = None  # name in paper-tables.csv (Table 1), None if not a Table 1 row
-    depends_on: str | None = None  # stage-1 / teacher config stem (the +FCC config depends on <stem>_fcc)
-    fcc_start_epoch: int | None = None  # None: the split's default (50 on CIFAR); 0 for stage-2 runs
-    fcc_on_student: bool = True  # DiVe: the official code trains only the teacher with FCC
-    notes: str = ""
-    writes_config: bool = True  # False: the config is written elsewhere (ce.yaml / ce_fcc.yaml: the run loop's baseline)
 
 
 def _drw(d: dict[str, Any]) -> dict[str, Any]:
@@ -433,6 +418,8 @@ METHODS: tuple[MethodEntry, ...] = (
     ),
 )
 
+METHODS = METHODS + EXPERT_ENTRIES
+
 # (stem, split) -> γ where the paper's Table 1 marks the +FCC cell with * (γ = 0.1: the paper's value, where the
 # official configs keep the split's 0.5 / 1.0), or where the official config differs from its siblings
 _GAMMA_EXCEPTIONS = {
@@ -445,6 +432,7 @@ _GAMMA_EXCEPTIONS = {
     ("ltr_wb", "cifar100_lt100"): 0.1,
     ("ltr_wb_stage1", "cifar100_lt100"): 0.1,
     ("sr_drs", "cifar100_lt100"): 0.5,
+    **EXPERT_GAMMAS,
 }
 
 

@@ -197,4 +197,8 @@ def _head_params(head: nn.Module) -> Any:
 
 def stack_resnets(nets: list[CifarResNet]) -> StackedCifarResNet:
     """One :class:`StackedCifarResNet` holding copies of ``nets``' weights (same architecture each)."""
+    from fcc_train.models.multi_expert import refuse_multi_expert
+
+    for n in nets:
+        refuse_multi_expert(n, "stacking runs (fcc sweep --stack)")
     return StackedCifarResNet(nets)

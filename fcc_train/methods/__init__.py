@@ -3,7 +3,8 @@
 The training loop calls only these four functions and the :class:`Method`
 hooks (see ``base.py``):
 
-* ``build_method(cfg, info, device)``: the method for ``cfg.method``;
+* ``build_method(cfg, info, device)``: the method for ``cfg.method`` (a multi-expert one, :mod:`fcc_train.methods.experts`,
+  for ``method.loss`` sade | ride | ncl | bbn);
 * ``prepare_stage(model, cfg, device)``: two-stage set-up (load a stage-1
   checkpoint, freeze the backbone, reset the head, wrap LWS); returns the
   parameters the optimiser trains;
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import torch
 
+from fcc_theory.errors import UserError
 from fcc_train.methods.base import Batch, DataInfo, Method
 
 if TYPE_CHECKING:
@@ -36,9 +38,20 @@ FCC_COSINE_WARNING = (
 def build_method(cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> Method:
     """The method named by ``cfg.method`` (DiVe when ``method.teacher`` is set, else a configured loss/sampler/mixup)."""
     from fcc_train.methods.configured import ConfiguredMethod
+    from fcc_train.methods.experts import EXPERT_METHODS, build_expert_method
 
-    if cfg.fcc.enabled and cfg.model.head == "cosine":
+    if cfg.fcc.enabled and cfg.model.head == "cosine" and cfg.fcc.placement == "features":
         warnings.warn(FCC_COSINE_WARNING, stacklevel=2)
+    if cfg.method.loss in EXPERT_METHODS:
+        return build_expert_method(cfg, info, device)
+    if cfg.model.experts != "none":
+        raise UserError(
+            f"model.experts: {cfg.model.experts} needs a multi-expert method; use method.loss: {', '.join(EXPERT_METHODS)}"
+        )
+    if cfg.fcc.placement != "features":
+        raise UserError(
+            f"fcc.placement: {cfg.fcc.placement} needs a multi-expert model (model.experts); a single model takes features"
+        )
     if cfg.method.teacher or cfg.method.loss == "dive":
         from fcc_train.methods.distill import DiVeMethod
 

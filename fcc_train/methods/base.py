@@ -87,6 +87,12 @@ class Method:
         """Per-class draw probabilities (C,) for this epoch, or None for instance-uniform shuffling."""
         return None
 
+    def paired_sampling(self, epoch: int) -> torch.Tensor | None:
+        """Per-class probabilities of a second stream drawn beside the first (BBN's reversed sampler), or None.
+
+        With a second stream each step's batch is the two batches concatenated (first stream first)."""
+        return None
+
     # -- mixing ---------------------------------------------------------
     def draw_mix(self, n: int, device: torch.device, gen: torch.Generator | None) -> tuple[float, torch.Tensor] | None:
         """This step's mixing draws, (λ on the host, the pairing permutation on the device), or None (no mixing)."""

@@ -58,7 +58,9 @@ def check_method_config(cfg: Config) -> None:
     """Refuse unknown method names with one line naming the valid ones."""
     m = cfg.method
     if m.loss not in LOSSES:
-        raise UserError(f"unknown method.loss '{m.loss}'; use one of {', '.join(LOSSES + ('dive',))}")
+        raise UserError(
+            f"unknown method.loss '{m.loss}'; use one of {', '.join(LOSSES + ('dive', 'sade', 'ride', 'ncl', 'bbn'))}"
+        )
     if m.sampler not in SAMPLERS:
         raise UserError(f"unknown method.sampler '{m.sampler}'; use one of {', '.join(SAMPLERS)}")
     if m.mixup not in MIXUPS:

@@ -163,6 +163,10 @@ def prepare_two_stage(model: nn.Module, cfg: Config, device: torch.device | str 
         raise UserError(f"unknown stage.head_transform '{st.head_transform}'; use none or tau_norm")
     if st.head_transform == "tau_norm" and cfg.model.head != "linear":
         raise UserError("stage.head_transform: tau_norm needs model.head: linear (a cosine head is already normalised)")
+    if st.reset_head or st.freeze_backbone or st.lws or st.head_transform != "none" or st.max_norm is not None:
+        from fcc_train.models.multi_expert import refuse_multi_expert
+
+        refuse_multi_expert(model, "cRT / LWS / tau-norm / LTR-WB (the stage keys)")
     if st.init_from:
         from fcc_train.train.restore import load_weights
 

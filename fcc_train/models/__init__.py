@@ -3,6 +3,7 @@
 Every model exposes ``.stem``, ``.stages`` (ModuleList), ``.features(x) -> (N, d)``, ``.head``
 (:class:`~fcc_train.models.heads.LinearHead` or :class:`~fcc_train.models.heads.CosineHead`),
 ``.feature_dim`` and ``forward(x) = head(features(x))`` (CONTRIBUTING.md, "Where things live").
+With ``model.experts`` set it is a multi-expert model instead (:mod:`fcc_train.models.multi_expert`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ IMAGENET_ARCHS = ("resnet10", "resnet50", "resnext50")
 def build_model(cfg: Config, num_classes: int, in_channels: int) -> nn.Module:
     """The backbone named by ``cfg.model.arch`` with the head of ``cfg.model.head`` / ``cfg.model.bias``."""
     arch = cfg.model.arch
+    if cfg.model.experts != "none":
+        from fcc_train.models.multi_expert import build_multi_expert
+
+        return build_multi_expert(cfg, num_classes, in_channels)
     if arch in CIFAR_ARCHS:
         from fcc_train.models import resnet_cifar
 

@@ -50,7 +50,13 @@ def train_one_epoch(engine: Engine, loader: Any, epoch: int, gen: torch.Generato
     if step.whole_epoch_batches:  # a captured step: the loader augments the epoch at once where it can
         batches = getattr(loader, "batches_from_epoch_tensor", loader.batches)
 
+    pair = method.paired_sampling(epoch)
+
     def inputs() -> Iterable[StepInputs]:
+        if pair is not None:  # two streams (BBN): each step's batch is both batches, the first stream first
+            for (x1, y1), (x2, y2) in zip(batches(probs, gen), batches(pair, gen), strict=True):
+                yield engine.prepare_images(torch.cat((x1, x2))), torch.cat((y1, y2)), None
+            return
         for x, y in batches(probs, gen):
             yield engine.prepare_images(x), y, method.draw_mix(y.shape[0], y.device, gen)
 

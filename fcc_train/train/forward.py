@@ -9,6 +9,9 @@ In order (the hooks of :class:`fcc_train.methods.Method`)::
     logits = model.head(feats)
     loss   = method.loss(logits, batch, epoch)
 
+A multi-expert model (:mod:`fcc_train.models.multi_expert`) runs ``method.expert_forward`` instead of the three
+middle lines: the experts' logits (E, N, C) with FCC's τ where ``fcc.placement`` puts it.
+
 Everything here is tensor work: no host synchronisation and no branch on a tensor's value, so a
 CUDA graph can capture it. What a captured graph freezes (the epoch and FCC on/off, the Python
 values of :class:`StepContext`) is keyed by the method's :meth:`~fcc_train.methods.Method.phase`.
@@ -63,12 +66,23 @@ class TrainForward(nn.Module):
 
     def __init__(self, model: nn.Module, method: Method, tau_by_class: torch.Tensor) -> None:
         super().__init__()
+        from fcc_train.models.multi_expert import is_multi_expert
+
         self.model = model
         self.method = method
+        self.multi = is_multi_expert(model)
+        if self.multi != bool(getattr(method, "multi_expert", False)):
+            from fcc_theory.errors import UserError
+
+            raise UserError(
+                "a multi-expert model (model.experts) trains with a multi-expert method (method.loss: sade, ride, ncl, bbn) and only with one"
+            )
         self.register_buffer("tau_by_class", tau_by_class, persistent=False)
 
     def forward(self, batch: Batch, gen: torch.Generator | None, fcc_on: bool) -> tuple[torch.Tensor, Batch]:
         # gen is unused: every random draw of a step happens before its loss (Method.draw_mix)
+        if self.multi:  # the experts' logits (E, N, C), FCC at fcc.placement (methods/experts/methods.py)
+            return self.method.expert_forward(self.model, batch, self.tau_by_class if fcc_on else None), batch  # type: ignore[attr-defined]
         feats = self.model.features(batch.images)
         feats, batch = scaled_features(self.method, feats, batch, self.tau_by_class if fcc_on else None)
         return self.model.head(feats), batch

@@ -402,6 +402,8 @@ class TrainingRun:
         parts = self._built()
         assert self.rlog is not None
         t0 = time.perf_counter()
+        if predictions is None and epoch == self.cfg.optim.epochs and hasattr(parts.method, "before_last_evaluation"):
+            parts.method.before_last_evaluation(parts.engine, parts.loader)  # SADE's test-time aggregation
         preds, labels = predictions if predictions is not None else evaluate(parts.engine, parts.loader)
         m = compute_metrics(preds, labels, parts.data.class_counts)
         now = time.perf_counter()
