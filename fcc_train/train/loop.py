@@ -158,6 +158,10 @@ class TrainingRun:
         self.last_recall: list[float] | None = None
         self.seconds = 0.0  # training time of earlier runs of this folder (resumed from the checkpoint)
         self.t_start = self.t_epoch = time.perf_counter()
+        # progress inside epochs (train.progress); off where several runs' epochs overlap on one GPU (fleet),
+        # as a mid-epoch loss read would wait for the other runs' queued work
+        self.in_epoch_progress = True
+        self.clock: Callable[[], float] = time.monotonic  # times the progress lines (tests pass a fake clock)
         self.timing: dict[str, float] = {"setup": 0.0, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
         self.ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
 
@@ -196,7 +200,11 @@ class TrainingRun:
             enabled=self.main,
             progress=self.cfg.train.progress,
             tensorboard=self.cfg.train.tensorboard,
+            wandb=self.cfg.train.wandb,
+            run_name=self.cfg.name,
+            config=self.cfg_dict,
             stream=self._stream,
+            clock=self.clock,
         )
         self.say = self._log or self.rlog.note
         if self._already_finished():
@@ -330,7 +338,10 @@ class TrainingRun:
         t0 = time.perf_counter()
         lr = lr_at(self.cfg.optim, epoch)
         parts.engine.set_lr(lr)
-        loss_t = train_one_epoch(parts.engine, parts.loader, epoch, parts.gen)
+        progress = None
+        if self.in_epoch_progress and self.rlog is not None:
+            progress = self.rlog.epoch_progress(epoch, self.cfg.optim.epochs, getattr(parts.loader, "steps_per_epoch", None))
+        loss_t = train_one_epoch(parts.engine, parts.loader, epoch, parts.gen, progress)
         self._pending = (epoch, lr, loss_t, t0)
 
     def adopt_epoch(self, loss_t: torch.Tensor, started: float) -> None:

@@ -31,6 +31,7 @@ COSMETIC_KEYS = {
     "train.device",
     "train.progress",
     "train.tensorboard",
+    "train.wandb",
     "train.threads",
     "train.eval_batch_size",
     "train.compile",
