@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def method_records(split: str | None = None) -> list[dict[str, Any]]:
     """One dict per catalogue entry (the data behind ``fcc methods``)."""
-    from fcc_train.experiments.catalog import METHODS, SPLITS, config_overrides, config_path, fcc_gamma
+    from fcc_train.experiments.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, fcc_start_epoch
 
     out = []
     for m in METHODS:
@@ -31,7 +31,8 @@ def method_records(split: str | None = None) -> list[dict[str, Any]]:
             "depends_on": m.depends_on,
             "fcc": {
                 "gamma": {s: fcc_gamma(m.key, s) for s in SPLITS},
-                "start_epoch": m.fcc_start_epoch if m.fcc_start_epoch is not None else 50,
+                "start_epoch": fcc_start_epoch(m.key, SPLITS[0]),  # CIFAR-LT's
+                "start_epoch_by_split": {s: fcc_start_epoch(m.key, s) for s in ALL_SPLITS},
                 "on_student": m.fcc_on_student,
             },
             "configs": [str(config_path("configs", "<split>", m.key, f)) for f in (False, True)],
@@ -39,6 +40,7 @@ def method_records(split: str | None = None) -> list[dict[str, Any]]:
         }
         if split is not None:
             rec["resolved"] = {"raw": config_overrides(m, split, False), "fcc": config_overrides(m, split, True)}
+            rec["fcc"]["split"] = {"split": split, "gamma": fcc_gamma(m.key, split), "start_epoch": fcc_start_epoch(m.key, split)}
         out.append(rec)
     return out
 
@@ -67,9 +69,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"{'':<15}   {s}: " + ", ".join(f"{k}={_fmt(v2)}" for k, v2 in v.items()))
         if r["depends_on"]:
             print(f"{'':<15} stage 1 / teacher: {r['depends_on']} (the +FCC config uses {r['depends_on']}_fcc)")
-        g = r["fcc"]["gamma"]
-        gammas = ", ".join(f"{s}={v}" for s, v in g.items())
-        fcc_text = "only the teacher" if not r["fcc"]["on_student"] else f"gamma {gammas}; start epoch {r['fcc']['start_epoch']}"
+        f = r["fcc"]
+        if not f["on_student"]:
+            fcc_text = "only the teacher"
+        elif args.split:  # the values of the split's +FCC config
+            fcc_text = f"gamma {f['split']['gamma']}; start epoch {f['split']['start_epoch']}"
+        else:
+            gammas = ", ".join(f"{s}={v}" for s, v in f["gamma"].items())
+            starts = f["start_epoch_by_split"]
+            other = ", ".join(f"{s} {v}" for s, v in starts.items() if v != f["start_epoch"])
+            fcc_text = f"gamma {gammas}; start epoch {f['start_epoch']}" + (f" ({other})" if other else "")
         print(f"{'':<15} +FCC: {fcc_text}")
         print(f"{'':<15} configs: {r['configs'][0]}, {r['configs'][1]}")
         if r["notes"]:
