@@ -56,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = overrides_of(args)
     cfg = load_config(args.config, overrides)
-    if args.config is None and cfg.data.dataset == "digits" and all(o.split("=", 1)[0].strip() != "data.imbalance_factor" for o in overrides):
+    if (
+        args.config is None
+        and cfg.data.dataset == "digits"
+        and all(o.split("=", 1)[0].strip() != "data.imbalance_factor" for o in overrides)
+    ):
         # the built-in data set is digits-LT, whose configs and docs all use imbalance 10; the key's default (100)
         # is the paper's CIFAR-LT recipe, kept for the configs that do not set it
         cfg = load_config(None, [f"data.imbalance_factor={DIGITS_IMBALANCE}", *overrides])

@@ -16,7 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def method_records(split: str | None = None) -> list[dict[str, Any]]:
     """One dict per catalogue entry (the data behind ``fcc methods``)."""
-    from fcc_train.experiments.catalog import ALL_SPLITS, METHODS, SPLITS, config_overrides, config_path, fcc_gamma, fcc_start_epoch
+    from fcc_train.experiments.catalog import (
+        ALL_SPLITS,
+        METHODS,
+        SPLITS,
+        config_overrides,
+        config_path,
+        fcc_gamma,
+        fcc_start_epoch,
+    )
 
     out = []
     for m in METHODS:

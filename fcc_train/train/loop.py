@@ -245,7 +245,9 @@ class TrainingRun:
             raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
         check_stage_inputs(cfg)
         if self.extend and not (self.run_dir / "checkpoints").is_dir():
-            raise UserError(f"--extend continues a run, but '{self.run_dir}' holds no checkpoint; drop --extend to train it from the start")
+            raise UserError(
+                f"--extend continues a run, but '{self.run_dir}' holds no checkpoint; drop --extend to train it from the start"
+            )
         check_stored_config(self.run_dir, self.cfg_dict, self.extend)
 
     def _already_finished(self) -> bool:
@@ -349,7 +351,9 @@ class TrainingRun:
         if not self.extend:
             return
         if self.resumed_config is None:
-            raise UserError(f"--extend continues a run, but '{self.run_dir}' holds no checkpoint; drop --extend to train it from the start")
+            raise UserError(
+                f"--extend continues a run, but '{self.run_dir}' holds no checkpoint; drop --extend to train it from the start"
+            )
         old = config_from_dict(self.resumed_config).optim
         if self.cfg.optim.epochs > old.epochs and self.epoch >= old.epochs:
             self.say(

@@ -44,7 +44,7 @@ def line_boundaries(total: int) -> list[int]:
 
 
 def _eta(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s}s"
 
 
@@ -52,7 +52,13 @@ class LineProgress:
     """Lines mode for one epoch: :meth:`update` after each step, :meth:`close` at its end."""
 
     def __init__(
-        self, stream: TextIO, epoch: int, epochs: int, total: int | None, clock: Clock = time.monotonic, every_s: float = LINE_SECONDS
+        self,
+        stream: TextIO,
+        epoch: int,
+        epochs: int,
+        total: int | None,
+        clock: Clock = time.monotonic,
+        every_s: float = LINE_SECONDS,
     ) -> None:
         self.stream, self.epoch, self.epochs, self.total = stream, epoch, epochs, total
         self.clock, self.every_s = clock, every_s
@@ -82,7 +88,9 @@ class LineProgress:
 class BarProgress:
     """Bar mode: a tqdm bar over the run's epochs and one over the current epoch's steps (closed at its end)."""
 
-    def __init__(self, stream: TextIO, epochs: int, clock: Clock = time.monotonic, loss_every_s: float = BAR_LOSS_SECONDS) -> None:
+    def __init__(
+        self, stream: TextIO, epochs: int, clock: Clock = time.monotonic, loss_every_s: float = BAR_LOSS_SECONDS
+    ) -> None:
         from tqdm.auto import tqdm
 
         self._tqdm = tqdm

@@ -78,7 +78,7 @@ class RunLog:
         enabled: bool = True,
         progress: str = "auto",
         tensorboard: bool = False,
-        wandb: bool | str = False,
+        wandb: bool | str | None = False,
         run_name: str = "",
         config: dict[str, Any] | None = None,
         stream: TextIO | None = None,
@@ -98,7 +98,11 @@ class RunLog:
             except ImportError:  # tqdm comes with the train extra; without it the run still reports in lines
                 self.mode = "lines"
                 self.note("tqdm is not installed; progress is printed as lines (pip install tqdm)")
-        self.trackers = Trackers(self.dir, tensorboard=tensorboard, wandb=wandb, name=run_name, config=config, note=self.note) if enabled else None
+        self.trackers = (
+            Trackers(self.dir, tensorboard=tensorboard, wandb=wandb, name=run_name, config=config, note=self.note)
+            if enabled
+            else None
+        )
 
     # -- messages -----------------------------------------------------------
     def note(self, msg: str) -> None:

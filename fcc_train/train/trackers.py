@@ -87,7 +87,9 @@ class Trackers:
         if project is not None:
             self._start_wandb(run_dir, project, name, config, note)
 
-    def _start_wandb(self, run_dir: Path, project: str, name: str, config: dict[str, Any] | None, note: Callable[[str], None]) -> None:
+    def _start_wandb(
+        self, run_dir: Path, project: str, name: str, config: dict[str, Any] | None, note: Callable[[str], None]
+    ) -> None:
         try:
             import wandb
         except ImportError:
@@ -101,7 +103,9 @@ class Trackers:
             if run_id is None and getattr(run, "id", None):
                 id_file.write_text(str(run.id) + "\n")
         except Exception as exc:  # not logged in, no network without WANDB_MODE=offline, ...: the run matters more
-            note(f"wandb did not start ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); train.wandb is ignored")
+            note(
+                f"wandb did not start ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); train.wandb is ignored"
+            )
             return
         self.wandb, self.wandb_run = wandb, run
 

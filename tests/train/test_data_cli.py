@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 from fcc.cli import main
@@ -48,7 +47,7 @@ def test_no_config_is_digits_lt_with_imbalance_10_as_its_configs(capsys):
 
     from fcc_train.config import load_config
 
-    shipped = yaml.safe_load(open(REPO / "configs/digits/ce.yaml"))["data"]["imbalance_factor"]
+    shipped = yaml.safe_load((REPO / "configs/digits/ce.yaml").read_text())["data"]["imbalance_factor"]
     assert shipped == 10
     assert main(["data", "--json"]) == 0
     bare = json.loads(capsys.readouterr().out)

@@ -34,7 +34,9 @@ def test_run_start_prints_it_once(tmp_path):
     cfg = load_config(REPO / "configs/digits/ce.yaml", FAST + ["optim.epochs=1"])
     assert run_training(cfg, tmp_path / "a", stream=out, log=lambda s: print(s, file=out)) == 0
     lines = [line for line in out.getvalue().splitlines() if line.startswith("warning:")]
-    assert lines == ["warning: optim.epochs is 1 but the LR milestones 48, 54 come after it: the learning rate never decays (set optim.milestones)"]
+    assert lines == [
+        "warning: optim.epochs is 1 but the LR milestones 48, 54 come after it: the learning rate never decays (set optim.milestones)"
+    ]
     out2 = io.StringIO()
     cfg2 = load_config(REPO / "configs/digits/ce.yaml", FAST + ["optim.epochs=1", "optim.milestones=[1]"])
     assert run_training(cfg2, tmp_path / "b", stream=out2, log=lambda s: print(s, file=out2)) == 0

@@ -40,7 +40,20 @@ def test_progress_line_counts_and_eta():
 
 def test_sweep_prints_progress_and_pasteable_dry_run(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    base = [sys.executable, "-m", "fcc", "sweep", "--benchmark", "digits", "--methods", "ce,focal,bsce", "--variants", "raw", "--out", str(tmp_path)]
+    base = [
+        sys.executable,
+        "-m",
+        "fcc",
+        "sweep",
+        "--benchmark",
+        "digits",
+        "--methods",
+        "ce,focal,bsce",
+        "--variants",
+        "raw",
+        "--out",
+        str(tmp_path),
+    ]
     dry = subprocess.run([*base, "--dry-run", *SETS], cwd=REPO, capture_output=True, text=True, env=env, timeout=120)
     assert dry.returncode == 0, dry.stderr
     commands = [line.split("]  ", 1)[1] for line in dry.stdout.splitlines() if "]  " in line]

@@ -108,7 +108,9 @@ def test_wandb_missing_or_failing_is_one_note(tmp_path, monkeypatch, capsys):
     cfg = load_config(REPO / "configs/digits/ce.yaml", FAST + ["train.wandb=true"])
     assert run_training(cfg, tmp_path / "a") == 0
     out = capsys.readouterr().out
-    assert [line for line in out.splitlines() if line.startswith("wandb")] == ["wandb is not installed; train.wandb is ignored (pip install wandb)"]
+    assert [line for line in out.splitlines() if line.startswith("wandb")] == [
+        "wandb is not installed; train.wandb is ignored (pip install wandb)"
+    ]
 
     broken = FakeWandb()
 
