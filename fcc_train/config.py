@@ -218,8 +218,9 @@ class TrainConfig:
     eval_every: int = 1  # evaluate on the test set every N epochs (and after the last)
     threads: int = 1  # CPU threads (one is fastest on a shared 2-core machine)
     eval_batch_size: int = 1024  # test batch size
-    tensorboard: bool = False  # write TensorBoard event files into the run folder
-    progress: Progress = "auto"  # auto: a bar on a terminal, else lines
+    tensorboard: bool = False  # event files in <run>/tensorboard (pip install -e '.[train,tb]')
+    wandb: str | None = None  # W&B project to log to (true: "fcc"); null / false: off (train/trackers.py)
+    progress: Progress = "auto"  # auto: tqdm bars on a terminal, else lines (every tenth of an epoch or 30 s)
     sync_bn: bool = False  # DDP: synchronise BatchNorm statistics across processes
     checkpoint_every: int = 1  # write checkpoints/last.pt every N epochs (and at the end; best.pt whenever it improves)
 

@@ -22,7 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def method_records(split: str | None = None) -> list[dict[str, Any]]:
     """One dict per catalogue entry (the data behind ``fcc methods``)."""
-    from fcc_train.experiments.catalog import METHODS, SPLITS, config_overrides, config_path, fcc_gamma
+    from fcc_train.experiments.catalog import (
+        ALL_SPLITS,
+        METHODS,
+        SPLITS,
+        config_overrides,
+        config_path,
+        fcc_gamma,
+        fcc_start_epoch,
+    )
     from fcc_train.experiments.table2 import TABLE2_ROWS
 
     out = []
@@ -38,7 +46,8 @@ def method_records(split: str | None = None) -> list[dict[str, Any]]:
             "depends_on": m.depends_on,
             "fcc": {
                 "gamma": {s: fcc_gamma(m.key, s) for s in SPLITS},
-                "start_epoch": m.fcc_start_epoch if m.fcc_start_epoch is not None else 50,
+                "start_epoch": fcc_start_epoch(m.key, SPLITS[0]),  # CIFAR-LT's
+                "start_epoch_by_split": {s: fcc_start_epoch(m.key, s) for s in ALL_SPLITS},
                 "on_student": m.fcc_on_student,
                 "placement": m.keys.get("fcc.placement", "features"),
                 "cancels_in_cosine_head": m.keys.get("model.head") == "cosine"
@@ -49,6 +58,7 @@ def method_records(split: str | None = None) -> list[dict[str, Any]]:
         }
         if split is not None:
             rec["resolved"] = {"raw": config_overrides(m, split, False), "fcc": config_overrides(m, split, True)}
+            rec["fcc"]["split"] = {"split": split, "gamma": fcc_gamma(m.key, split), "start_epoch": fcc_start_epoch(m.key, split)}
         rec["fcc_effect"] = _catalogue_effect(m, split or SPLITS[0])
         rec["table2_rows"] = [
             {"benchmark": b, "paper_row": r.paper_row, "paper_backbone": r.backbone}
@@ -155,9 +165,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"{'':<15}   {s}: " + ", ".join(f"{k}={_fmt(v2)}" for k, v2 in v.items()))
         if r["depends_on"]:
             print(f"{'':<15} stage 1 / teacher: {r['depends_on']} (the +FCC config uses {r['depends_on']}_fcc)")
-        g = r["fcc"]["gamma"]
-        gammas = ", ".join(f"{s}={v}" for s, v in g.items())
-        fcc_text = "only the teacher" if not r["fcc"]["on_student"] else f"gamma {gammas}; start epoch {r['fcc']['start_epoch']}"
+        f = r["fcc"]
+        if not f["on_student"]:
+            fcc_text = "only the teacher"
+        elif args.split:  # the values of the split's +FCC config
+            fcc_text = f"gamma {f['split']['gamma']}; start epoch {f['split']['start_epoch']}"
+        else:
+            gammas = ", ".join(f"{s}={v}" for s, v in f["gamma"].items())
+            starts = f["start_epoch_by_split"]
+            other = ", ".join(f"{s} {v}" for s, v in starts.items() if v != f["start_epoch"])
+            fcc_text = f"gamma {gammas}; start epoch {f['start_epoch']}" + (f" ({other})" if other else "")
         if r["family"] == "multi-expert":
             fcc_text += f"; placement {r['fcc']['placement']}" + (
                 " (cancels in the cosine heads)" if r["fcc"]["cancels_in_cosine_head"] else ""

@@ -13,6 +13,12 @@ command line's, so it wins. ``--stack`` trains the runs that can step in
 lockstep (same recipe, CIFAR ResNet, one head kind, one stage) as one network of
 grouped convolutions (:mod:`fcc_train.fleet.stacked_runs`): one kernel launch does
 every run's work.
+
+A finished run continues to more epochs with ``--extend``; the stored config may then differ in
+``optim.epochs`` and in milestones after its last epoch, and the schedule of the new epochs is stated
+at start (:func:`fcc_train.train.schedule.extension_schedule`)::
+
+    fcc train --config configs/digits/ce.yaml --out runs/d --extend 120
 """
 
 from __future__ import annotations
@@ -44,6 +50,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_overrides_argument(parser, "override config keys, e.g. --set optim.epochs=10 train.seed=1")
     parser.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (sets train.device)")
+    parser.add_argument(
+        "--extend",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="EPOCHS",
+        help="continue the finished run in --out to more epochs: --extend 300, or --extend with --set optim.epochs=300 "
+        "(only optim.epochs and milestones after the run's last epoch may change)",
+    )
 
 
 def default_out(cfg_name: str) -> Path:
@@ -63,12 +78,19 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no experiment given; pass --config FILE (see configs/) or --jobs FILE")
     if args.config and args.jobs:
         raise UserError("--config and --jobs cannot be combined; list every run in the jobs file")
+    extend = args.extend is not None
+    if extend and (args.jobs or len(args.config) != 1):
+        raise UserError("--extend continues one run; pass one --config and its --out")
+    if args.extend:
+        if not args.extend.isdigit():
+            raise UserError(f"--extend {args.extend!r} is not a number of epochs; write e.g. --extend 300")
+        overrides.append(f"optim.epochs={args.extend}")
     if len(args.config) == 1:
         from fcc_train.train.loop import run_training
 
         cfg = load_config(args.config[0], overrides)
         out = Path(args.out) if args.out else default_out(cfg.name)
-        return run_training(cfg, out)
+        return run_training(cfg, out, extend=extend)
 
     from fcc_train.experiments.run_request import RunRequest
     from fcc_train.fleet.multirun import report, run_many

@@ -34,6 +34,7 @@ __all__ = [
     "parse_ints",
     "plan_jobs",
     "plan_lines",
+    "shown_command",
     "stack_order",
 ]
 
@@ -118,6 +119,17 @@ class Job:
         opts = SweepOptions.of(args) if args is not None else SweepOptions()
         cmd = [sys.executable, "-m", "fcc", "train", "--config", str(self.config), "--out", str(self.out)]
         return cmd + opts.shared_flags() + ["--set", *self.sets()]
+
+
+def shown_command(cmd: list[str]) -> str:
+    """A child command as a user would type it: ``python -m fcc train ...``, shell-quoted, so that it can be pasted.
+
+    >>> shown_command([sys.executable, "-m", "fcc", "train", "--out", "runs/a b", "--set", "optim.milestones=[48, 54]"])
+    "python -m fcc train --out 'runs/a b' --set 'optim.milestones=[48, 54]'"
+    """
+    import shlex
+
+    return shlex.join(["python", *cmd[1:]] if cmd and cmd[0] == sys.executable else cmd)
 
 
 def parse_ints(text: str, what: str) -> list[int]:
@@ -258,7 +270,7 @@ def plan_lines(jobs: list[Job], args: Any) -> list[str]:
     lines = []
     for j in jobs:
         state = "done, skip" if is_done(j.out) else ("after " + j.depends.name if j.depends else "ready")
-        lines.append(f"{j.name:<28} [{state}]  {' '.join(j.command(opts)[1:])}")
+        lines.append(f"{j.name:<28} [{state}]  {shown_command(j.command(opts))}")
     per = opts.per_process
     if per > 1 and opts.stack:
         order = stack_order(jobs)

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from fcc_train.experiments.plan import Job, SweepOptions, next_group, stack_order
+from fcc_train.experiments.plan import Job, SweepOptions, next_group, shown_command, stack_order
 from fcc_train.experiments.run_request import write_jobs_file
 from fcc_train.experiments.sweep_guard import check_stored_configs, children_guarded, folder_busy, merge_rows, popen_child
+from fcc_train.experiments.sweep_status import progress_line
 from fcc_train.results.summary import RunSummary, SummaryError, read_summary
 
 __all__ = ["all_succeeded", "collect", "group_command", "is_done", "run_all", "write_results"]
@@ -77,7 +78,7 @@ def _start(group: list[Job], opts: SweepOptions, number: int, env: dict[str, str
         log_path = opts.folder / "sweep_groups" / f"group-{stamp}.log"
         cmd = group_command(group, opts, log_path.with_suffix(".json"))
     log = open(log_path, "a")  # noqa: SIM115 (closed when the process ends)
-    print(f"[sweep] start {', '.join(j.name for j in group)}: {' '.join(cmd[1:])}", flush=True)
+    print(f"[sweep] start {', '.join(j.name for j in group)}: {shown_command(cmd)}", flush=True)
     proc = popen_child(cmd, log, env)
     return _Process(group, proc, log, log_path, time.perf_counter())
 
@@ -106,6 +107,8 @@ def run_all(jobs: list[Job], args: Any) -> None:
     order = stack_order(jobs) if opts.stack and per > 1 else None
     running: list[_Process] = []
     started = 0
+    skipped = sum(j.status == "skipped-done" for j in jobs)
+    print(f"[sweep] {len(jobs)} runs: {skipped} already done, {len(jobs) - skipped} to train", flush=True)
     with children_guarded(lambda: [p.proc for p in running]):
         _drive(jobs, opts, per, order, env, running, started)
 
@@ -139,6 +142,8 @@ def _drive(
                 still.append(p)
             else:
                 _finish(p, rc)
+                trained = [j.seconds for j in jobs if j.status in ("done", "failed")]
+                print(progress_line([j.status for j in jobs], trained, opts.parallel * per), flush=True)
         running[:] = still  # in place: the guard reads this list
 
 

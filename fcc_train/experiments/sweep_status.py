@@ -26,7 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EVENTS_FILE", "JOB_FILE", "RunState", "classify", "format_states", "run_state", "scheduler_states", "sweep_states"]
+__all__ = [
+    "EVENTS_FILE",
+    "FINISHED",
+    "JOB_FILE",
+    "RunState",
+    "classify",
+    "format_states",
+    "progress_line",
+    "run_state",
+    "scheduler_states",
+    "sweep_states",
+]
 
 JOB_FILE = "slurm_job.json"
 EVENTS_FILE = "slurm_run.jsonl"
@@ -163,3 +174,38 @@ def format_states(states: list[RunState]) -> str:
         counts[s.state] = counts.get(s.state, 0) + 1
     lines.append(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     return "\n".join(lines)
+
+
+FINISHED = ("done", "failed", "blocked", "busy", "skipped-done")
+"""The states of a local sweep's run that will not change again in this call (:mod:`fcc_train.experiments.sweep`)."""
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else (f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s")
+
+
+def progress_line(statuses: list[str], durations: list[float], slots: int) -> str:
+    """What a local sweep prints as runs finish: runs finished / total, and an ETA.
+
+    ``statuses``: every run's status; ``durations``: the seconds of the runs trained so far in this call;
+    ``slots``: runs trained at once (``--parallel`` × ``--per-process``). The ETA assumes the runs still to
+    finish take the mean duration of those that did, ``slots`` at a time (the running ones counted as whole).
+
+    >>> progress_line(["done", "done", "running", "pending", "pending", "skipped-done"], [60.0, 90.0], 1)
+    '[sweep] 3/6 runs finished (2 done, 1 skipped as done); eta 3m45s (mean 1m15s a run, 1 at a time)'
+    >>> progress_line(["failed", "blocked"], [5.0], 2)
+    '[sweep] 2/2 runs finished (1 failed, 1 blocked)'
+    """
+    total = len(statuses)
+    finished = [st for st in statuses if st in FINISHED]
+    counts = {st: finished.count(st) for st in FINISHED if st in finished}
+    names = {"skipped-done": "skipped as done"}
+    parts = ", ".join(f"{n} {names.get(st, st)}" for st, n in counts.items())
+    line = f"[sweep] {len(finished)}/{total} runs finished" + (f" ({parts})" if parts else "")
+    left = total - len(finished)
+    if left and durations:
+        mean = sum(durations) / len(durations)
+        rounds = -(-left // max(slots, 1))
+        line += f"; eta {_duration(mean * rounds)} (mean {_duration(mean)} a run, {slots} at a time)"
+    return line

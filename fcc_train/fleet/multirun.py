@@ -91,6 +91,7 @@ class _Slot:
         self.spec, self.stream = spec, stream
         out = _Prefixed(f"[{_label(spec.out)}] ", stream)
         self.run = TrainingRun(spec.config, spec.out, stream=out, log=lambda s: print(s, file=out, flush=True))
+        self.run.in_epoch_progress = False  # runs overlap on one GPU: a mid-epoch loss read would wait for the others
         self.cuda_stream = None
         if use_streams:
             self.cuda_stream = torch.cuda.Stream()

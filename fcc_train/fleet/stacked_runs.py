@@ -211,6 +211,9 @@ class StackedStep:
     def pop_loss(self) -> torch.Tensor:
         return self.captured.pop_loss()
 
+    def peek_loss(self) -> torch.Tensor:
+        return self.captured.peek_loss()
+
 
 @dataclass
 class _Member:

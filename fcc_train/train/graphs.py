@@ -146,6 +146,10 @@ class CapturedStep:
         g.replay()
         self.steps += 1
 
+    def peek_loss(self) -> torch.Tensor:
+        """Mean loss of the epoch's steps so far, as a device tensor (no reset, no host sync)."""
+        return self.loss_sum / max(self.steps, 1)
+
     def pop_loss(self) -> torch.Tensor:
         """Mean loss since the last call, as a device tensor (no host sync)."""
         out = self.loss_sum / max(self.steps, 1)

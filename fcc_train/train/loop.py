@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.config import Config, config_from_dict, config_to_dict
+from fcc_train.config import Config, config_from_dict, config_to_dict, flatten_config
 from fcc_train.train.checkpoint import (
     FORMAT_VERSION,
     CheckpointSaver,
@@ -49,7 +49,7 @@ from fcc_train.train.run_config import (
 )
 from fcc_train.train.runlock import RunLock
 from fcc_train.train.runlog import RunLog, atomic_write_text, format_results
-from fcc_train.train.schedule import lr_at
+from fcc_train.train.schedule import extension_schedule, lr_at, milestone_warning
 
 if TYPE_CHECKING:
     from fcc_train.methods import Method
@@ -92,9 +92,13 @@ def run_training(
     log: Callable[[str], None] | None = None,
     stream: Any = None,
     on_checkpoint: Callable[[int, TrainingRun], None] | None = None,
+    extend: bool = False,
 ) -> int:
-    """Train ``cfg`` into ``out_dir`` (resuming if possible); return the exit code (0, or 3 on a NaN loss)."""
-    run = TrainingRun(cfg, out_dir, log=log, stream=stream, on_checkpoint=on_checkpoint)
+    """Train ``cfg`` into ``out_dir`` (resuming if possible); return the exit code (0, or 3 on a NaN loss).
+
+    ``extend``: continue the (finished) run in ``out_dir`` to ``cfg.optim.epochs`` (``fcc train --extend``).
+    """
+    run = TrainingRun(cfg, out_dir, log=log, stream=stream, on_checkpoint=on_checkpoint, extend=extend)
     try:
         if run.start():
             while not run.finished:
@@ -140,8 +144,11 @@ class TrainingRun:
         log: Callable[[str], None] | None = None,
         stream: Any = None,
         on_checkpoint: Callable[[int, TrainingRun], None] | None = None,
+        extend: bool = False,
     ) -> None:
         self.cfg, self.run_dir = cfg, Path(out_dir)
+        self.extend = extend  # --extend: the stored run may have fewer epochs (run_config.EXTEND_KEYS)
+        self.resumed_config: dict[str, Any] | None = None  # the config of the checkpoint resumed from
         self._log, self._stream, self.on_checkpoint = log, stream, on_checkpoint
         self.exit_code: int | None = None
         self.epoch = 0  # the last epoch trained (or resumed from)
@@ -160,6 +167,10 @@ class TrainingRun:
         self.last_recall: list[float] | None = None
         self.seconds = 0.0  # training time of earlier runs of this folder (resumed from the checkpoint)
         self.t_start = self.t_epoch = time.perf_counter()
+        # progress inside epochs (train.progress); off where several runs' epochs overlap on one GPU (fleet),
+        # as a mid-epoch loss read would wait for the other runs' queued work
+        self.in_epoch_progress = True
+        self.clock: Callable[[], float] = time.monotonic  # times the progress lines (tests pass a fake clock)
         self.timing: dict[str, float] = {"setup": 0.0, "train": 0.0, "eval": 0.0, "checkpoint": 0.0}
         self.ckpt_every = max(1, getattr(cfg.train, "checkpoint_every", 1))
 
@@ -198,14 +209,22 @@ class TrainingRun:
             enabled=self.main,
             progress=self.cfg.train.progress,
             tensorboard=self.cfg.train.tensorboard,
+            wandb=self.cfg.train.wandb,
+            run_name=self.cfg.name,
+            config=self.cfg_dict,
             stream=self._stream,
+            clock=self.clock,
         )
         self.say = self._log or self.rlog.note
+        warning = milestone_warning(self.cfg.optim)
+        if warning and self.main:
+            self.say(warning)
         if self._already_finished():
             self.close()
             return False
         self.parts = self._build()
         self._resume()
+        self._state_extension()
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             # atomic: a config.yaml cut by a kill could parse as another config and refuse the resume
@@ -228,7 +247,11 @@ class TrainingRun:
             raise UserError(f"train.eval_every must be >= 1, got {cfg.train.eval_every}")
         resolve_device(cfg.train.device, self.dist.local_rank)  # a missing device is refused before anything is written
         check_stage_inputs(cfg)
-        check_stored_config(self.run_dir, self.cfg_dict)
+        if self.extend and not (self.run_dir / "checkpoints").is_dir():
+            raise UserError(
+                f"--extend continues a run, but '{self.run_dir}' holds no checkpoint; drop --extend to train it from the start"
+            )
+        check_stored_config(self.run_dir, self.cfg_dict, self.extend)
 
     def _already_finished(self) -> bool:
         summary_path = self.run_dir / "summary.json"
@@ -244,8 +267,11 @@ class TrainingRun:
             return False  # damaged: the run resumes from its checkpoints and writes it again
         if not (done.get("done") and done.get("config") is not None):
             return False
-        refuse_if_different(self.run_dir, done["config"], self.cfg_dict)
-        self.say(f"run '{self.run_dir}' is already finished (delete the folder to train again)")
+        refuse_if_different(self.run_dir, done["config"], self.cfg_dict, self.extend)
+        if self.extend and int(flatten_config(done["config"]).get("optim.epochs") or 0) < self.cfg.optim.epochs:
+            return False  # --extend: resume from the last checkpoint and train the new epochs
+        more = "" if self.extend else "; --extend N trains it to N epochs"
+        self.say(f"run '{self.run_dir}' is already finished (delete the folder to train again{more})")
         self.say(format_results(done))
         self.exit_code = 0
         return True
@@ -307,7 +333,9 @@ class TrainingRun:
         if found is None:
             return
         path, state = found
-        refuse_if_different(self.run_dir, config_to_dict(config_from_dict(checkpoint_config(state, path))), self.cfg_dict)
+        stored = config_to_dict(config_from_dict(checkpoint_config(state, path)))
+        refuse_if_different(self.run_dir, stored, self.cfg_dict, self.extend)
+        self.resumed_config = stored
         load_weights(parts.model, state["model"], path, "delete the run folder to train again")
         parts.engine.load_optimizer_state(state["optimizer"])
         self.epoch, self.best, self.seconds = int(state["epoch"]), state.get("best"), float(state.get("seconds", 0.0))
@@ -327,6 +355,22 @@ class TrainingRun:
         if repaired:
             self.say(repaired)
 
+    def _state_extension(self) -> None:
+        """With ``--extend``: refuse a folder with nothing to extend; state the schedule the new epochs get, in one line."""
+        if not self.extend:
+            return
+        if self.resumed_config is None:
+            raise UserError(
+                f"--extend continues a run, but '{self.run_dir}' holds no checkpoint; drop --extend to train it from the start"
+            )
+        old = config_from_dict(self.resumed_config).optim
+        if self.cfg.optim.epochs > old.epochs and self.epoch >= old.epochs:
+            self.say(
+                f"extending '{self.run_dir}' from {old.epochs} to {self.cfg.optim.epochs} epochs: "
+                + extension_schedule(old, self.cfg.optim)
+                + ("; the pb sampler's progression now spans the new epochs" if self.cfg.method.sampler == "pb" else "")
+            )
+
     # -- epochs ---------------------------------------------------------------------------------------
     def queue_epoch(self) -> None:
         """Set the learning rate and queue the next training epoch (no host synchronisation)."""
@@ -339,7 +383,10 @@ class TrainingRun:
         t0 = time.perf_counter()
         lr = lr_at(self.cfg.optim, epoch)
         parts.engine.set_lr(lr)
-        loss_t = train_one_epoch(parts.engine, parts.loader, epoch, parts.gen)
+        progress = None
+        if self.in_epoch_progress and self.rlog is not None:
+            progress = self.rlog.epoch_progress(epoch, self.cfg.optim.epochs, getattr(parts.loader, "steps_per_epoch", None))
+        loss_t = train_one_epoch(parts.engine, parts.loader, epoch, parts.gen, progress)
         self._pending = (epoch, lr, loss_t, t0)
 
     def adopt_epoch(self, loss_t: torch.Tensor, started: float) -> None:

@@ -1,7 +1,9 @@
 """Which config a run folder may resume with, and on which device a run trains.
 
 Resuming with a config that differs in anything but the cosmetic keys (:data:`COSMETIC_KEYS`) is
-refused with one line.
+refused with one line. ``fcc train --extend`` also lets :data:`EXTEND_KEYS` change: more epochs, and LR
+milestones after the run's last epoch (:func:`check_extension`), so the epochs already trained keep their
+schedule.
 
 >>> config_differences({"train": {"device": "cpu"}, "optim": {"lr": 0.1}}, {"train": {"device": "cuda"}, "optim": {"lr": 0.2}})
 ['optim.lr']
@@ -19,6 +21,8 @@ from fcc_train.config import config_from_dict, config_to_dict, flatten_config
 
 __all__ = [
     "COSMETIC_KEYS",
+    "EXTEND_KEYS",
+    "check_extension",
     "check_stage_inputs",
     "check_stored_config",
     "config_differences",
@@ -31,6 +35,7 @@ COSMETIC_KEYS = {
     "train.device",
     "train.progress",
     "train.tensorboard",
+    "train.wandb",
     "train.threads",
     "train.eval_batch_size",
     "train.compile",
@@ -79,13 +84,35 @@ def check_stage_inputs(cfg: Any) -> None:
         )
 
 
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Non-cosmetic keys whose values differ between two resolved configs."""
+# keys ``--extend`` may change: the epochs count, and milestones after the run's last epoch (a schedule that
+# decays again in the new epochs); everything the trained epochs depended on stays as it was
+EXTEND_KEYS = ("optim.epochs", "optim.milestones")
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any], allowed: tuple[str, ...] = ()) -> list[str]:
+    """Non-cosmetic keys whose values differ between two resolved configs (``allowed`` keys left out)."""
     a, b = flatten_config(old), flatten_config(new)
-    return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and a.get(k) != b.get(k))
+    return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and k not in allowed and a.get(k) != b.get(k))
 
 
-def check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:
+def check_extension(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Refuse an ``--extend`` that would shorten the run or move a milestone the run has already passed."""
+    a, b = flatten_config(old), flatten_config(new)
+    e_old, e_new = int(a["optim.epochs"]), int(b["optim.epochs"])
+    if e_new < e_old:
+        raise UserError(
+            f"--extend cannot shorten the run in '{run_dir}' ({e_old} -> {e_new} epochs); pass more epochs, e.g. --extend {2 * e_old}"
+        )
+    passed_old = [m for m in a["optim.milestones"] if m <= e_old]
+    passed_new = [m for m in b["optim.milestones"] if m <= e_old]
+    if passed_old != passed_new:
+        raise UserError(
+            f"--extend keeps the milestones the run in '{run_dir}' trained through ({passed_old} up to epoch {e_old}); "
+            f"it got {passed_new}: add only milestones after epoch {e_old}"
+        )
+
+
+def check_stored_config(run_dir: Path, cfg_dict: dict[str, Any], extend: bool = False) -> None:
     """Refuse a run folder whose ``config.yaml`` holds a different run (an unreadable one is rewritten later)."""
     path = run_dir / "config.yaml"
     if not path.is_file():
@@ -97,15 +124,22 @@ def check_stored_config(run_dir: Path, cfg_dict: dict[str, Any]) -> None:
         old = config_to_dict(config_from_dict(old))  # fill defaults so older files compare fairly
     except Exception:
         return  # an unreadable config.yaml is rewritten; the checkpoint's own config is checked below
-    refuse_if_different(run_dir, old, cfg_dict)
+    refuse_if_different(run_dir, old, cfg_dict, extend)
 
 
-def refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
-    """One line naming the first differing keys when ``old`` and ``new`` differ in anything but the cosmetic keys."""
-    diff = config_differences(old, new)
+def refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any], extend: bool = False) -> None:
+    """One line naming the first differing keys when ``old`` and ``new`` differ in anything but the cosmetic keys
+    (and, with ``extend``, :data:`EXTEND_KEYS` within :func:`check_extension`'s rules)."""
+    diff = config_differences(old, new, EXTEND_KEYS if extend else ())
     if diff:
         a, b = flatten_config(old), flatten_config(new)
         shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
-        raise UserError(
-            f"run folder '{run_dir}' holds a run with a different config ({shown}); use another --out or delete the folder"
-        )
+        if extend:
+            fix = "--extend changes only optim.epochs and later optim.milestones; use another --out for other changes"
+        elif set(diff) <= set(EXTEND_KEYS):
+            fix = "to train this run for more epochs add --extend (fcc train ... --extend N), or use another --out"
+        else:
+            fix = "use another --out or delete the folder"
+        raise UserError(f"run folder '{run_dir}' holds a run with a different config ({shown}); {fix}")
+    if extend:
+        check_extension(run_dir, old, new)

@@ -8,9 +8,10 @@
   best and at the last evaluated epoch;
 * ``summary.json`` — best/last top-1 error and shot accuracies, class counts,
   the resolved config, seconds, ``done: true``;
-* a progress line on a terminal (carriage-return updated), plain lines
-  otherwise; TensorBoard scalars when ``train.tensorboard`` is set and
-  ``torch.utils.tensorboard`` is importable (skipped with one note if not).
+* progress (:mod:`fcc_train.train.progress`): tqdm bars on a terminal, plain lines
+  otherwise, inside every epoch and at its end;
+* TensorBoard event files and W&B scalars when ``train.tensorboard`` / ``train.wandb`` ask for
+  them (:mod:`fcc_train.train.trackers`; skipped with one note when the library is missing).
 
 Only rank 0 writes (``enabled=False`` on the other ranks).
 """
@@ -20,10 +21,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from fcc_train.data.longtail import shot_of
+from fcc_train.train.progress import BarProgress, LineProgress
+from fcc_train.train.trackers import Trackers
 
 __all__ = ["RECORD_FIELDS", "RunLog", "atomic_write_text", "format_results"]
 
@@ -61,7 +66,10 @@ def format_results(summary: dict[str, Any]) -> str:
 
 
 class RunLog:
-    """Writes a run folder's logs; silent and file-free when ``enabled`` is False (ranks > 0)."""
+    """Writes a run folder's logs; silent and file-free when ``enabled`` is False (ranks > 0).
+
+    ``clock`` (seconds, monotonic) times the progress lines; tests pass a fake one.
+    """
 
     def __init__(
         self,
@@ -70,54 +78,64 @@ class RunLog:
         enabled: bool = True,
         progress: str = "auto",
         tensorboard: bool = False,
+        wandb: bool | str | None = False,
+        run_name: str = "",
+        config: dict[str, Any] | None = None,
         stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.dir = Path(run_dir)
         self.enabled = enabled
         self.stream = stream or sys.stdout
+        self.clock = clock
         tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.mode = {"auto": "bar" if tty else "lines", "bar": "bar", "none": "none", "lines": "lines"}.get(progress, "lines")
         self.records: list[dict[str, Any]] = []
-        self.tb = None
-        if enabled and tensorboard:
+        self.bar: BarProgress | None = None
+        if enabled and self.mode == "bar":
             try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.tb = SummaryWriter(str(self.dir / "tensorboard"))
-            except Exception:  # tensorboard is optional: not installed means no event files
-                self.note("tensorboard is not installed; metrics go to metrics.jsonl/csv only (pip install tensorboard)")
+                self.bar = BarProgress(self.stream, 0, clock=clock)
+            except ImportError:  # tqdm comes with the train extra; without it the run still reports in lines
+                self.mode = "lines"
+                self.note("tqdm is not installed; progress is printed as lines (pip install tqdm)")
+        self.trackers = (
+            Trackers(self.dir, tensorboard=tensorboard, wandb=wandb, name=run_name, config=config, note=self.note)
+            if enabled
+            else None
+        )
 
     # -- messages -----------------------------------------------------------
     def note(self, msg: str) -> None:
-        if self.enabled:
-            self._end_bar()
+        if not self.enabled:
+            return
+        if self.bar is not None and self.bar.epoch_bar is not None:
+            self.bar.write(msg)
+        else:
             print(msg, file=self.stream, flush=True)
 
-    _bar_open = False
-
-    def _end_bar(self) -> None:
-        if self._bar_open:
-            print(file=self.stream, flush=True)
-            self._bar_open = False
+    def epoch_progress(self, epoch: int, epochs: int, total: int | None) -> LineProgress | BarProgress | None:
+        """The progress of one training epoch of ``total`` steps (None: nothing to show inside epochs)."""
+        if not self.enabled or self.mode == "none":
+            return None
+        if self.bar is not None:
+            self.bar.epochs = epochs
+            return self.bar.begin_epoch(epoch, total)
+        return LineProgress(self.stream, epoch, epochs, total, clock=self.clock)
 
     def progress(self, epoch: int, epochs: int, loss: float, err: float | None, sec_per_epoch: float) -> None:
         """One update per epoch (the loss is synchronised once per epoch anyway, for the NaN check)."""
         if not self.enabled or self.mode == "none":
             return
+        if self.bar is not None:
+            self.bar.epochs = epochs
+            self.bar.end_epoch(epoch, loss, err)
+            if epoch >= epochs:
+                self.bar.finish()
+            return
         err_s = f" err {err:5.2f}%" if err is not None else ""
-        eta = (epochs - epoch) * sec_per_epoch
-        if self.mode == "bar":
-            width = 24
-            done = int(width * epoch / max(epochs, 1))
-            line = f"\r[{'#' * done}{'.' * (width - done)}] {epoch}/{epochs} loss {loss:.4f}{err_s} {sec_per_epoch:.2f}s/ep eta {eta:.0f}s"
-            print(line, end="", file=self.stream, flush=True)
-            self._bar_open = True
-            if epoch == epochs:
-                self._end_bar()
-        else:
-            every = max(1, epochs // 10)
-            if epoch == 1 or epoch == epochs or epoch % every == 0:
-                print(f"epoch {epoch}/{epochs} loss {loss:.4f}{err_s} {sec_per_epoch:.2f}s/epoch", file=self.stream, flush=True)
+        every = max(1, epochs // 10)
+        if epoch == 1 or epoch == epochs or epoch % every == 0:
+            print(f"epoch {epoch}/{epochs} loss {loss:.4f}{err_s} {sec_per_epoch:.2f}s/epoch", file=self.stream, flush=True)
 
     # -- records --------------------------------------------------------------
     def load_existing(self, up_to_epoch: int) -> None:
@@ -175,11 +193,8 @@ class RunLog:
             if err is None:
                 raise
             raise err from None
-        if self.tb is not None:
-            for k in ("lr", "train_loss", "top1_error", "many", "medium", "few"):
-                if record.get(k) is not None:
-                    self.tb.add_scalar(k, record[k], record["epoch"])
-            self.tb.flush()
+        if self.trackers is not None:
+            self.trackers.log(record)
 
     def _rewrite(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +232,7 @@ class RunLog:
             _atomic_write_text(self.dir / "summary.json", json.dumps(summary, indent=2) + "\n", fsync=True)
 
     def close(self) -> None:
-        self._end_bar()
-        if self.tb is not None:
-            self.tb.close()
-            self.tb = None
+        if self.bar is not None:
+            self.bar.finish()
+        if self.trackers is not None:
+            self.trackers.close()

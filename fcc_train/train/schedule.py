@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fcc_train.config import OptimConfig
 
-__all__ = ["lr_at"]
+__all__ = ["extension_schedule", "lr_at", "milestone_warning"]
 
 
 def lr_at(optim: OptimConfig, epoch: int) -> float:
@@ -33,3 +33,65 @@ def lr_at(optim: OptimConfig, epoch: int) -> float:
         t = max(epoch - start, 0) / max(optim.epochs - start + 1, 1)
         return float(optim.lr * warm * 0.5 * (1 + math.cos(math.pi * t)))
     raise ValueError(f"unknown optim.schedule '{optim.schedule}'; use step or cosine")
+
+
+def _segments(optim: OptimConfig, first: int, last: int) -> list[tuple[int, int, float]]:
+    """Runs of epochs ``first..last`` that train at one learning rate: (from, to, lr)."""
+    out: list[tuple[int, int, float]] = []
+    for e in range(first, last + 1):
+        lr = lr_at(optim, e)
+        if out and out[-1][2] == lr:
+            out[-1] = (out[-1][0], e, lr)
+        else:
+            out.append((e, e, lr))
+    return out
+
+
+def extension_schedule(old: OptimConfig, new: OptimConfig) -> str:
+    """One line: the schedule the epochs after ``old.epochs`` get when a run is extended to ``new.epochs``.
+
+    >>> from fcc_train.config import load_config
+    >>> old = load_config(None, ["optim.epochs=200"]).optim
+    >>> extension_schedule(old, load_config(None, ["optim.epochs=300"]).optim)
+    'step schedule, milestones [160, 180] all passed: epochs 201-300 train at lr 1e-05 (epoch 200 trained at 1e-05)'
+    >>> extension_schedule(old, load_config(None, ["optim.epochs=300", "optim.milestones=[160,180,250]"]).optim)
+    'step schedule, milestones [160, 180, 250]: epochs 201-249 at lr 1e-05, 250-300 at lr 1e-07 (epoch 200 trained at 1e-05)'
+    """
+    a, b = old.epochs + 1, new.epochs
+    before = f"(epoch {old.epochs} trained at {lr_at(old, old.epochs):.3g})"
+    if new.schedule == "cosine":
+        return (
+            f"cosine schedule, horizon moved from epoch {old.epochs} to {new.epochs}: epoch {a} trains at lr "
+            f"{lr_at(new, a):.3g}, decaying to {lr_at(new, b):.3g} at epoch {b} {before}"
+        )
+    segs = _segments(new, a, b)
+    ms = list(new.milestones)
+    if len(segs) == 1:
+        passed = " all passed" if all(m <= old.epochs for m in ms) else ""
+        which = f"epochs {a}-{b}" if b > a else f"epoch {a}"
+        return f"step schedule, milestones {ms}{passed}: {which} train{'s' if a == b else ''} at lr {segs[0][2]:.3g} {before}"
+    runs = ", ".join(f"{s}-{t} at lr {lr:.3g}" if s != t else f"{s} at lr {lr:.3g}" for s, t, lr in segs)
+    return f"step schedule, milestones {ms}: epochs {runs} {before}"
+
+
+def milestone_warning(optim: OptimConfig) -> str | None:
+    """A one-line warning when a step schedule's milestones fall after the last epoch (they never take effect).
+
+    >>> from fcc_train.config import load_config
+    >>> milestone_warning(load_config(None, ["optim.epochs=100"]).optim)
+    "warning: optim.epochs is 100 but the LR milestones 160, 180 come after it: the learning rate never decays (set optim.milestones, e.g. [80, 90] as the paper's 160/200, 180/200)"
+    >>> milestone_warning(load_config(None, []).optim) is None
+    True
+    """
+    if optim.schedule != "step":
+        return None
+    late = [m for m in optim.milestones if m > optim.epochs]
+    if not late:
+        return None
+    never = "never decays" if len(late) == len(optim.milestones) else "skips the later decays"
+    e = optim.epochs
+    example = f", e.g. [{e * 4 // 5}, {e * 9 // 10}] as the paper's 160/200, 180/200" if e >= 10 else ""
+    return (
+        f"warning: optim.epochs is {e} but the LR milestones {', '.join(map(str, late))} come after it: "
+        f"the learning rate {never} (set optim.milestones{example})"
+    )

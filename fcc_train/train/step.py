@@ -63,6 +63,10 @@ class Step(Protocol):
 
     def pop_loss(self) -> torch.Tensor: ...
 
+    def peek_loss(self) -> torch.Tensor:
+        """Mean loss of the epoch's steps so far, as a device tensor (no reset, no host sync)."""
+        ...
+
 
 def _say(notes: list[str], why: str) -> None:
     notes.append(why)
@@ -145,6 +149,10 @@ class EagerStep:
                 if b is not None:
                     self.optimizer.state[p]["momentum_buffer"] = b.to(p.device, p.dtype).clone()
         self.set_lr(state.get("lr", self.default_lr))
+
+    def peek_loss(self) -> torch.Tensor:
+        """Mean loss of the epoch's steps so far, as a device tensor (no reset, no host sync)."""
+        return self.loss_sum / max(self.steps, 1)
 
     def pop_loss(self) -> torch.Tensor:
         """Mean loss since the last call, as a device tensor (no host sync)."""
@@ -262,6 +270,9 @@ class GraphStep:
 
     def pop_loss(self) -> torch.Tensor:
         return self.fallback.pop_loss() if self.fallback is not None else self.captured.pop_loss()
+
+    def peek_loss(self) -> torch.Tensor:
+        return self.fallback.peek_loss() if self.fallback is not None else self.captured.peek_loss()
 
 
 def choose_mode(want: str, on_gpu: bool, world: int, notes: list[str]) -> str:

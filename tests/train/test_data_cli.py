@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from fcc.cli import main
 from fcc_train.data.longtail import exp_profile
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_digits_json(capsys):
@@ -37,3 +40,21 @@ def test_missing_data_root_is_one_line(tmp_path, capsys):
     assert err.startswith("fcc data: error:") and "\n" not in err and "cifar-100-python" in err
     assert main(["data", "--set", "data.datset=cifar10"]) == 2
     assert "did you mean 'data.dataset'" in capsys.readouterr().err
+
+
+def test_no_config_is_digits_lt_with_imbalance_10_as_its_configs(capsys):
+    import yaml
+
+    from fcc_train.config import load_config
+
+    shipped = yaml.safe_load((REPO / "configs/digits/ce.yaml").read_text())["data"]["imbalance_factor"]
+    assert shipped == 10
+    assert main(["data", "--json"]) == 0
+    bare = json.loads(capsys.readouterr().out)
+    assert main(["data", "--config", str(REPO / "configs/digits/ce.yaml"), "--json"]) == 0
+    from_config = json.loads(capsys.readouterr().out)
+    assert bare["class_counts"] == from_config["class_counts"] == exp_profile(bare["class_counts"][0], 10, shipped)
+    assert load_config(None, []).data.imbalance_factor == 100  # the key's own default (CIFAR-LT's) is unchanged
+    # an explicit --set still wins
+    assert main(["data", "--set", "data.imbalance_factor=50", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["class_counts"] == exp_profile(bare["class_counts"][0], 10, 50)

@@ -154,3 +154,34 @@ def test_next_group_fills_a_process_with_whole_stacks():
     assert names(next_group(jobs, 4, order)) == ["a1", "a2", "a3", "c1"]  # B's pair does not fit; C's run does
     assert names(next_group(jobs, 8, order)) == ["a1", "a2", "a3", "b1", "b2", "c1", "x1", "x2"]
     assert names(next_group(jobs[6:], 4, order)) == ["x1", "x2"]  # runs that train alone share a process too
+
+
+def test_methods_split_digits_prints_the_digits_fcc_values(capsys):
+    import yaml
+
+    from fcc_train.experiments.catalog import METHODS, config_path
+
+    assert main(["methods", "--split", "digits"]) == 0
+    text = capsys.readouterr().out
+    blocks = {}
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            key = line.split()[0]
+        elif "+FCC:" in line:
+            blocks[key] = line.split("+FCC:", 1)[1].strip()
+    for m in METHODS:
+        if not m.fcc_on_student:
+            assert blocks[m.key] == "only the teacher"
+            continue
+        # the values of the shipped +FCC config itself
+        fcc = yaml.safe_load(config_path(REPO / "configs", "digits", m.key, True).read_text())["fcc"]
+        assert blocks[m.key] == f"gamma {fcc['gamma']}; start epoch {fcc['start_epoch']}", m.key
+    assert blocks["ce"] == "gamma 0.5; start epoch 15" and not any("cifar" in v for v in blocks.values())
+    # every split: the catalogue's start epoch is the one its rendered +FCC configs hold
+    from fcc_train.experiments.catalog import ALL_SPLITS, fcc_start_epoch
+
+    for split in ALL_SPLITS:
+        for m in METHODS:
+            if m.fcc_on_student and m.writes_config:
+                fcc = yaml.safe_load(config_path(REPO / "configs", split, m.key, True).read_text())["fcc"]
+                assert fcc["start_epoch"] == fcc_start_epoch(m.key, split), (split, m.key)
