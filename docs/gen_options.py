@@ -139,7 +139,13 @@ def render() -> str:
         head = key.split(".")[0] if "." in key else "(top level)"
         if head != section:
             section = head
-            lines += ["", f"**`{head}`**" if "." in key else "**top level**", "", "| key | default | allowed | what it does |", "|---|---|---|---|"]
+            lines += [
+                "",
+                f"**`{head}`**" if "." in key else "**top level**",
+                "",
+                "| key | default | allowed | what it does |",
+                "|---|---|---|---|",
+            ]
         lines.append(f"| `{key}` | `{_cell(default)}` | {allowed} | {_cell(desc)} |")
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n\n"
 

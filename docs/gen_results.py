@@ -71,7 +71,7 @@ def mean_std(xs: Iterable[float], digits: int = 2) -> str:
 
 
 def measured_line(command: str) -> str:
-    import torch  # noqa: PLC0415 (only for the version line)
+    import torch
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     cpu = next((ln.split(":", 1)[1].strip() for ln in _cpuinfo() if ln.startswith("model name")), platform.processor() or "CPU")
@@ -96,7 +96,9 @@ def seeds(runs: Path, render_only: bool) -> str:
         for s in SEEDS_BASELINE:
             for c in ("ce", "ce_fcc"):
                 train(c, folder / f"{c}_s{s}", f"train.seed={s}")
-    lines = ["| method | best top-1 err % | last top-1 err % | many % (last) | medium % (last) | few % (last) | seconds per run |"]
+    lines = [
+        "| method | best top-1 err % | last top-1 err % | many % (last) | medium % (last) | few % (last) | seconds per run |"
+    ]
     lines.append("|---|---|---|---|---|---|---|")
     per_seed = ["| method | " + " | ".join(f"seed {s}" for s in SEEDS_BASELINE) + " |", "|---|" + "---|" * len(SEEDS_BASELINE)]
     for c, title in (("ce", "CE (raw)"), ("ce_fcc", "CE + FCC")):
@@ -105,9 +107,17 @@ def seeds(runs: Path, render_only: bool) -> str:
         cells += [mean_std(x["last"][k] for x in ss) for k in ("many", "medium", "few")]
         cells.append(mean_std((x["seconds"] for x in ss), 1))
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
-        per_seed.append(f"| {title} | " + " | ".join(f"{x['best_top1_error']:.2f} / {x['last_top1_error']:.2f}" for x in ss) + " |")
+        per_seed.append(
+            f"| {title} | " + " | ".join(f"{x['best_top1_error']:.2f} / {x['last_top1_error']:.2f}" for x in ss) + " |"
+        )
     return "\n".join(
-        [*lines, "", f"mean ± sample standard deviation over {len(SEEDS_BASELINE)} seeds. Per seed, best / last error %:", "", *per_seed]
+        [
+            *lines,
+            "",
+            f"mean ± sample standard deviation over {len(SEEDS_BASELINE)} seeds. Per seed, best / last error %:",
+            "",
+            *per_seed,
+        ]
     )
 
 
@@ -156,13 +166,19 @@ def strategies(runs: Path, render_only: bool) -> str:
 
     def row(title: str, gamma: str, folders: list[Path]) -> str:
         ss = [summary(f) for f in folders]
-        cells = [mean_std(x["best_top1_error"] for x in ss), mean_std(x["last_top1_error"] for x in ss), mean_std(x["last"]["few"] for x in ss)]
+        cells = [
+            mean_std(x["best_top1_error"] for x in ss),
+            mean_std(x["last_top1_error"] for x in ss),
+            mean_std(x["last"]["few"] for x in ss),
+        ]
         return f"| {title} | {gamma} | {len(ss)} | " + " | ".join(cells) + " |"
 
     rows.append(row("raw (no FCC)", "—", [runs / "methods" / "digits" / "ce" / f"seed{s}" for s in SEEDS]))
-    for c in ("edc", "half", "uniform"):
-        for g in GAMMAS:
-            rows.append(row(STRATEGY_TITLES[c], g, [strategy_run(runs, c, g, s) for s in SEEDS]))
+    rows.extend(
+        row(STRATEGY_TITLES[c], g, [strategy_run(runs, c, g, s) for s in SEEDS])
+        for c in ("edc", "half", "uniform")
+        for g in GAMMAS
+    )
     return "\n".join(rows)
 
 
@@ -191,7 +207,16 @@ def analyze(runs: Path, render_only: bool) -> str:
             reports.setdefault(group, []).append(json.loads(out.read_text()))
     if not render_only:
         m = runs / "methods" / "digits"
-        fcc("analyze", str(m / "ce_fcc" / "seed1"), "--compare", str(m / "ce" / "seed1"), "--figures", FIGURES, capture=True, ok=(0, 1))
+        fcc(
+            "analyze",
+            str(m / "ce_fcc" / "seed1"),
+            "--compare",
+            str(m / "ce" / "seed1"),
+            "--figures",
+            FIGURES,
+            capture=True,
+            ok=(0, 1),
+        )
     every = [r for rs in reports.values() for r in rs]
     return _analysis_table(every, reports.get("bias_free", []), {g: len(v) for g, v in groups.items()})
 
@@ -215,15 +240,28 @@ def _analysis_table(every: list[dict[str, Any]], bias_free: list[dict[str, Any]]
         for m in both
     ]
     fix_break = [
-        " / ".join(str(total(lambda x, k=k: sum(x["by_split"][s][k] for s in ("many", "medium", "few")), m)) for k in ("flips_fixing", "flips_breaking"))
+        " / ".join(
+            str(total(lambda x, k=k: sum(x["by_split"][s][k] for s in ("many", "medium", "few")), m))
+            for k in ("flips_fixing", "flips_breaking")
+        )
         for m in both
     ]
-    toward = [f"{total(lambda x: x['direction']['bias_larger_unscaled'], m)} / {total(lambda x: x['direction']['violations'], m)}" for m in both]
-    frequent = [f"{total(lambda x: x['direction']['toward_more_frequent'], m)} of {total(lambda x: x['direction']['flips'], m)}" for m in both]
+    toward = [
+        f"{total(lambda x: x['direction']['bias_larger_unscaled'], m)} / {total(lambda x: x['direction']['violations'], m)}"
+        for m in both
+    ]
+    frequent = [
+        f"{total(lambda x: x['direction']['toward_more_frequent'], m)} of {total(lambda x: x['direction']['flips'], m)}"
+        for m in both
+    ]
     bf = [str(sum(r["modes"][m]["flips_measured_exact"] for r in bias_free)) for m in both]
     rows = [
         ("identity argmax(τWf + b) = argmax(Wf + b/τ), exact", f"{total(lambda r: r['identity']['exact_holds']):,} / {n:,}", "—"),
-        ("same, float32 (the model's head on τf against Wf + b/τ)", f"{total(lambda r: r['identity']['float_holds'] or 0):,} / {n:,}", "—"),
+        (
+            "same, float32 (the model's head on τf against Wf + b/τ)",
+            f"{total(lambda r: r['identity']['float_holds'] or 0):,} / {n:,}",
+            "—",
+        ),
         ("slab prediction = exact measurement, point for point", *(f"{v} / {n:,}" for v in per_mode(lambda x: x["agree_exact"]))),
         ("points that change class (predicted = measured exactly = measured in float32)", *flips),
         ("float32 flips that differ from the exact ones", *per_mode(lambda x: len(x["float_mismatches"]))),
@@ -251,7 +289,11 @@ def _slab_table(every: list[dict[str, Any]]) -> str:
     wmax = max(c["max"] for r in every if not r["bias_free"] for c in r["slab_width"]["per_class"] if c["max"] is not None)
 
     def rho(fcc_on: bool) -> str:
-        v = [r["bias_vs_frequency"]["spearman_rank_corr"] for r in every if not r["bias_free"] and r["meta"]["fcc_enabled"] == fcc_on]
+        v = [
+            r["bias_vs_frequency"]["spearman_rank_corr"]
+            for r in every
+            if not r["bias_free"] and r["meta"]["fcc_enabled"] == fcc_on
+        ]
         v = [x for x in v if x is not None]
         return f"{statistics.mean(v):+.2f} (n = {len(v)})" if v else "—"
 

@@ -201,7 +201,9 @@ class OptimConfig:
     warmup_epochs: int = 5  # linear warmup epochs
     warmup_start_factor: float = 1 / 3  # warmup starts at lr × this factor
     schedule: Schedule = "step"  # step (×lr_decay at each milestone) | cosine
-    milestones: list[int] = field(default_factory=lambda: [160, 180])  # step schedule: from each of these epochs on, the LR is multiplied by lr_decay
+    milestones: list[int] = field(
+        default_factory=lambda: [160, 180]
+    )  # step schedule: from each of these epochs on, the LR is multiplied by lr_decay
     lr_decay: float = 0.01  # factor at each milestone
 
 

@@ -103,7 +103,10 @@ def render_fig2(data: Fig2Data, cloud: Any, mult: Any) -> Any:
     ax.legend(fontsize=LEGEND_PT, loc="upper left")
     # f_M = τ f_O stretches every distance by τ, so a region of the multiplied features has τ^N times the
     # volume of its original: for τ > 1 the originals are τ^N times denser (the paper's N-dimensional remark)
-    ax.set_title("(c) distances grow by τ (τ > 1): the original features\nare $\\tau^N$ times denser (ResNet-32 features: N = 64)", fontsize=10)
+    ax.set_title(
+        "(c) distances grow by τ (τ > 1): the original features\nare $\\tau^N$ times denser (ResNet-32 features: N = 64)",
+        fontsize=10,
+    )
     fig.suptitle("Fig. 2: multiplying features by τ (Eq. 1)", fontsize=11)
     fig.subplots_adjust(left=0.05, right=0.98, top=0.82, bottom=0.12, wspace=0.28)
     return fig

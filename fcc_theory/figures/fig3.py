@@ -189,11 +189,11 @@ ETA_COLOR, ETA_P_COLOR, SLAB_COLOR = "#1f77b4", "#ff7f0e", "#7f7f7f"
 def draw_panel(ax: Any, panel: Fig3Panel, space: str = "X", zoom: float = 1.0) -> None:
     """Draw one Fig. 3 panel on a 3-D axes (``zoom`` > 1 fills more of the axes with the box)."""
     import numpy as np
-
-    from fcc_theory.figures.render import LEGEND_PT
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    from fcc_theory.figures.render import LEGEND_PT
 
     g = panel.geometry
     v = np.array([float(c) for c in g.v])

@@ -21,7 +21,6 @@ from fcc_theory.figures.render import DPI, LEGEND_PT, figure_title, metadata
 __all__ = ["fig2b_feature_scaling", "fig4a_strategies", "fig4b_recall", "fig6_boundary", "pca_2d"]
 
 
-
 def _plt():
     import matplotlib
 
@@ -76,7 +75,9 @@ def fig2b_feature_scaling(
     segments = np.stack([P[sel], Ps], axis=1)  # (n, 2, 2): each original point and its multiple
     from matplotlib.collections import LineCollection
 
-    ax.add_collection(LineCollection(list(segments), colors="0.55", linewidths=0.5, zorder=0, label=f"f → τf (all {int(sel.sum())} points)"))
+    ax.add_collection(
+        LineCollection(list(segments), colors="0.55", linewidths=0.5, zorder=0, label=f"f → τf (all {int(sel.sum())} points)")
+    )
     ax.scatter([o[0]], [o[1]], marker="+", s=80, c="k", label="origin f = 0")
     ax.set_xlabel("PC 1 of the test features")
     ax.set_ylabel("PC 2")

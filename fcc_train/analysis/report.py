@@ -133,7 +133,10 @@ def strategy_title(paths: list[str], metric: str = "best") -> str:
     from fcc_train.results.run_results import find_runs
 
     sets = sorted(
-        {f"{(d := r.config.get('data', {})).get('dataset')}-LT (imbalance {float(d.get('imbalance_factor', 0)):g})" for r in find_runs(paths)}
+        {
+            f"{(d := r.config.get('data', {})).get('dataset')}-LT (imbalance {float(d.get('imbalance_factor', 0)):g})"
+            for r in find_runs(paths)
+        }
     )
     return (
         f"Fig. 4(a) on {', '.join(sets)}: compression strategies and γ\n"

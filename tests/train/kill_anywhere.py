@@ -20,7 +20,7 @@ reaches of the next kind in a second turn over the kinds, then one more process 
 the run to its end. A process that finishes before its event ends the trial's kills (``killed``
 false in the report). The run loop's clock is pinned to 0 in every process (the
 wall-clock fields ``seconds`` of each metrics record, of ``summary.json`` and of a checkpoint, and
-``summary.json``'s ``timing_last_session``, are then 0 everywhere), so the trial's folder can be
+``summary.json``'s ``timing_this_process``, are then 0 everywhere), so the trial's folder can be
 compared with the reference byte for byte, every file, checkpoints included. The comparison is the
 caller's (``tests/train/test_kill_anywhere.py``); this script writes ``report.json`` with the
 reference folder, each trial's folder, its kills (kind, occurrence, whether the child died by

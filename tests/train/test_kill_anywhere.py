@@ -3,7 +3,7 @@
 ``tests/train/kill_anywhere.py`` does the killing (SIGKILL inside a checkpoint's temporary write, its fsync,
 around the rename of ``last.pt`` and ``best.pt``, inside ``metrics.jsonl`` / ``metrics.csv`` appends,
 ``summary.json`` and ``per_class_recall.csv``); this test compares the folders itself. The run loop's clock is
-pinned in every process, so the wall-clock fields (``seconds`` and ``timing_last_session``) are 0 and no field
+pinned in every process, so the wall-clock fields (``seconds`` and ``timing_this_process``) are 0 and no field
 is excluded: files are compared byte for byte. ``FCC_KILL_TRIALS=N`` runs N trials (3 kills each) instead of 2.
 """
 
