@@ -462,6 +462,10 @@ def fcc_start_epoch(key: str, split: str) -> int:
     entry = method_entry(key)
     if entry.fcc_start_epoch is not None:
         return entry.fcc_start_epoch
+    # an entry may set it among its keys for a split (the multi-expert digits recipes do)
+    own = {**entry.keys, **(entry.digits if split == "digits" else entry.per_split.get(split, {}))}
+    if "fcc.start_epoch" in own:
+        return int(own["fcc.start_epoch"])
     return SPLIT_FCC_START_EPOCH.get(split, DEFAULT_FCC_START_EPOCH)
 
 
