@@ -40,6 +40,7 @@ import random
 import signal
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,9 @@ def _install(hook: _Hook, mutant: str | None) -> None:
     runlog.open = opener("append")  # type: ignore[attr-defined]
     os.fsync, os.replace = fsync, replace
     # a pinned clock: the wall-clock fields become 0, so a resumed folder can equal the reference byte for byte
-    loop.time = type("PinnedClock", (), {"perf_counter": staticmethod(lambda: 0.0)})  # type: ignore[assignment]
+    pinned = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
+    pinned.perf_counter = pinned.monotonic = pinned.time = lambda: 0.0
+    loop.time = pinned  # type: ignore[assignment]
     if mutant == "no-rng":
         loop.restore_rng = lambda state, generators=None: None  # type: ignore[assignment]
 
