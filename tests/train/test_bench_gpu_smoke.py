@@ -1,4 +1,4 @@
-"""benchmarks/bench_gpu.py runs every code path (tiny, on the CPU) so the one GPU call of a session cannot die on a typo."""
+"""benchmarks/bench_gpu.py runs every code path (tiny, on the CPU) so a scarce GPU run cannot die on a typo."""
 
 import json
 import os
