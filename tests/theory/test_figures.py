@@ -107,7 +107,17 @@ def test_cli_writes_the_whole_set(tmp_path, capsys) -> None:
     assert names == sorted(["fig3_planes.png", "fig2_scaling.png", "slab_probability.png", "multiclass_head.png"])
     for p in printed:
         data = Path(p).read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 300_000
+        # a real picture, bounded in size (a 200-dpi figure of a few inches is well under 2 MB)
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 2_000_000
+        assert _png_dpi(data) == 200
+
+
+def _png_dpi(data: bytes) -> int:
+    """The resolution a PNG records in its pHYs chunk (pixels per metre, rounded to dpi)."""
+    at = data.index(b"pHYs")
+    x_ppm = int.from_bytes(data[at + 4 : at + 8], "big")
+    assert data[at + 12] == 1, "pHYs unit is not the metre"
+    return round(x_ppm * 0.0254)
 
 
 PAPER_NET = {
