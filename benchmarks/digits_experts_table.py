@@ -5,7 +5,8 @@
 Each run is ``fcc train --config configs/digits/<method>[_fcc].yaml --set train.seed=S`` (resumed or skipped when its
 folder is finished). The table gives the mean ± std of the last-epoch top-1 error over the seeds, the seconds per
 run, and the paper's CIFAR-100-LT-100 (Table 1) and ImageNet-LT (Table 2) cells from paper-tables.csv beside them.
-docs/results.md, "Multi-expert methods on digits-LT", is this script's output.
+docs/results.md, "Multi-expert methods on digits-LT", is this script's output (``python docs/gen_results.py
+--section digits-experts`` runs it and rewrites that table).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> int:
     ap.add_argument("--out", default="runs/digits_experts")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default="sade,ncl,ride,bbn")
+    ap.add_argument("--no-train", action="store_true", help="train nothing: a run folder that is not finished is an error")
     args = ap.parse_args()
     import torch
 
@@ -58,7 +60,10 @@ def main() -> int:
             for seed in seeds:
                 out = Path(args.out) / stem / f"seed{seed}"
                 cfg = load_config(ROOT / "configs" / "digits" / f"{stem}.yaml", [f"train.seed={seed}", "train.progress=none"])
-                if run_training(cfg, out) != 0:
+                if args.no_train:
+                    if not (out / "summary.json").is_file():
+                        raise SystemExit(f"{out} has no finished run; run without --no-train to train it")
+                elif run_training(cfg, out) != 0:
                     raise SystemExit(f"run {out} failed")
                 summary = json.loads((out / "summary.json").read_text())
                 errs.append(summary["last_top1_error"])
