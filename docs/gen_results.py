@@ -8,7 +8,8 @@ Each table sits between ``<!-- results:NAME:start -->`` and ``<!-- results:NAME:
 with the command that regenerates it and the date, commit, torch version and CPU it was measured with.
 Runs go to ``runs/docs/`` (``--runs``); a finished run is never trained again (``fcc train`` and
 ``fcc sweep`` skip it), so after an interruption the same command continues. Every run is pinned to one
-CPU thread, and the runs are deterministic: the same code and seed give the same numbers.
+CPU thread and to PyTorch's AVX2 kernels (:data:`RUN_ENV`), and the runs are deterministic: the same code
+and seed give the same numbers.
 """
 
 from __future__ import annotations
@@ -39,9 +40,22 @@ STRATEGY_TITLES = {"uniform": "uniform (Eq. 2)", "edc": "equal difference (Eq. 3
 GAMMAS = ("0.25", "0.5", "1.0")
 
 
+#: One thread and PyTorch's AVX2 kernels (which AVX-512 CPUs run too): the runs then give the same numbers on
+#: both kinds of x86 machine (with AVX-512 kernels the float round-off differs and grows into other weights).
+RUN_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+}
+
+
 def fcc(*args: str, capture: bool = False, ok: tuple[int, ...] = (0,)) -> str:
     """``python -m fcc ARGS`` in the repository root, one thread; its stdout when ``capture``."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    env = {**os.environ, **RUN_ENV, "PYTHONPATH": str(ROOT)}
+    # paths relative to the repository (the command runs there): figure titles and tables name the runs so
+    args = tuple(os.path.relpath(a, ROOT) if a.startswith(str(ROOT) + os.sep) else a for a in args)
     print("+ fcc " + " ".join(args), file=sys.stderr)
     r = subprocess.run([sys.executable, "-m", "fcc", *args], cwd=ROOT, env=env, text=True, capture_output=capture)
     if r.returncode not in ok:
@@ -77,7 +91,7 @@ def measured_line(command: str) -> str:
     cpu = next((ln.split(":", 1)[1].strip() for ln in _cpuinfo() if ln.startswith("model name")), platform.processor() or "CPU")
     return (
         f"Regenerate: `{command}`. Measured {date.today().isoformat()} at commit {commit or 'unknown'} "
-        f"(torch {torch.__version__}, one thread of a {cpu}, {os.cpu_count()} cores)."
+        f"(torch {torch.__version__}, one thread each, AVX2 kernels; CPU: {cpu}, {os.cpu_count()} cores)."
     )
 
 
@@ -198,6 +212,7 @@ def analyze(runs: Path, render_only: bool) -> str:
                 train(c, runs / "bias_free" / c / f"seed{s}", f"train.seed={s}", "model.bias=false")
     groups = analyzed_runs(runs)
     reports: dict[str, list[dict[str, Any]]] = {}
+    located: list[tuple[str, dict[str, Any]]] = []
     for group, folders in groups.items():
         for d in folders:
             out = d / "analysis.json"
@@ -205,6 +220,7 @@ def analyze(runs: Path, render_only: bool) -> str:
                 # exit status 1: theory and measurement disagree somewhere; the table then shows where
                 fcc("analyze", str(d), "--out", str(out), capture=True, ok=(0, 1))
             reports.setdefault(group, []).append(json.loads(out.read_text()))
+            located.append((d.relative_to(runs).as_posix(), reports[group][-1]))
     if not render_only:
         m = runs / "methods" / "digits"
         fcc(
@@ -218,7 +234,22 @@ def analyze(runs: Path, render_only: bool) -> str:
             ok=(0, 1),
         )
     every = [r for rs in reports.values() for r in rs]
-    return _analysis_table(every, reports.get("bias_free", []), {g: len(v) for g, v in groups.items()})
+    table = _analysis_table(every, reports.get("bias_free", []), {g: len(v) for g, v in groups.items()})
+    return table + "\n\n" + _flip_table(located)
+
+
+def _flip_table(located: list[tuple[str, dict[str, Any]]]) -> str:
+    """Every point that changes class, by run and τ mode: scaled → unscaled class and both test errors."""
+    rows = ["| run | τ of the | scaled → unscaled class (points) | test error % scaled / unscaled |", "|---|---|---|---|"]
+    for name, r in located:
+        for mode, title in (("true", "true class"), ("pred", "predicted class")):
+            m = r["modes"][mode]
+            if m["flips_measured_exact"]:
+                moves = ", ".join(f"{k.replace('->', ' → ')} ({v})" for k, v in sorted(m["transitions"].items()))
+                rows.append(f"| `{name}` | {title} | {moves} | {m['top1_error_scaled']:.2f} / {m['top1_error_unscaled']:.2f} |")
+    if len(rows) == 2:
+        return "No point changes class in any run."
+    return "The points that change class:\n\n" + "\n".join(rows)
 
 
 def _analysis_table(every: list[dict[str, Any]], bias_free: list[dict[str, Any]], counts: dict[str, int]) -> str:
@@ -304,11 +335,24 @@ def _slab_table(every: list[dict[str, Any]]) -> str:
             f"| median slab width \\|B_cj\\|(1 − 1/τ_c)/‖w_c − w_j‖ (median over runs and classes) | {statistics.median(widths):.4f} |",
             f"| widest slab of any run | {wmax:.3f} |",
             f"| median distance of a test point to its nearest decision boundary (median over runs) | {statistics.median(dist):.2f} |",
-            f"| smallest such distance, over all points | {dmin:.3f} |",
+            f"| smallest such distance, over all points | {dmin:.2g} |",
             f"| Spearman rank correlation of training count and bias, raw runs | {rho(False)} |",
             f"| the same, runs trained with FCC | {rho(True)} |",
         ]
     )
+
+
+def experts(runs: Path, render_only: bool) -> str:
+    """SADE, NCL, RIDE and BBN raw and +FCC, seeds 0-2: ``benchmarks/digits_experts_table.py``'s table."""
+    env = {**os.environ, **RUN_ENV, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "benchmarks/digits_experts_table.py", "--out", str(runs / "experts"), "--seeds", "0,1,2"]
+    if render_only:
+        cmd.append("--no-train")
+    print("+ " + " ".join(cmd[1:]), file=sys.stderr)
+    r = subprocess.run(cmd, cwd=ROOT, env=env, text=True, capture_output=True)
+    if r.returncode != 0:
+        raise SystemExit(f"benchmarks/digits_experts_table.py exited with status {r.returncode}: {r.stderr.strip()[-500:]}")
+    return r.stdout.strip()
 
 
 SECTIONS: dict[str, Callable[[Path, bool], str]] = {
@@ -317,6 +361,7 @@ SECTIONS: dict[str, Callable[[Path, bool], str]] = {
     "digits-subset": subset,
     "digits-strategies": strategies,
     "digits-analyze": analyze,
+    "digits-experts": experts,
 }
 
 

@@ -6,11 +6,21 @@ Hypothesis profiles (choose with FCC_HYPOTHESIS_PROFILE, default ``dev``; with
 * ``dev``: fast feedback, 100 examples, no deadline.
 * ``ci``: built on Hypothesis's own ``ci`` profile (derandomized, no deadline).
 * ``thorough``: tens of thousands of examples, for a search before a release.
+
+CPU kernels: the golden digests and the stacked-vs-solo tolerances were recorded with PyTorch's AVX2
+kernels. On an AVX-512 machine torch would pick other kernels whose float round-off differs, and at
+LR 0.1 that round-off grows within a few epochs into visibly different weights. So before torch is
+first imported the suite asks for the AVX2 family (ATen, oneDNN, MKL), which such a CPU also runs; set
+the variables yourself to test other kernels.
 """
 
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", "AVX2")
 
 import pytest
 from hypothesis import HealthCheck, settings

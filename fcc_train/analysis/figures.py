@@ -91,7 +91,7 @@ def fig4a_strategies(entries: Sequence[dict[str, Any]], raw: dict[str, Any] | No
     """Fig. 4(a): top-1 error against γ for each compression strategy (mean ± std over seeds), with the
     raw baseline as a band. ``entries``: dicts with strategy, gamma, mean, std (or None), n."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(9.0, 4.6))
     markers = {"uniform": "o", "edc": "s", "half": "^"}
     names = {"uniform": "uniform (Eq. 2)", "edc": "equal difference (Eq. 3)", "half": "half (Eq. 4)"}
     strategies = sorted({e["strategy"] for e in entries})
@@ -113,7 +113,8 @@ def fig4a_strategies(entries: Sequence[dict[str, Any]], raw: dict[str, Any] | No
     ax.set_xlabel("γ")
     ax.set_ylabel("top-1 error (%), mean ± std over seeds")
     ax.set_title(title or "Fig. 4(a): compression strategies and γ", fontsize=10)
-    ax.legend(fontsize=LEGEND_PT)
+    # outside the axes: inside, the legend hides error bars wherever it is put
+    ax.legend(fontsize=LEGEND_PT, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     return _save(fig, path)
 

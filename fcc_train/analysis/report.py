@@ -10,6 +10,8 @@ point for point.
 
 from __future__ import annotations
 
+import textwrap
+
 import json
 from dataclasses import dataclass
 from fractions import Fraction
@@ -113,8 +115,8 @@ def run_figures(
         out.append(str(fig4b_recall(*recalls, lr.class_counts, figs / "fig4b_recall.png", title4b)))
         panels = []
         if raw.weight is not None:
-            panels.append(_panel(f"without compression\n{_source(raw, checkpoint, split)}", raw, None))
-        panels.append(_panel(f"with compression\n{_source(lr, checkpoint, split)}", lr, taus))
+            panels.append(_panel("without compression\n" + _source(raw, checkpoint, split, sep="\n"), raw, None))
+        panels.append(_panel("with compression\n" + _source(lr, checkpoint, split, sep="\n"), lr, taus))
         title6 = (
             f"Fig. 6 on {lr.dataset}: boundary points of class {order[0]} (majority) and class {order[-1]} (minority), "
             f"{split} split, {checkpoint} checkpoints"
@@ -123,9 +125,9 @@ def run_figures(
     return out
 
 
-def _source(run: LoadedRun, checkpoint: str, split: str) -> str:
-    """Which run, checkpoint and split a figure shows (its title names them)."""
-    return f"run {run.path}, {checkpoint} checkpoint (epoch {run.epoch}), {split} split"
+def _source(run: LoadedRun, checkpoint: str, split: str, sep: str = ", ") -> str:
+    """Which run, checkpoint and split a figure shows (its title names them); ``sep`` a newline in narrow panels."""
+    return f"run {run.path}{sep}{checkpoint} checkpoint (epoch {run.epoch}), {split} split"
 
 
 def strategy_title(paths: list[str], metric: str = "best") -> str:
@@ -138,10 +140,8 @@ def strategy_title(paths: list[str], metric: str = "best") -> str:
             for r in find_runs(paths)
         }
     )
-    return (
-        f"Fig. 4(a) on {', '.join(sets)}: compression strategies and γ\n"
-        f"runs under {', '.join(paths)}; {metric} checkpoint's test top-1 error"
-    )
+    where = textwrap.fill(f"runs under {', '.join(paths)}; {metric} checkpoint's test top-1 error", width=110)
+    return f"Fig. 4(a) on {', '.join(sets)}: compression strategies and γ\n{where}"
 
 
 def _panel(title: str, run: LoadedRun, taus: list[float] | None) -> dict[str, Any]:
