@@ -114,3 +114,77 @@ def test_a_stale_option_table_is_caught(tmp_path: Path, monkeypatch: pytest.Monk
     stale.write_text(gen.USAGE.read_text())
     monkeypatch.setattr(gen, "USAGE", stale)
     assert gen.main(["--check"]) == 1
+
+
+# --- the results regions (docs/gen_results.py) ---
+
+
+def _tables_outside_regions(text: str, start: str = "<!-- results:", end: str = ":end -->") -> list[str]:
+    """The first line of every Markdown table of ``text`` that does not lie inside a results region."""
+    found, inside, previous = [], False, ""
+    for line in text.splitlines():
+        if line.startswith(start) and line.endswith(":start -->"):
+            inside = True
+        elif line.startswith(start) and line.endswith(end):
+            inside = False
+        elif line.startswith("|---") and not inside:
+            found.append(previous)
+        previous = line
+    return found
+
+
+def test_every_results_table_lies_in_a_region_that_names_its_command() -> None:
+    gen = _load("gen_results")
+    text = gen.RESULTS.read_text()
+    assert _tables_outside_regions(text) == [], "a table of docs/results.md has no gen_results region"
+    for name in gen.SECTIONS:
+        start, end = gen.markers(name)
+        assert text.count(start) == 1 and text.count(end) == 1, name
+        region = text[text.index(start) + len(start) : text.index(end)].strip()
+        assert region.startswith(f"Regenerate: `python docs/gen_results.py --section {name}`. Measured "), name
+        assert "|---" in region, f"the {name} region holds no table: run python docs/gen_results.py --section {name}"
+    # and no region of a section the generator does not know
+    names = set(re.findall(r"<!-- results:([a-z0-9-]+):start -->", text))
+    assert names == set(gen.SECTIONS)
+
+
+def test_a_table_outside_the_regions_is_caught() -> None:
+    """Mutant: a hand-written table after the last region."""
+    gen = _load("gen_results")
+    text = gen.RESULTS.read_text() + "\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    assert _tables_outside_regions(text) == ["| a | b |"]
+
+
+def test_splice_replaces_only_its_region_and_refuses_a_missing_one() -> None:
+    gen = _load("gen_results")
+    text = "intro\n<!-- results:x:start -->\nold\n<!-- results:x:end -->\nafter\n"
+    assert gen.splice(text, "x", "new table") == "intro\n<!-- results:x:start -->\nnew table\n<!-- results:x:end -->\nafter\n"
+    with pytest.raises(ValueError, match="results:y:start"):
+        gen.splice(text, "y", "t")
+
+
+def _fake_run(folder: Path, best: float, last: float, few: float, seconds: float) -> None:
+    import json
+
+    folder.mkdir(parents=True)
+    split = {"many": 100.0, "medium": 99.0, "few": few}
+    (folder / "summary.json").write_text(
+        json.dumps({"done": True, "best_top1_error": best, "last_top1_error": last, "last": split, "seconds": seconds})
+    )
+
+
+def test_the_seeds_table_is_computed_from_the_runs(tmp_path: Path) -> None:
+    """Render-only on made-up summaries: the means and standard deviations are those of the files, seed by seed."""
+    import statistics
+
+    gen = _load("gen_results")
+    best = {"ce": [3.0, 2.0, 4.0, 1.0, 5.0], "ce_fcc": [2.0, 2.0, 2.0, 2.0, 2.5]}
+    for c, values in best.items():
+        for s, b in zip(gen.SEEDS_BASELINE, values, strict=True):
+            _fake_run(tmp_path / "digits_seeds" / f"{c}_s{s}", b, b + 1, 80.0 + s, 10.0 + s)
+    table = gen.seeds(tmp_path, render_only=True)
+    ce_row = next(ln for ln in table.splitlines() if ln.startswith("| CE (raw) |") and "±" in ln)
+    want = f"{statistics.mean(best['ce']):.2f} ± {statistics.stdev(best['ce']):.2f}"
+    assert ce_row.split(" | ")[1] == want == "3.00 ± 1.58"
+    fcc_seed_row = next(ln for ln in table.splitlines() if ln.startswith("| CE + FCC |") and "±" not in ln)
+    assert fcc_seed_row.endswith("| 2.50 / 3.50 |")
