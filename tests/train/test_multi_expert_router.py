@@ -171,6 +171,16 @@ def test_router_with_another_method_is_refused() -> None:
         build_method(cfg, DataInfo(class_counts=[50, 30, 20, 12, 8, 5, 4, 3, 2, 2], epochs=2))
 
 
+def test_training_on_switches_a_trained_router_off() -> None:
+    """fcc train --extend trains the experts again: the old router must not route the new epochs' evaluations."""
+    net = _model()
+    method = build_method(load_config(RIDE, ROUTED), DataInfo(class_counts=[50, 30, 20, 12, 8, 5, 4, 3, 2, 2], epochs=2))
+    method.attach(net)
+    net.router_on.fill_(True)
+    method.on_epoch_start(31)
+    assert not bool(net.router_on)
+
+
 @pytest.mark.slow
 def test_router_stage_trains_on_digits(tmp_path: Path) -> None:
     from fcc_train.train.loop import run_training

@@ -129,6 +129,7 @@ class RIDEMethod(MultiExpertMethod):
         if m.ride_router and m.ride_router_top_k > C:
             raise UserError(f"method.ride_router_top_k is {m.ride_router_top_k} but there are {C} classes; set it to {C} or less")
         self.last_evaluation_extras: dict[str, float] = {}
+        self.model: nn.Module | None = None
         self.margins = L.ldam_margins(info.class_counts, m.ldam_max_m).to(self.device)
         self.cb_w = L.cb_weights(info.class_counts, m.drw_beta).to(self.device)
         self.temps = (m.ride_diversity_temperature * X.ride_diversity_temperatures(info.class_counts, m.ride_reweight_factor)).to(
@@ -151,6 +152,17 @@ class RIDEMethod(MultiExpertMethod):
             self.temps if on else float(m.ride_diversity_temperature),
             m.ride_diversity_factor,
         )
+
+    def attach(self, model: nn.Module) -> None:
+        super().attach(model)
+        self.model = model
+
+    def on_epoch_start(self, epoch: int) -> None:
+        # a router trained on earlier weights is stale once the experts train on (fcc train --extend):
+        # every expert counts until the router is trained again before the new last evaluation
+        on = getattr(self.model, "router_on", None)
+        if on is not None:
+            on.fill_(False)
 
     def before_last_evaluation(self, engine: Any, loader: Any) -> None:
         """RIDE-EA (``method.ride_router``): train the router on the frozen experts; the evaluation is then routed."""
