@@ -4,9 +4,10 @@ chained before the runs that start from them, and which runs can share a process
 Without ``--methods`` a sweep plans the rows the paper reports on the benchmark, each variant only where the
 paper has its number: Table 1's from :mod:`fcc_train.experiments.table1` (every Table 1 row on digits-LT),
 Table 2's from :mod:`fcc_train.experiments.table2`. Each run trains ``<configs>/<benchmark>/<method>[_fcc].yaml``
-with ``train.seed`` set to the seed, into ``<out>/<benchmark>/<method>[_fcc]/seed<k>``. Two-stage configs (``stage.depends_on``: cRT, LWS, LTR-WB, DiVe)
-wait for their stage-1 run of the same seed and variant and get ``stage.init_from`` (or ``method.teacher``
-for DiVe) pointing at its folder; the stage-1 run joins the plan if it was not asked for.
+with ``train.seed`` set to the seed, into ``<out>/<benchmark>/<method>[_fcc]/seed<k>``. Two-stage configs
+(``stage.depends_on``: cRT, LWS, LTR-WB, DiVe) wait for their stage-1 run of the same seed and variant and get
+``stage.init_from`` (or ``method.teacher`` for DiVe) pointing at its folder; the stage-1 run joins the plan if
+it was not asked for.
 
 >>> configs = str(Path(__file__).resolve().parents[2] / "configs")
 >>> jobs = plan_jobs(SweepOptions(benchmark="digits", methods="crt", variants="raw", configs=configs))
