@@ -355,6 +355,29 @@ def experts(runs: Path, render_only: bool) -> str:
     return r.stdout.strip()
 
 
+ROUTER_SEEDS = (1, 2, 3)
+
+
+def ride_router(runs: Path, render_only: bool) -> str:
+    """RIDE with its expert router (``method.ride_router``, top-k 3), seeds 1-3: routed vs all-experts error."""
+    folder = runs / "ride_router"
+    if not render_only:
+        for s in ROUTER_SEEDS:
+            train("ride", folder / f"seed{s}", f"train.seed={s}", "method.ride_router=true", "method.ride_router_top_k=3")
+    rows = [
+        "| seed | routed top-1 err % | all experts top-1 err % | experts per test image | seconds per run |",
+        "|---|---|---|---|---|",
+    ]
+    for s in ROUTER_SEEDS:
+        run = folder / f"seed{s}"
+        last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+        rows.append(
+            f"| {s} | {last['top1_error']:.2f} | {last['all_experts_top1_error']:.2f} | {last['experts_per_sample']:.3f} | "
+            f"{summary(run)['seconds']:.1f} |"
+        )
+    return "Last epoch, `configs/digits/ride.yaml` with `method.ride_router=true method.ride_router_top_k=3`:\n\n" + "\n".join(rows)
+
+
 SECTIONS: dict[str, Callable[[Path, bool], str]] = {
     "digits-seeds": seeds,
     "digits-methods": methods,
@@ -362,6 +385,7 @@ SECTIONS: dict[str, Callable[[Path, bool], str]] = {
     "digits-strategies": strategies,
     "digits-analyze": analyze,
     "digits-experts": experts,
+    "digits-ride-router": ride_router,
 }
 
 

@@ -167,6 +167,14 @@ class MethodConfig:
     ride_diversity_factor: float = -0.2  # RIDE: weight of the KL(mean || expert) diversity term (negative: rewards diversity)
     ride_diversity_temperature: float = 1.0  # RIDE: base diversity temperature T
     ride_reweight_factor: float = 0.05  # RIDE: after method.drw_start_epoch, T_j = T * (C π_j f + 1 - f) / max
+    ride_router: bool = False  # RIDE-EA: after the last epoch, train the expert router on the frozen experts; evaluate routed
+    ride_router_epochs: int = 5  # RIDE-EA router: epochs (authors: 5, cosine LR to 0, class-balanced sampling)
+    ride_router_lr: float = 0.01  # RIDE-EA router: SGD LR (authors: 0.01, momentum 0.9, Nesterov, wd 5e-4)
+    ride_router_batch_size: int = 512  # RIDE-EA router: batch (authors: 512)
+    ride_router_top_k: int = (
+        30  # RIDE-EA router: top-k of the running mean logits it reads (authors: 30 CIFAR-100, 50 ImageNet-LT)
+    )
+    ride_router_pos_weight: float = 100.0  # RIDE-EA router: BCE weight of "the next expert helps" (authors: 100)
     ncl_hcm_k: int = 30  # NCL: hard classes per sample (top-k of expert 1's logits, the label included; HCM_N)
     ncl_nbod_factor: float = 0.6  # NCL: NBOD weight on all classes (DIVERSITY_FACTOR)
     ncl_nbod_hcm_factor: float = 0.6  # NCL: NBOD weight on the hard classes (DIVERSITY_FACTOR_HCM)

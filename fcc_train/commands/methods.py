@@ -83,6 +83,7 @@ def _catalogue_effect(m: Any, split: str) -> dict[str, Any]:
         head=str(over.get("model.head", "linear")),
         placement=str(over.get("fcc.placement", "features")),
         bias=bool(over.get("model.bias", True)),
+        multi_expert=str(over.get("model.experts", "none")) != "none",
     ).to_json()
     if entry is not m:
         eff["where"] = f"only the teacher ({entry.key}_fcc) trains with FCC: {eff['where']}"

@@ -41,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--benchmark", default=None, help="cifar10_lt100 | cifar10_lt50 | cifar100_lt100 | cifar100_lt50 | digits (required)"
     )
     parser.add_argument(
-        "--methods", default=None, help="comma-separated config stems (default: every Table 1 row); see fcc methods"
+        "--methods",
+        default=None,
+        help="comma-separated config stems (default: the table's rows that the paper reports on --benchmark); see fcc methods",
     )
     parser.add_argument("--variants", default="raw,fcc", help="raw,fcc (default both)")
     parser.add_argument("--seeds", default="42", help="comma-separated train.seed values (default 42, the official seed)")

@@ -162,7 +162,7 @@ METHODS: tuple[MethodEntry, ...] = (
             "model.cosine_scale": 30.0,
         },
         table_row="LDAM",
-        notes="cosine head (BoT's FCNorm): FCC cancels (a start-up warning says so); see ldam_linear for a head where FCC acts",
+        notes="cosine head (BoT's FCNorm): FCC cancels (the run's start-up line 'fcc: FCC cancels here ...' says so); see ldam_linear for a head where FCC acts",
     ),
     MethodEntry(
         "ldam_linear",

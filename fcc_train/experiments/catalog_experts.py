@@ -86,7 +86,7 @@ EXPERT_ENTRIES: tuple[MethodEntry, ...] = (
             "optim.weight_decay": 5e-4,
         },
         digits={**_DIGITS, "method.drw_start_epoch": 24},
-        notes="3 experts, LDAM per expert (CB weights after epoch 160) + distribution-aware diversity KL (-0.2); no expert router",
+        notes="3 experts, LDAM per expert (CB weights after epoch 160) + distribution-aware diversity KL (-0.2); expert router (RIDE-EA) off, method.ride_router: true trains it",
     ),
     MethodEntry(
         "bbn",

@@ -56,8 +56,12 @@ def verifier_verdict(claim_id: str = CLAIM) -> str:
     return run_claim(CLAIMS[claim_id]).decision.verdict
 
 
-def describe(*, fcc_enabled: bool, head: str, placement: str = "features", bias: bool = True) -> FccEffect:
-    """FCC's effect for a head kind (``linear`` / ``cosine``, a linear head with or without ``bias``) and an ``fcc.placement``."""
+def describe(
+    *, fcc_enabled: bool, head: str, placement: str = "features", bias: bool = True, multi_expert: bool = False
+) -> FccEffect:
+    """FCC's effect for a head kind (``linear`` / ``cosine``, a linear head with or without ``bias``) and an
+    ``fcc.placement``; ``multi_expert`` (``model.experts`` set) says which remedy a cancelling run is offered, since
+    a single model takes only ``features``."""
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown fcc.placement {placement!r}; use one of {', '.join(PLACEMENTS)}")
     if not fcc_enabled:
@@ -78,7 +82,7 @@ def describe(*, fcc_enabled: bool, head: str, placement: str = "features", bias:
             head,
             False,
             f"FCC cancels here: the cosine head normalises the scaled feature, so logits, loss and gradients equal the "
-            f"raw run's (verifier claim {CLAIM}: {verdict}); fcc.placement shared or logits makes it act",
+            f"raw run's (verifier claim {CLAIM}: {verdict}); {_remedy(multi_expert)}",
             CLAIM,
             verdict,
         )
@@ -92,6 +96,15 @@ def describe(*, fcc_enabled: bool, head: str, placement: str = "features", bias:
     )
 
 
+def _remedy(multi_expert: bool) -> str:
+    # the switches that make FCC act which the run accepts: a single model refuses the other placements
+    return (
+        "fcc.placement shared or logits makes it act"
+        if multi_expert
+        else "model.head linear makes it act (the ldam_linear configs)"
+    )
+
+
 def fcc_effect(cfg: Any) -> FccEffect:
     """:func:`describe` for a resolved :class:`fcc_train.config.Config`."""
     return describe(
@@ -99,4 +112,5 @@ def fcc_effect(cfg: Any) -> FccEffect:
         head=str(cfg.model.head),
         placement=str(getattr(cfg.fcc, "placement", "features")),
         bias=bool(getattr(cfg.model, "bias", True)),
+        multi_expert=str(getattr(cfg.model, "experts", "none")) != "none",
     )

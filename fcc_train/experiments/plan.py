@@ -1,11 +1,13 @@
 """Which runs a table needs (``fcc sweep``): each method's config raw and +FCC for each seed, stage-1 runs
 chained before the runs that start from them, and which runs can share a process as one stack.
 
-Table 1 runs every catalogue row; Table 2 the rows the paper reports on the benchmark
-(:mod:`fcc_train.experiments.table2`). Each run trains ``<configs>/<benchmark>/<method>[_fcc].yaml`` with ``train.seed`` set to the seed, into
-``<out>/<benchmark>/<method>[_fcc]/seed<k>``. Two-stage configs (``stage.depends_on``: cRT, LWS, LTR-WB, DiVe)
-wait for their stage-1 run of the same seed and variant and get ``stage.init_from`` (or ``method.teacher``
-for DiVe) pointing at its folder; the stage-1 run joins the plan if it was not asked for.
+Without ``--methods`` a sweep plans the rows the paper reports on the benchmark, each variant only where the
+paper has its number: Table 1's from :mod:`fcc_train.experiments.table1` (every Table 1 row on digits-LT),
+Table 2's from :mod:`fcc_train.experiments.table2`. Each run trains ``<configs>/<benchmark>/<method>[_fcc].yaml``
+with ``train.seed`` set to the seed, into ``<out>/<benchmark>/<method>[_fcc]/seed<k>``. Two-stage configs
+(``stage.depends_on``: cRT, LWS, LTR-WB, DiVe) wait for their stage-1 run of the same seed and variant and get
+``stage.init_from`` (or ``method.teacher`` for DiVe) pointing at its folder; the stage-1 run joins the plan if
+it was not asked for.
 
 >>> configs = str(Path(__file__).resolve().parents[2] / "configs")
 >>> jobs = plan_jobs(SweepOptions(benchmark="digits", methods="crt", variants="raw", configs=configs))
@@ -171,7 +173,7 @@ def plan_jobs(args: Any) -> list[Job]:
     opts = SweepOptions.of(args)
     benchmark = _check(opts)
     known = [m.key for m in METHODS]
-    # Table 2: the rows the paper reports on this benchmark, each variant only where the paper has its number
+    # without --methods: the rows the paper's table reports on this benchmark, each variant only where it has the number
     paper_variants: dict[str, tuple[str, ...]] = {}
     if opts.methods:
         keys = [k.strip() for k in opts.methods.split(",") if k.strip()]
@@ -184,7 +186,10 @@ def plan_jobs(args: Any) -> list[Job]:
         paper_variants = {r.key: r.variants for r in planned_rows(benchmark)}
         keys = list(paper_variants)
     else:
-        keys = [m.key for m in METHODS if m.table_row]
+        from fcc_train.experiments.table1 import table1_plan
+
+        paper_variants = dict(table1_plan(benchmark).variants)
+        keys = list(paper_variants)
     variants = [v.strip() for v in opts.variants.split(",") if v.strip()]
     if not variants or any(v not in ("raw", "fcc") for v in variants):
         raise UserError(f"--variants '{opts.variants}' must list raw and/or fcc")
@@ -284,5 +289,9 @@ def plan_lines(jobs: list[Job], args: Any) -> list[str]:
         )
     elif per > 1:
         lines.append(f"--per-process {per}: ready runs are grouped {per} to one 'fcc train --jobs' process")
+    if opts.table == 1 and not opts.methods and opts.benchmark is not None:
+        from fcc_train.experiments.table1 import left_out_line, table1_plan
+
+        lines.append(left_out_line(table1_plan(opts.benchmark)))
     lines.append(f"{len(jobs)} runs ({sum(is_done(j.out) for j in jobs)} already done); nothing trained (--dry-run)")
     return lines

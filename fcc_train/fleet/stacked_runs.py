@@ -75,6 +75,8 @@ def config_stack_problem(cfg: Any) -> str | None:
 
     if cfg.model.arch not in CIFAR_ARCHS:
         return "only CIFAR ResNets stack"
+    if cfg.model.experts != "none":
+        return "multi-expert models train separately"
     if cfg.method.mixup == "manifold" and cfg.method.manifold_layer != "pool":
         return "manifold mixup at a hidden layer mixes inside the backbone"
     s = cfg.stage

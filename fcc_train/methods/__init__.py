@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["FCC_COSINE_WARNING", "Batch", "DataInfo", "Method", "after_step", "build_method", "eval_head", "prepare_stage"]
 
 
+# worded as the run's start-up line (fcc_train.experiments.fcc_placement), which replaces this warning in a run
 FCC_COSINE_WARNING = (
-    "FCC has no effect with a cosine (normalised) head: the head normalises the features, so the "
-    "per-sample factor tau cancels in the logits and the gradients. "
-    "Use model.head: linear (e.g. the ldam_linear configs) for an FCC that acts."
+    "FCC cancels here: the cosine head normalises the scaled feature, so logits, loss and gradients equal the raw run's "
+    "(verifier claim cosine_scale_invariance); model.head linear makes it act (the ldam_linear configs), "
+    "or on a multi-expert model fcc.placement shared or logits"
 )
 
 

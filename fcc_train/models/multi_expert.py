@@ -6,7 +6,8 @@ The multi-expert contract (CONTRIBUTING.md, "Where things live"): a model with `
 * ``expert_features(m) -> list[(N, d)]``: each expert's pooled feature from a shared map ``m``;
 * ``expert_logits(feats) -> list[(N, C)]``: each expert's head on its feature;
 * ``forward(x)``: the method's test-time aggregate, Σ_e w_e·z_e with ``expert_weights`` (E,) (1/E each unless
-  SADE's test-time aggregation set them).
+  SADE's test-time aggregation set them), or, once RIDE's router is trained (``method.ride_router``, buffer
+  ``router_on``), the routed mean of the experts each sample uses (:mod:`fcc_train.models.expert_router`).
 
 Layouts (``model.experts``):
 
@@ -74,7 +75,9 @@ class MultiExpertNet(nn.Module):
 
     multi_expert = True
 
-    def __init__(self, stem: nn.Module, shared: list[nn.Module], experts: list[_Expert], layout: str) -> None:
+    def __init__(
+        self, stem: nn.Module, shared: list[nn.Module], experts: list[_Expert], layout: str, router: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.stem = stem
         self.shared = nn.ModuleList(shared)
@@ -82,6 +85,9 @@ class MultiExpertNet(nn.Module):
         self.layout = layout
         self.num_experts = len(experts)
         self.register_buffer("expert_weights", torch.full((len(experts),), 1.0 / len(experts)))
+        self.router = router
+        if router is not None:  # a buffer, so that a checkpoint of a routed model evaluates routed
+            self.register_buffer("router_on", torch.zeros((), dtype=torch.bool))
 
     def shared_map(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -96,6 +102,10 @@ class MultiExpertNet(nn.Module):
         return [cast("_Expert", e).head(f) for e, f in zip(self.experts, feats, strict=True)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.router is not None and bool(self.router_on):
+            from fcc_train.models.expert_router import routed_logits
+
+            return routed_logits(self, x)[0]
         z = torch.stack(self.expert_logits(self.expert_features(self.shared_map(x))))
         return torch.einsum("e,enc->nc", self.expert_weights.to(z.dtype), z)
 
@@ -234,7 +244,12 @@ def build_multi_expert(cfg: Config, num_classes: int, in_channels: int) -> nn.Mo
     _init(holder, imagenet)
     # the heads are built after the backbone init so their own init (nn.Linear's default / FCNorm's) is kept
     experts = [_Expert(stages, build_head(mc, d, num_classes)) for stages, d in experts_stages]
-    return MultiExpertNet(stem, shared, experts, layout)
+    router = None
+    if cfg.method.ride_router and E > 1:
+        from fcc_train.models.expert_router import ExpertRouter
+
+        router = ExpertRouter(experts_stages[0][1], E, cfg.method.ride_router_top_k)
+    return MultiExpertNet(stem, shared, experts, layout, router)
 
 
 def _bilateral(

@@ -465,6 +465,8 @@ class TrainingRun:
             "few": m["few"],
             "seconds": round(self.seconds + now - self.t_start, 3),
         }
+        if predictions is None and epoch == self.cfg.optim.epochs:  # RIDE-EA: the experts each test sample used
+            record.update(getattr(parts.method, "last_evaluation_extras", {}))
         selector = selection_model(parts.engine.model, self.cfg) if predictions is None else None
         if selector is not None:  # τ-norm picks its best epoch on the raw head (stage.tau_norm_checkpoint: ce_best)
             picked = evaluate(parts.engine, parts.loader, selector)

@@ -29,6 +29,8 @@ def test_the_run_list_is_the_sweeps(rows):
     assert by[("cifar10_lt100", "remix_fcc/seed42")]["alone_because"] is None  # mixup runs stack
     assert "two-stage" in by[("cifar100_lt50", "crt/seed42")]["alone_because"]
     assert by[("cifar10_lt50", "ldam/seed42")]["alone_because"] is None  # LDAM's cosine head stacks too
+    assert by[("cifar10_lt100", "ncl/seed42")]["alone_because"] == "multi-expert models train separately"
+    assert ("cifar10_lt100", "sade/seed42") not in by and ("cifar100_lt100", "sade/seed42") in by  # the paper's cells
 
 
 def test_hours_follow_the_rates(rows):

@@ -13,6 +13,7 @@ import yaml
 
 from fcc.cli import main
 from fcc_train.experiments.plan import SweepOptions, plan_jobs
+from fcc_train.methods import FCC_COSINE_WARNING
 
 REPO = Path(__file__).resolve().parents[2]
 CSV = REPO / "fcc_train" / "resources" / "paper-tables.csv"
@@ -222,9 +223,35 @@ def test_train_start_prints_one_clean_fcc_line(tmp_path: Path, capsys) -> None:
         warnings.simplefilter("always")
         rc = main(["train", "--config", cfg, "--out", str(tmp_path / "r"), "--set", "optim.epochs=1", "train.progress=lines"])
     assert rc == 0
-    assert not [w for w in rec if "FCC has no effect" in str(w.message)]
+    assert not [w for w in rec if FCC_COSINE_WARNING in str(w.message)]
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fcc: ")]
     assert len(lines) == 1 and "cosine_scale_invariance" in lines[0] and "FCC cancels" in lines[0]
+
+
+@pytest.mark.parametrize("config", ["ldam_fcc", "sade_fcc", "ride_fcc"])
+def test_the_remedy_the_start_line_names_is_accepted(config: str) -> None:
+    """A run whose FCC cancels names the switch that makes it act; that switch must build and make FCC act. Mutant:
+    the placement remedy on a single model (the wording before) is refused by the trainer."""
+    from fcc_theory.errors import UserError
+    from fcc_train.config import load_config
+    from fcc_train.experiments.fcc_placement import fcc_effect
+    from fcc_train.methods import DataInfo, build_method
+
+    path = REPO / "configs" / "digits" / f"{config}.yaml"
+    line = fcc_effect(load_config(path)).line()
+    assert "FCC cancels here" in line
+    remedies = {"model.head linear": ["model.head=linear"], "fcc.placement shared or logits": ["fcc.placement=shared"]}
+    named = [k for k in remedies if k in line]
+    assert len(named) == 1, line
+    fixed = load_config(path, remedies[named[0]])
+    assert fcc_effect(fixed).changes_training is True
+    build_method(fixed, DataInfo(class_counts=[50, 20, 8, 3, 2, 2, 2, 2, 2, 2], epochs=2))
+    wrong = next(v for k, v in remedies.items() if k not in named)
+    if wrong == ["fcc.placement=shared"]:  # a single model refuses the multi-expert placements
+        with pytest.raises(UserError, match="needs a multi-expert model"):
+            build_method(load_config(path, wrong), DataInfo(class_counts=[50, 20, 8, 3, 2, 2, 2, 2, 2, 2], epochs=2))
+    # the warning a direct build_method call gives says what the run's line says
+    assert FCC_COSINE_WARNING.split(" (verifier")[0] == line.split(" (verifier")[0]
 
 
 def test_docstring_examples() -> None:

@@ -1,4 +1,5 @@
-"""Multi-expert methods (SADE, RIDE, NCL, BBN): their losses, FCC placements and SADE's test-time aggregation.
+"""Multi-expert methods (SADE, RIDE, NCL, BBN): their losses, FCC placements, SADE's test-time aggregation and
+RIDE's expert router (``router.py``).
 
 A multi-expert method trains a model of the multi-expert contract (:mod:`fcc_train.models.multi_expert`);
 :meth:`MultiExpertMethod.expert_forward` replaces the single model's ``features → FCC → head`` inside the one

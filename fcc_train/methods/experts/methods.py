@@ -48,6 +48,8 @@ class MultiExpertMethod(Method):
                 f"method.loss {self.name} trains with instance sampling and no mixup; set method.mixup: none, method.sampler: instance"
             )
         self.placement = cfg.fcc.placement
+        if m.ride_router and self.name != "ride":
+            raise UserError(f"method.ride_router trains RIDE's expert router; use it with method.loss: ride (got {self.name})")
         if cfg.fcc.enabled and self.placement == "shared" and cfg.model.experts == "independent":
             raise UserError(
                 "fcc.placement: shared scales the layers the experts share, and independent experts share none; use features or logits"
@@ -107,11 +109,27 @@ class SADEMethod(MultiExpertMethod):
 
 
 class RIDEMethod(MultiExpertMethod):
-    """RIDE: LDAM per expert (CB weights after ``method.drw_start_epoch``) + the distribution-aware diversity term."""
+    """RIDE: LDAM per expert (CB weights after ``method.drw_start_epoch``) + the distribution-aware diversity term;
+    with ``method.ride_router`` the expert router (RIDE-EA) is trained after the last epoch, before its evaluation."""
 
     def __init__(self, cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> None:
         super().__init__(cfg, info, device)
         m = cfg.method
+        C = len(info.class_counts)
+        if m.ride_router and cfg.model.num_experts < 2:
+            raise UserError("method.ride_router routes between experts; set model.num_experts: 2 or more")
+        if m.ride_router:
+            from fcc_train.data import LARGE_DATASETS
+
+            if cfg.data.dataset in LARGE_DATASETS:  # refused before training, not after its last epoch
+                raise UserError(
+                    f"method.ride_router trains on the device-resident data sets (digits, CIFAR), not {cfg.data.dataset}; "
+                    "set method.ride_router: false"
+                )
+        if m.ride_router and m.ride_router_top_k > C:
+            raise UserError(f"method.ride_router_top_k is {m.ride_router_top_k} but there are {C} classes; set it to {C} or less")
+        self.last_evaluation_extras: dict[str, float] = {}
+        self.model: nn.Module | None = None
         self.margins = L.ldam_margins(info.class_counts, m.ldam_max_m).to(self.device)
         self.cb_w = L.cb_weights(info.class_counts, m.drw_beta).to(self.device)
         self.temps = (m.ride_diversity_temperature * X.ride_diversity_temperatures(info.class_counts, m.ride_reweight_factor)).to(
@@ -134,6 +152,31 @@ class RIDEMethod(MultiExpertMethod):
             self.temps if on else float(m.ride_diversity_temperature),
             m.ride_diversity_factor,
         )
+
+    def attach(self, model: nn.Module) -> None:
+        super().attach(model)
+        self.model = model
+
+    def on_epoch_start(self, epoch: int) -> None:
+        # a router trained on earlier weights is stale once the experts train on (fcc train --extend):
+        # every expert counts until the router is trained again before the new last evaluation
+        on = getattr(self.model, "router_on", None)
+        if on is not None:
+            on.fill_(False)
+
+    def before_last_evaluation(self, engine: Any, loader: Any) -> None:
+        """RIDE-EA (``method.ride_router``): train the router on the frozen experts; the evaluation is then routed."""
+        if self.cfg.method.ride_router:
+            from fcc_train.methods.experts.router import experts_used, train_router
+            from fcc_train.train.evaluate import evaluate
+
+            preds, labels = evaluate(engine, loader)  # all experts, before routing: what the router trades against
+            every = round(100.0 * float((preds != labels).float().mean()), 4)
+            train_router(engine, loader, self.cfg)
+            self.last_evaluation_extras = {
+                "experts_per_sample": round(experts_used(engine, loader), 4),
+                "all_experts_top1_error": every,
+            }
 
 
 class NCLMethod(MultiExpertMethod):
