@@ -63,7 +63,7 @@ def main() -> int:
                 if args.no_train:
                     if not (out / "summary.json").is_file():
                         raise SystemExit(f"{out} has no finished run; run without --no-train to train it")
-                elif run_training(cfg, out) != 0:
+                elif run_training(cfg, out, log=lambda msg: print(msg, file=sys.stderr)) != 0:
                     raise SystemExit(f"run {out} failed")
                 summary = json.loads((out / "summary.json").read_text())
                 errs.append(summary["last_top1_error"])
