@@ -375,7 +375,9 @@ def ride_router(runs: Path, render_only: bool) -> str:
             f"| {s} | {last['top1_error']:.2f} | {last['all_experts_top1_error']:.2f} | {last['experts_per_sample']:.3f} | "
             f"{summary(run)['seconds']:.1f} |"
         )
-    return "Last epoch, `configs/digits/ride.yaml` with `method.ride_router=true method.ride_router_top_k=3`:\n\n" + "\n".join(rows)
+    return "Last epoch, `configs/digits/ride.yaml` with `method.ride_router=true method.ride_router_top_k=3`:\n\n" + "\n".join(
+        rows
+    )
 
 
 SECTIONS: dict[str, Callable[[Path, bool], str]] = {

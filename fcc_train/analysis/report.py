@@ -10,9 +10,8 @@ point for point.
 
 from __future__ import annotations
 
-import textwrap
-
 import json
+import textwrap
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
