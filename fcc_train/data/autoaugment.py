@@ -1,0 +1,200 @@
+"""AutoAugment's CIFAR-10 policy and Cutout as batched tensor ops (NCL's CIFAR training augmentation).
+
+NCL (Li et al., CVPR 2022) trains CIFAR-LT with ``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip()``, the
+CIFAR-10 AutoAugment policy (Cubuk et al., CVPR 2019, in the widely used Pillow transcription of its 25
+sub-policies) and ``Cutout(n_holes=1, length=16)`` (DeVries & Taylor, 2017), in that order, then normalisation.
+One view per image serves all experts (the authors' training loop hands the same batch to each of them).
+
+:func:`cifar10_policy` draws, per sample, one of the 25 sub-policies uniformly and, for each of its two
+operations, whether it applies (probability ``p``) and the sign of a signed magnitude (±, one coin each), then
+applies slot 1 and slot 2 to the whole batch: each operation family (affine nearest, affine bicubic, blend,
+lookup table; :mod:`fcc_train.data.pil_ops`) runs once per slot on the batch with the identity parameter for the
+samples that do not use it, which reproduces them exactly, so there is no per-sample Python loop. On a CPU a
+family that no sample of the batch uses is skipped (that needs a host read, which a GPU step avoids). Every random
+number comes from the caller's generator.
+
+The operations and magnitudes are the transcription's (magnitude index m of 0..9): ShearX/Y (bicubic, fill 128)
+s = ±0.3·m/9; TranslateX/Y (nearest, fill 128) ±(150/331)·m/9 of the width / height; Rotate (nearest, outside
+grey 128) +30·m/9 degrees, counter-clockwise (no random sign); Color, Contrast, Sharpness, Brightness: factor
+1 ± 0.9·m/9; Posterize: round(8 − 4·m/9) bits; Solarize: threshold 256 − 256·m/9; AutoContrast, Equalize, Invert.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fcc_train.data import pil_ops as P
+
+__all__ = ["CIFAR10_POLICY", "OPS", "apply_ops", "cifar10_policy", "cutout", "magnitude"]
+
+OPS = (
+    "shearX",
+    "shearY",
+    "translateX",
+    "translateY",
+    "rotate",
+    "color",
+    "posterize",
+    "solarize",
+    "contrast",
+    "sharpness",
+    "brightness",
+    "autocontrast",
+    "equalize",
+    "invert",
+)
+_ID = {name: i for i, name in enumerate(OPS)}
+
+# (p1, op1, m1, p2, op2, m2): the CIFAR-10 policy's 25 sub-policies, as the transcription NCL imports
+CIFAR10_POLICY: tuple[tuple[float, str, int, float, str, int], ...] = (
+    (0.1, "invert", 7, 0.2, "contrast", 6),
+    (0.7, "rotate", 2, 0.3, "translateX", 9),
+    (0.8, "sharpness", 1, 0.9, "sharpness", 3),
+    (0.5, "shearY", 8, 0.7, "translateY", 9),
+    (0.5, "autocontrast", 8, 0.9, "equalize", 2),
+    (0.2, "shearY", 7, 0.3, "posterize", 7),
+    (0.4, "color", 3, 0.6, "brightness", 7),
+    (0.3, "sharpness", 9, 0.7, "brightness", 9),
+    (0.6, "equalize", 5, 0.5, "equalize", 1),
+    (0.6, "contrast", 7, 0.6, "sharpness", 5),
+    (0.7, "color", 7, 0.5, "translateX", 8),
+    (0.3, "equalize", 7, 0.4, "autocontrast", 8),
+    (0.4, "translateY", 3, 0.2, "sharpness", 6),
+    (0.9, "brightness", 6, 0.2, "color", 8),
+    (0.5, "solarize", 2, 0.0, "invert", 3),
+    (0.2, "equalize", 0, 0.6, "autocontrast", 0),
+    (0.2, "equalize", 8, 0.6, "equalize", 4),
+    (0.9, "color", 9, 0.6, "equalize", 6),
+    (0.8, "autocontrast", 4, 0.2, "solarize", 8),
+    (0.1, "brightness", 3, 0.7, "color", 0),
+    (0.4, "solarize", 5, 0.9, "autocontrast", 3),
+    (0.9, "translateY", 9, 0.7, "translateY", 9),
+    (0.9, "autocontrast", 2, 0.8, "solarize", 3),
+    (0.8, "equalize", 8, 0.1, "invert", 3),
+    (0.7, "translateY", 9, 0.9, "autocontrast", 1),
+)
+
+
+def _linspace(start: float, stop: float, m: int) -> float:
+    # numpy's linspace(start, stop, 10)[m]: m·step + start, the last point exactly stop
+    return stop if m == 9 else m * ((stop - start) / 9) + start
+
+
+def magnitude(op: str, m: int) -> float:
+    """The unsigned magnitude of ``op`` at index ``m`` (0..9): a 10-point linspace, as the transcription's table."""
+    if not 0 <= m <= 9:
+        raise ValueError(f"magnitude index {m} outside 0..9")
+    if op in ("shearX", "shearY"):
+        return _linspace(0.0, 0.3, m)
+    if op in ("translateX", "translateY"):
+        return _linspace(0.0, 150 / 331, m)
+    if op == "rotate":
+        return _linspace(0.0, 30.0, m)
+    if op in ("color", "contrast", "sharpness", "brightness"):
+        return _linspace(0.0, 0.9, m)
+    if op == "posterize":
+        return float(round(_linspace(8.0, 4.0, m)))
+    if op == "solarize":
+        return _linspace(256.0, 0.0, m)
+    return 0.0
+
+
+def _table(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    probs = torch.tensor([[r[0], r[3]] for r in CIFAR10_POLICY], dtype=torch.float64, device=device)
+    ops = torch.tensor([[_ID[r[1]], _ID[r[4]]] for r in CIFAR10_POLICY], dtype=torch.long, device=device)
+    mags = torch.tensor([[magnitude(r[1], r[2]), magnitude(r[4], r[5])] for r in CIFAR10_POLICY], dtype=torch.float64, device=device)
+    return probs, ops, mags
+
+
+def apply_ops(x: torch.Tensor, op: torch.Tensor, mag: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
+    """Apply operation ``op[b]`` (an index of :data:`OPS`; −1: none) with magnitude ``mag[b]`` and sign ``sign[b]`` (±1).
+
+    ``x`` is uint8 (B, C, H, W); the result has its shape and dtype.
+    """
+    B, C, H, W = x.shape
+    dev = x.device
+    mag = mag.double()
+    signed = mag * sign.double()
+
+    def on(*names: str) -> torch.Tensor:
+        m = torch.zeros(B, dtype=torch.bool, device=dev)
+        for n in names:
+            m |= op == _ID[n]
+        return m
+
+    zero = torch.zeros(B, dtype=torch.float64, device=dev)
+    # nearest-neighbour geometry: translate (signed), rotate (the magnitude itself, counter-clockwise)
+    near = on("translateX", "translateY", "rotate")
+    if P.used(near):
+        tx = torch.where(on("translateX"), signed * W, zero)
+        ty = torch.where(on("translateY"), signed * H, zero)
+        m = torch.where(on("rotate")[:, None], P.rotate_matrix(torch.where(on("rotate"), mag, zero), H, W), P.translate_matrix(tx, ty))
+        x = P.affine_nearest(x, m)
+    shear = on("shearX", "shearY")
+    if P.used(shear):
+        sx = torch.where(on("shearX"), signed, zero)
+        sy = torch.where(on("shearY"), signed, zero)
+        one = torch.ones_like(zero)
+        x = P.affine_bicubic(x, torch.stack([one, sx, zero, sy, one, zero], dim=1))
+    # ImageEnhance: blend with a degenerate image, factor 1 ± magnitude (1: unchanged)
+    enh = on("color", "contrast", "sharpness", "brightness")
+    if P.used(enh):
+        deg = torch.zeros_like(x)
+        for name, make in (("color", P.gray), ("contrast", P.gray_mean), ("sharpness", P.smooth)):
+            sel = on(name)
+            if P.used(sel):
+                deg = torch.where(sel.view(B, 1, 1, 1), make(x), deg)
+        x = P.blend(deg, x, torch.where(enh, 1.0 + signed, 1.0 + zero))
+    # ImageOps lookup tables (identity for everyone else)
+    luts = on("posterize", "solarize", "autocontrast", "equalize", "invert")
+    if P.used(luts):
+        lut = P.identity_lut(B, C, dev)
+
+        def put(name: str, table: torch.Tensor) -> None:
+            nonlocal lut
+            lut = torch.where(on(name).view(B, 1, 1), table, lut)
+
+        put("posterize", P.posterize_lut(torch.where(on("posterize"), mag, 8.0 + zero).long(), C))
+        put("solarize", P.solarize_lut(torch.where(on("solarize"), mag, 256.0 + zero), C))
+        put("invert", P.invert_lut(B, C, dev))
+        if P.used(on("autocontrast")):
+            put("autocontrast", P.autocontrast_lut(x))
+        if P.used(on("equalize")):
+            put("equalize", P.equalize_lut(x))
+        x = P.apply_lut(x, lut)
+    return x
+
+
+def cifar10_policy(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """AutoAugment's CIFAR-10 policy on a uint8 batch (B, C, H, W): one uniformly drawn sub-policy per sample."""
+    B = x.shape[0]
+    dev = x.device
+    probs, ops, mags = _table(dev)
+    pick = torch.randint(0, len(CIFAR10_POLICY), (B,), device=dev, generator=generator)
+    u = torch.rand((B, 2), device=dev, generator=generator, dtype=torch.float64)
+    sign = torch.randint(0, 2, (B, 2), device=dev, generator=generator) * 2 - 1
+    for slot in range(2):
+        apply = u[:, slot] < probs[pick, slot]
+        op = torch.where(apply, ops[pick, slot], -1)
+        x = apply_ops(x, op, mags[pick, slot], sign[:, slot])
+    return x
+
+
+def cutout(x: torch.Tensor, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Cutout(n_holes=1, length): per sample a centre (cy, cx) uniform over the pixels, rows/cols [c − L//2, c + L//2) clipped, set to 0.
+
+    Zero on the uint8 image is the authors' zero on the 0..1 tensor before normalisation (a black square).
+    """
+    if length <= 0:
+        return x
+    B, _, H, W = x.shape
+    dev = x.device
+    cy = torch.randint(0, H, (B, 1), device=dev, generator=generator)
+    cx = torch.randint(0, W, (B, 1), device=dev, generator=generator)
+    half = length // 2
+    ys = torch.arange(H, device=dev)[None, :]
+    xs = torch.arange(W, device=dev)[None, :]
+    rows = (ys >= cy - half) & (ys < cy + half)  # (B, H); the clip at the borders is implicit
+    cols = (xs >= cx - half) & (xs < cx + half)
+    hole = rows[:, :, None] & cols[:, None, :]
+    return x.masked_fill(hole[:, None], 0)
