@@ -51,6 +51,12 @@ __all__ = [
 ]
 
 
+def _div(a: torch.Tensor, b: float) -> torch.Tensor:
+    # a true IEEE division: torch turns ``tensor / python_scalar`` into a multiplication by the reciprocal
+    # (and ``scalar / tensor`` into one by the tensor's reciprocal), one ulp off Pillow's C division now and then
+    return a / torch.full_like(a, b)
+
+
 def used(mask: torch.Tensor) -> bool:
     """Whether an operation masked by ``mask`` (B,) must run: on a GPU always (its identity parameter is exact, and a
     host read would stall the step), on a CPU only if some sample uses it."""
@@ -142,7 +148,8 @@ def autocontrast_lut(x: torch.Tensor) -> torch.Tensor:
     lo = xr.amin(dim=2).double()[..., None]
     hi = xr.amax(dim=2).double()[..., None]
     i = torch.arange(256, device=x.device, dtype=torch.float64)
-    scale = 255.0 / (hi - lo).clamp_min(1.0)
+    span = (hi - lo).clamp_min(1.0)
+    scale = torch.full_like(span, 255.0) / span
     offset = -lo * scale
     lut = torch.trunc(i * scale + offset).clamp_(0, 255).long()
     return torch.where(hi > lo, lut, i.long().expand_as(lut))
@@ -280,7 +287,7 @@ def rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
         bc - gc,
         torch.where(g == maxc, (2.0 + rc.double() - bc.double()).float(), (4.0 + gc.double() - rc.double()).float()),
     )
-    h = torch.fmod(h.double() / 6.0 + 1.0, 1.0).float()
+    h = torch.fmod(_div(h.double(), 6.0) + 1.0, 1.0).float()
     uh = torch.trunc(h.double() * 255.0).clamp(0, 255).long()
     us = torch.trunc(s.double() * 255.0).clamp(0, 255).long()
     grey = cr == 0
@@ -292,9 +299,9 @@ def rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
 def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     """``Image.merge("HSV", …).convert("RGB")``: Pillow's sextant formula, p, q, t rounded half away from zero."""
     h, s, v = (hsv[:, k].double() for k in range(3))
-    i = torch.floor(h.float().double() * 6.0 / 255.0)
-    f = (h * 6.0 / 255.0 - i).float()
-    fs = (s / 255.0).float()
+    i = torch.floor(_div(h * 6.0, 255.0))
+    f = (_div(h * 6.0, 255.0) - i).float()
+    fs = _div(s, 255.0).float()
     p = torch.floor(v * (1.0 - fs.double()) + 0.5).clamp(0, 255)
     q = torch.floor(v * (1.0 - (fs * f).double()) + 0.5).clamp(0, 255)
     t = torch.floor(v * (1.0 - fs.double() * (1.0 - f.double())) + 0.5).clamp(0, 255)
@@ -328,7 +335,7 @@ def hue_shift(x: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
 def box_blur_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
     """Pillow's extended-box radius (float32) of a Gaussian of standard deviation ``sigma`` in ``passes`` box passes."""
     r = sigma.float()
-    sigma2 = r * r / passes
+    sigma2 = _div(r * r, float(passes))
     L = torch.sqrt(12.0 * sigma2.double() + 1.0).float()
     lo = torch.floor((L.double() - 1.0) / 2.0).float()
     a = (2 * lo + 1) * (lo * (lo + 1) - 3 * sigma2)
