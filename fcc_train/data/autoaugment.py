@@ -7,10 +7,9 @@ One view per image serves all experts (the authors' training loop hands the same
 
 :func:`cifar10_policy` draws, per sample, one of the 25 sub-policies uniformly and, for each of its two
 operations, whether it applies (probability ``p``) and the sign of a signed magnitude (±, one coin each), then
-applies slot 1 and slot 2 to the whole batch: each operation family (affine nearest, affine bicubic, blend,
-lookup table; :mod:`fcc_train.data.pil_ops`) runs once per slot on the batch with the identity parameter for the
-samples that do not use it, which reproduces them exactly, so there is no per-sample Python loop. On a CPU a
-family that no sample of the batch uses is skipped (that needs a host read, which a GPU step avoids). Every random
+applies slot 1 and slot 2: each operation (:mod:`fcc_train.data.pil_ops`) runs once per slot, batched, on the
+samples that drew it (:func:`~fcc_train.data.pil_ops.on_rows`: the selected rows on a CPU, the whole batch and a
+mask on a GPU, where selecting rows would read the device), so there is no per-sample Python loop. Every random
 number comes from the caller's generator.
 
 The operations and magnitudes are the transcription's (magnitude index m of 0..9): ShearX/Y (bicubic, fill 128)
@@ -20,6 +19,9 @@ grey 128) +30·m/9 degrees, counter-clockwise (no random sign); Color, Contrast,
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -102,7 +104,9 @@ def magnitude(op: str, m: int) -> float:
 def _table(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     probs = torch.tensor([[r[0], r[3]] for r in CIFAR10_POLICY], dtype=torch.float64, device=device)
     ops = torch.tensor([[_ID[r[1]], _ID[r[4]]] for r in CIFAR10_POLICY], dtype=torch.long, device=device)
-    mags = torch.tensor([[magnitude(r[1], r[2]), magnitude(r[4], r[5])] for r in CIFAR10_POLICY], dtype=torch.float64, device=device)
+    mags = torch.tensor(
+        [[magnitude(r[1], r[2]), magnitude(r[4], r[5])] for r in CIFAR10_POLICY], dtype=torch.float64, device=device
+    )
     return probs, ops, mags
 
 
@@ -111,57 +115,32 @@ def apply_ops(x: torch.Tensor, op: torch.Tensor, mag: torch.Tensor, sign: torch.
 
     ``x`` is uint8 (B, C, H, W); the result has its shape and dtype.
     """
-    B, C, H, W = x.shape
-    dev = x.device
+    _, C, H, W = x.shape
     mag = mag.double()
-    signed = mag * sign.double()
+    s = mag * sign.double()  # the signed magnitude
+    zero = torch.zeros_like(s)
 
-    def on(*names: str) -> torch.Tensor:
-        m = torch.zeros(B, dtype=torch.bool, device=dev)
-        for n in names:
-            m |= op == _ID[n]
-        return m
+    def luts(make: Callable[[torch.Tensor, Any], torch.Tensor]) -> Callable[[torch.Tensor, Any], torch.Tensor]:
+        return lambda xs, i: P.apply_lut(xs, make(xs, i))
 
-    zero = torch.zeros(B, dtype=torch.float64, device=dev)
-    # nearest-neighbour geometry: translate (signed), rotate (the magnitude itself, counter-clockwise)
-    near = on("translateX", "translateY", "rotate")
-    if P.used(near):
-        tx = torch.where(on("translateX"), signed * W, zero)
-        ty = torch.where(on("translateY"), signed * H, zero)
-        m = torch.where(on("rotate")[:, None], P.rotate_matrix(torch.where(on("rotate"), mag, zero), H, W), P.translate_matrix(tx, ty))
-        x = P.affine_nearest(x, m)
-    shear = on("shearX", "shearY")
-    if P.used(shear):
-        sx = torch.where(on("shearX"), signed, zero)
-        sy = torch.where(on("shearY"), signed, zero)
-        one = torch.ones_like(zero)
-        x = P.affine_bicubic(x, torch.stack([one, sx, zero, sy, one, zero], dim=1))
-    # ImageEnhance: blend with a degenerate image, factor 1 ± magnitude (1: unchanged)
-    enh = on("color", "contrast", "sharpness", "brightness")
-    if P.used(enh):
-        deg = torch.zeros_like(x)
-        for name, make in (("color", P.gray), ("contrast", P.gray_mean), ("sharpness", P.smooth)):
-            sel = on(name)
-            if P.used(sel):
-                deg = torch.where(sel.view(B, 1, 1, 1), make(x), deg)
-        x = P.blend(deg, x, torch.where(enh, 1.0 + signed, 1.0 + zero))
-    # ImageOps lookup tables (identity for everyone else)
-    luts = on("posterize", "solarize", "autocontrast", "equalize", "invert")
-    if P.used(luts):
-        lut = P.identity_lut(B, C, dev)
-
-        def put(name: str, table: torch.Tensor) -> None:
-            nonlocal lut
-            lut = torch.where(on(name).view(B, 1, 1), table, lut)
-
-        put("posterize", P.posterize_lut(torch.where(on("posterize"), mag, 8.0 + zero).long(), C))
-        put("solarize", P.solarize_lut(torch.where(on("solarize"), mag, 256.0 + zero), C))
-        put("invert", P.invert_lut(B, C, dev))
-        if P.used(on("autocontrast")):
-            put("autocontrast", P.autocontrast_lut(x))
-        if P.used(on("equalize")):
-            put("equalize", P.equalize_lut(x))
-        x = P.apply_lut(x, lut)
+    fns: dict[str, Callable[[torch.Tensor, Any], torch.Tensor]] = {
+        "shearX": lambda xs, i: P.affine_bicubic(xs, P.shear_matrix(s[i], "x")),
+        "shearY": lambda xs, i: P.affine_bicubic(xs, P.shear_matrix(s[i], "y")),
+        "translateX": lambda xs, i: P.affine_nearest(xs, P.translate_matrix(s[i] * W, zero[i])),
+        "translateY": lambda xs, i: P.affine_nearest(xs, P.translate_matrix(zero[i], s[i] * H)),
+        "rotate": lambda xs, i: P.affine_nearest(xs, P.rotate_matrix(mag[i], H, W)),  # no random sign
+        "color": lambda xs, i: P.blend(P.gray(xs), xs, 1.0 + s[i]),
+        "contrast": lambda xs, i: P.blend(P.gray_mean(xs), xs, 1.0 + s[i]),
+        "sharpness": lambda xs, i: P.blend(P.smooth(xs), xs, 1.0 + s[i]),
+        "brightness": lambda xs, i: P.blend(torch.zeros_like(xs), xs, 1.0 + s[i]),
+        "posterize": luts(lambda xs, i: P.posterize_lut(mag[i].long(), C)),
+        "solarize": luts(lambda xs, i: P.solarize_lut(mag[i], C)),
+        "autocontrast": luts(lambda xs, i: P.autocontrast_lut(xs)),
+        "equalize": luts(lambda xs, i: P.equalize_lut(xs)),
+        "invert": luts(lambda xs, i: P.invert_lut(xs.shape[0], C, xs.device)),
+    }
+    for name in OPS:
+        x = P.on_rows(x, op == _ID[name], fns[name])
     return x
 
 

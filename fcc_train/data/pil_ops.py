@@ -3,8 +3,8 @@
 The authors' augmentations (NCL's AutoAugment, SADE's test-time views) run Pillow on one image at a time; these
 functions compute the same pixels for a whole device-resident batch, without a per-sample Python loop or a host
 read. Each follows Pillow's C code: the same integer and float arithmetic, the same rounding and clipping. A
-parameter that leaves an image unchanged (factor 1, shift 0, the identity LUT) reproduces it exactly, so a batch can
-apply an operation to some samples only by giving the others the identity.
+parameter that leaves an image unchanged (factor 1, shift 0, the identity LUT) reproduces it exactly.
+:func:`on_rows` applies an operation to some samples of a batch.
 
 * :func:`blend` — ``Image.blend(degenerate, image, f)`` in float32, truncated and clipped to 0..255: the
   ``ImageEnhance`` operations (Color, Contrast, Brightness, Sharpness) with :func:`gray`, :func:`gray_mean`,
@@ -16,12 +16,20 @@ apply an operation to some samples only by giving the others the identity.
 * :func:`affine_bicubic` — ``Image.transform(AFFINE, BICUBIC, fillcolor)``: Pillow's transform bicubic is the
   a = −1 cubic convolution (not the a = −0.5 of its resize), with taps clamped at the borders; outputs whose
   source point falls outside the image take the fill.
+* :func:`hue_shift` (torchvision's PIL ``adjust_hue``: Pillow's RGB↔HSV in its float32/float64 mix) and
+  :func:`gaussian_blur` (``ImageFilter.GaussianBlur``: three extended-box passes per axis in 8.24 fixed point,
+  edges replicated), for SADE's test-time views.
 
-Known difference: :func:`smooth` sums the 3×3 kernel in float32 in one fixed order; Pillow's row order may round a
-value that lies within float32 error of ``k + 0.5`` the other way (±1, rare; the tests bound it).
+The tests (tests/train/test_autoaugment.py) find Pillow's pixels exactly. Two places where that rests on float
+details: :func:`smooth` sums the kernel in float32 row by row (y+1, y, y−1), and divisions are true IEEE divisions
+(:func:`_div`); another summation order, or torch's reciprocal-multiply for a scalar divisor, moves a value lying
+within an ulp of a rounding boundary by one.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -32,14 +40,15 @@ __all__ = [
     "autocontrast_lut",
     "blend",
     "box_blur_radius",
-    "gaussian_blur",
     "equalize_lut",
+    "gaussian_blur",
     "gray",
     "gray_mean",
     "hsv_to_rgb",
     "hue_shift",
     "identity_lut",
     "invert_lut",
+    "on_rows",
     "posterize_lut",
     "rgb_to_hsv",
     "rotate_matrix",
@@ -47,7 +56,6 @@ __all__ = [
     "smooth",
     "solarize_lut",
     "translate_matrix",
-    "used",
 ]
 
 
@@ -57,10 +65,23 @@ def _div(a: torch.Tensor, b: float) -> torch.Tensor:
     return a / torch.full_like(a, b)
 
 
-def used(mask: torch.Tensor) -> bool:
-    """Whether an operation masked by ``mask`` (B,) must run: on a GPU always (its identity parameter is exact, and a
-    host read would stall the step), on a CPU only if some sample uses it."""
-    return True if mask.device.type != "cpu" else bool(mask.any())
+FULL_BATCH: bool | None = None  # None: by device (a GPU masks the whole batch); True / False force a path (tests)
+
+
+def on_rows(x: torch.Tensor, mask: torch.Tensor, fn: Callable[[torch.Tensor, Any], torch.Tensor]) -> torch.Tensor:
+    """``x`` with ``fn`` applied to the samples of ``mask`` (B,); ``fn(rows, index)`` indexes its own parameters.
+
+    On a CPU ``fn`` sees only the selected rows (``index`` their positions; nothing runs when none is selected).
+    On a GPU it sees the whole batch (``index`` = ``slice(None)``) and a ``where`` keeps the others: selecting rows
+    would need the count on the host, which stalls the step. Both give the same pixels.
+    """
+    full = FULL_BATCH if FULL_BATCH is not None else x.device.type != "cpu"
+    if full:
+        return torch.where(mask.view(-1, 1, 1, 1), fn(x, slice(None)), x)
+    idx = mask.nonzero()[:, 0]
+    if idx.numel() == 0:
+        return x
+    return x.index_copy(0, idx, fn(x[idx], idx))
 
 
 def gray(x: torch.Tensor) -> torch.Tensor:
@@ -80,7 +101,7 @@ def gray_mean(x: torch.Tensor) -> torch.Tensor:
 
 def smooth(x: torch.Tensor) -> torch.Tensor:
     """``filter(ImageFilter.SMOOTH)``: the 3×3 kernel [1 1 1; 1 5 1; 1 1 1]/13 in float32, rounded; border pixels copied."""
-    B, C, H, W = x.shape
+    H, W = x.shape[2:]
     if H < 3 or W < 3:
         return x
     xf = x.float()
@@ -202,7 +223,7 @@ def affine_nearest(x: torch.Tensor, m: torch.Tensor, fill: int = 128) -> torch.T
     Output pixel (x, y) reads source (⌊X/2¹⁶⌋, ⌊Y/2¹⁶⌋) with X = FIX(a·0.5 + b·0.5 + c) + x·FIX(a) + y·FIX(b),
     FIX(v) = ⌊v·2¹⁶ + 0.5⌋ (and likewise Y from d, e, f), or the fill when that is outside the image.
     """
-    B, C, H, W = x.shape
+    B, _, H, W = x.shape
     md = m.double()
     a, b, c, d, e, f = md.unbind(1)
 
@@ -233,7 +254,7 @@ def affine_bicubic(x: torch.Tensor, m: torch.Tensor, fill: int = 128) -> torch.T
     it takes the fill, else the 4×4 taps around it (indices clamped) are combined with Pillow's cubic, clipped and
     truncated to 0..255. A pure shear along one axis has an integral offset on the other, so the cubic there is exact.
     """
-    B, C, H, W = x.shape
+    B, _, H, W = x.shape
     md = m.double()
     a, b, c, d, e, f = (t.view(B, 1, 1) for t in md.unbind(1))
     ys, xs = _coords(H, W, x.device)
@@ -248,9 +269,9 @@ def affine_bicubic(x: torch.Tensor, m: torch.Tensor, fill: int = 128) -> torch.T
     rows = []
     for j in range(-1, 3):
         yj = (Y + j).clamp(0, H - 1)
-        taps = [_gather(xf, yj, (X + i).clamp(0, W - 1)) for i in range(-1, 3)]
-        rows.append(_cubic(*taps, dx))
-    v = _cubic(*rows, dy)
+        t = [_gather(xf, yj, (X + i).clamp(0, W - 1)) for i in range(-1, 3)]
+        rows.append(_cubic(t[0], t[1], t[2], t[3], dx))
+    v = _cubic(rows[0], rows[1], rows[2], rows[3], dy)
     out = torch.where(v <= 0, 0.0, torch.where(v >= 255, 255.0, torch.trunc(v)))
     return torch.where(ok[:, None], out, float(fill)).to(torch.uint8)
 
@@ -268,7 +289,6 @@ def translate_matrix(tx: torch.Tensor, ty: torch.Tensor) -> torch.Tensor:
     """(B, 6) affine data (1, 0, tx, 0, 1, ty): output (x, y) reads source (x + tx, y + ty)."""
     z, o = torch.zeros_like(tx.double()), torch.ones_like(tx.double())
     return torch.stack([o, z, tx.double(), z, o, ty.double()], dim=1)
-
 
 
 # -- colour space and blur (torchvision's PIL ColorJitter hue, ImageFilter.GaussianBlur) ----------------------------

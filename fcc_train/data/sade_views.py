@@ -17,6 +17,9 @@ as torchvision's do on an ``L`` image.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 from fcc_train.data import pil_ops as P
@@ -29,22 +32,21 @@ P_JITTER, P_GRAY, P_BLUR = 0.8, 0.2, 0.2
 SIGMA = (0.1, 2.0)
 
 
-def color_jitter(x: torch.Tensor, on: torch.Tensor, factors: torch.Tensor, hue: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+def color_jitter(
+    x: torch.Tensor, on: torch.Tensor, factors: torch.Tensor, hue: torch.Tensor, order: torch.Tensor
+) -> torch.Tensor:
     """ColorJitter on the samples with ``on`` (B,): ``factors`` (B, 3) brightness/contrast/saturation, ``hue`` (B,),
     ``order`` (B, 4) a permutation of 0..3 (0 brightness, 1 contrast, 2 saturation, 3 hue) per sample."""
-    B = x.shape[0]
+    degenerate: tuple[Callable[[torch.Tensor], torch.Tensor], ...] = (torch.zeros_like, P.gray_mean, P.gray)
+
+    def enhance(k: int) -> Callable[[torch.Tensor, Any], torch.Tensor]:
+        return lambda xs, i: P.blend(degenerate[k](xs), xs, factors[i, k])
+
     for pos in range(4):
         op = torch.where(on, order[:, pos], -1)
-        blend = (op >= 0) & (op <= 2)
-        if P.used(blend):
-            deg = torch.zeros_like(x)
-            deg = torch.where((op == 1).view(B, 1, 1, 1), P.gray_mean(x), deg)
-            deg = torch.where((op == 2).view(B, 1, 1, 1), P.gray(x), deg)
-            f = torch.where(blend, factors.gather(1, op.clamp(0, 2)[:, None])[:, 0], torch.ones_like(factors[:, 0]))
-            x = P.blend(deg, x, f)
-        shift = op == 3
-        if P.used(shift):
-            x = torch.where(shift.view(B, 1, 1, 1), P.hue_shift(x, hue), x)
+        for k in range(3):
+            x = P.on_rows(x, op == k, enhance(k))
+        x = P.on_rows(x, op == 3, lambda xs, i: P.hue_shift(xs, hue[i]))
     return x
 
 
@@ -61,11 +63,8 @@ def sade_view(x: torch.Tensor, padding: int = 4, flip: bool = True, generator: t
     hue = (torch.rand(B, device=dev, generator=generator, dtype=torch.float64) * 2 - 1) * h
     order = torch.argsort(torch.rand((B, 4), device=dev, generator=generator), dim=1)  # a uniform permutation per sample
     x = color_jitter(x, on, factors, hue, order)
-    g = torch.rand(B, device=dev, generator=generator) < P_GRAY
-    if P.used(g):
-        x = torch.where(g.view(B, 1, 1, 1), P.gray(x), x)
+    gray = torch.rand(B, device=dev, generator=generator) < P_GRAY
+    x = P.on_rows(x, gray, lambda xs, i: P.gray(xs))
     blur = torch.rand(B, device=dev, generator=generator) < P_BLUR
     sigma = SIGMA[0] + (SIGMA[1] - SIGMA[0]) * torch.rand(B, device=dev, generator=generator, dtype=torch.float64)
-    if P.used(blur):
-        x = torch.where(blur.view(B, 1, 1, 1), P.gaussian_blur(x, sigma), x)
-    return x
+    return P.on_rows(x, blur, lambda xs, i: P.gaussian_blur(xs, sigma[i]))

@@ -104,11 +104,17 @@ def test_every_operation_matches_pillow_exactly(C, H, W):
         "Equalize": (P.apply_lut(x, P.equalize_lut(x)), [ImageOps.equalize(im) for im in ims]),
         "ShearX": (
             P.affine_bicubic(x, P.shear_matrix(torch.tensor(s), "x")),
-            [im.transform(im.size, Image.AFFINE, (1, s[i], 0, 0, 1, 0), Image.BICUBIC, fillcolor=_fill(im)) for i, im in enumerate(ims)],
+            [
+                im.transform(im.size, Image.AFFINE, (1, s[i], 0, 0, 1, 0), Image.BICUBIC, fillcolor=_fill(im))
+                for i, im in enumerate(ims)
+            ],
         ),
         "ShearY": (
             P.affine_bicubic(x, P.shear_matrix(torch.tensor(s), "y")),
-            [im.transform(im.size, Image.AFFINE, (1, 0, 0, s[i], 1, 0), Image.BICUBIC, fillcolor=_fill(im)) for i, im in enumerate(ims)],
+            [
+                im.transform(im.size, Image.AFFINE, (1, 0, 0, s[i], 1, 0), Image.BICUBIC, fillcolor=_fill(im))
+                for i, im in enumerate(ims)
+            ],
         ),
         "TranslateX": (
             P.affine_nearest(x, P.translate_matrix(torch.tensor(t * W), z)),
@@ -118,7 +124,10 @@ def test_every_operation_matches_pillow_exactly(C, H, W):
             P.affine_nearest(x, P.translate_matrix(z, torch.tensor(t * H))),
             [im.transform(im.size, Image.AFFINE, (1, 0, 0, 0, 1, t[i] * H), fillcolor=_fill(im)) for i, im in enumerate(ims)],
         ),
-        "Rotate": (P.affine_nearest(x, P.rotate_matrix(torch.tensor(ang), H, W)), [_rotate_with_fill(im, ang[i]) for i, im in enumerate(ims)]),
+        "Rotate": (
+            P.affine_nearest(x, P.rotate_matrix(torch.tensor(ang), H, W)),
+            [_rotate_with_fill(im, ang[i]) for i, im in enumerate(ims)],
+        ),
     }
     for name, (ours, theirs) in cases.items():
         ref = _back(theirs)
@@ -325,9 +334,9 @@ def test_loader_applies_the_options_and_resumes_from_the_generator_state():
 
 
 def test_config_keys_are_checked_in_one_line():
-    with pytest.raises(ConfigError, match="data.autoaugment"):
+    with pytest.raises(ConfigError, match=r"data\.autoaugment"):
         load_config(None, ["data.autoaugment=imagenet"])
-    with pytest.raises(ConfigError, match="data.cutout"):
+    with pytest.raises(ConfigError, match=r"data\.cutout"):
         check_ranges(load_config(None, ["data.cutout=-1"]))
     from fcc_train.data import make_loader
     from fcc_train.data.large import make_large_loader
@@ -370,7 +379,7 @@ def _hue_pillow(img: Image.Image, hue: float) -> Image.Image:
 
 def _sade_by_pillow(a: np.ndarray, seed: int, pad: int, flip: bool) -> torch.Tensor:
     """The authors' view transform per image with Pillow, drawing as the module does: crop, flip, jitter, gray, blur."""
-    B, H, W, C = a.shape
+    B, H, W, _ = a.shape
     g = torch.Generator().manual_seed(seed)
     dy = torch.randint(0, 2 * pad + 1, (B,), generator=g)
     dx = torch.randint(0, 2 * pad + 1, (B,), generator=g)
@@ -415,7 +424,9 @@ def test_sade_view_matches_the_authors_transform(C, H, W, pad, flip):
     assert torch.equal(ours, ref), f"{int((ours != ref).any(dim=(1, 2, 3)).sum())} images differ"
 
 
-@pytest.mark.parametrize("name,value", [("P_GRAY", 0.5), ("P_BLUR", 0.4), ("JITTER", (0.4, 0.4, 0.4, 0.2)), ("SIGMA", (0.1, 3.0))])
+@pytest.mark.parametrize(
+    "name,value", [("P_GRAY", 0.5), ("P_BLUR", 0.4), ("JITTER", (0.4, 0.4, 0.4, 0.2)), ("SIGMA", (0.1, 3.0))]
+)
 def test_a_mutated_sade_view_is_caught(monkeypatch, name, value):
     B = 200
     a = _images(9, B, 3, 32, 32)
@@ -431,3 +442,12 @@ def test_sade_views_are_deterministic_and_two_views_differ():
     assert not torch.equal(v1, v2)
     g = torch.Generator().manual_seed(8)
     assert torch.equal(v1, SV.sade_view(x, 4, True, g)) and torch.equal(v2, SV.sade_view(x, 4, True, g))
+
+
+def test_the_gpu_path_masks_the_whole_batch_to_the_same_pixels(monkeypatch):
+    """On a GPU every operation runs on the whole batch and a mask keeps the others; forced here on the CPU."""
+    x = _tensor(_images(4, 128, 3, 32, 32))
+    rows = (AA.cifar10_policy(x, torch.Generator().manual_seed(6)), SV.sade_view(x, 4, True, torch.Generator().manual_seed(6)))
+    monkeypatch.setattr(P, "FULL_BATCH", True)
+    full = (AA.cifar10_policy(x, torch.Generator().manual_seed(6)), SV.sade_view(x, 4, True, torch.Generator().manual_seed(6)))
+    assert torch.equal(rows[0], full[0]) and torch.equal(rows[1], full[1])
