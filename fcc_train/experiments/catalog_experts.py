@@ -2,7 +2,9 @@
 
 Recipes from the authors' CIFAR configs (docs/recipes.md, "Multi-expert methods"); digits-LT runs a 30-epoch
 version of the digits recipe (LR steps at 4/5 and 9/10 of the run, as every digits config) so that three experts
-train in under a minute on one CPU core. FCC keeps ``fcc.placement: features`` (the paper's "features" fed to the
+train in under a minute on one CPU core. NCL's CIFAR configs add the authors' AutoAugment (CIFAR-10 policy) and
+Cutout(16) after crop + flip (``data.autoaugment``, ``data.cutout``); its digits configs keep the digits
+augmentation. FCC keeps ``fcc.placement: features`` (the paper's "features" fed to the
 classifier), which cancels exactly in SADE's and RIDE's cosine heads; ``shared`` and ``logits`` are one key away.
 """
 
