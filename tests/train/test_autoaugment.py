@@ -338,12 +338,10 @@ def test_config_keys_are_checked_in_one_line():
         load_config(None, ["data.autoaugment=imagenet"])
     with pytest.raises(ConfigError, match=r"data\.cutout"):
         check_ranges(load_config(None, ["data.cutout=-1"]))
-    from fcc_train.data import make_loader
     from fcc_train.data.large import make_large_loader
 
     with pytest.raises(ConfigError, match="device-resident"):
         make_large_loader(None, load_config(None, ["data.dataset=imagenet_lt", "data.autoaugment=cifar10"]), "cpu")  # type: ignore[arg-type]
-    assert make_loader is not None
 
 
 def test_ncl_cifar_configs_use_the_authors_augmentation_and_digits_keep_theirs():
@@ -451,3 +449,35 @@ def test_the_gpu_path_masks_the_whole_batch_to_the_same_pixels(monkeypatch):
     monkeypatch.setattr(P, "FULL_BATCH", True)
     full = (AA.cifar10_policy(x, torch.Generator().manual_seed(6)), SV.sade_view(x, 4, True, torch.Generator().manual_seed(6)))
     assert torch.equal(rows[0], full[0]) and torch.equal(rows[1], full[1])
+
+
+@pytest.mark.slow
+def test_resume_after_kill_with_autoaugment_is_bit_identical(tmp_path):
+    """Every augmentation draw comes from the loader's generator, whose state the checkpoint stores."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from fcc_train.train.checkpoint import load_checkpoint
+
+    over = ["optim.batch_size=64", "train.progress=none", "train.device=cpu", "train.threads=1", "fcc.start_epoch=1"]
+    over += ["data.autoaugment=cifar10", "data.cutout=4"]
+
+    def cli(out: Path, kill_after: int | None) -> subprocess.CompletedProcess[str]:
+        launch = ["-m"] if kill_after is None else [str(REPO / "tests/train/kill_runner.py"), str(kill_after)]
+        cmd = [sys.executable, *launch, "fcc_train", "train", "--config", "configs/digits/ce_fcc.yaml", "--out", str(out)]
+        cmd += ["--set", "optim.epochs=3", *over]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+    killed = cli(tmp_path / "a", 2)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = cli(tmp_path / "a", None)
+    assert resumed.returncode == 0 and "resuming" in resumed.stdout, resumed.stderr
+    assert cli(tmp_path / "b", None).returncode == 0
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")
+    assert a["epoch"] == b["epoch"] == 3
+    for k in b["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
