@@ -9,7 +9,7 @@ Brightness, Contrast, Color) and a hue shift uniform in [−0.1, 0.1] (in Pillow
 image; the grayscale is Pillow's luma in all three channels; the blur is Pillow's three-pass extended-box Gaussian.
 
 :func:`sade_view` does the same per sample on a uint8 batch with the Pillow-exact operations of
-:mod:`fcc_train.data.pil_ops` (every factor, order, coin and σ drawn per sample from the caller's generator). The
+:mod:`fcc_train.data.pil_ops` and :mod:`fcc_train.data.pil_filters` (every factor, order, coin and σ drawn per sample from the caller's generator). The
 flip is drawn with the crop, before the colour operations: each of them is pointwise or mirror-symmetric (the box
 blur), so this gives the authors' pixels. Digits' one channel: saturation, hue and grayscale leave it unchanged,
 as torchvision's do on an ``L`` image.
@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from fcc_train.data import pil_filters as PF
 from fcc_train.data import pil_ops as P
 from fcc_train.data.augment import random_crop_flip
 
@@ -46,7 +47,7 @@ def color_jitter(
         op = torch.where(on, order[:, pos], -1)
         for k in range(3):
             x = P.on_rows(x, op == k, enhance(k))
-        x = P.on_rows(x, op == 3, lambda xs, i: P.hue_shift(xs, hue[i]))
+        x = P.on_rows(x, op == 3, lambda xs, i: PF.hue_shift(xs, hue[i]))
     return x
 
 
@@ -67,4 +68,4 @@ def sade_view(x: torch.Tensor, padding: int = 4, flip: bool = True, generator: t
     x = P.on_rows(x, gray, lambda xs, i: P.gray(xs))
     blur = torch.rand(B, device=dev, generator=generator) < P_BLUR
     sigma = SIGMA[0] + (SIGMA[1] - SIGMA[0]) * torch.rand(B, device=dev, generator=generator, dtype=torch.float64)
-    return P.on_rows(x, blur, lambda xs, i: P.gaussian_blur(xs, sigma[i]))
+    return P.on_rows(x, blur, lambda xs, i: PF.gaussian_blur(xs, sigma[i]))

@@ -23,6 +23,7 @@ from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 from fcc_train.config import ConfigError, load_config
 from fcc_train.config_ranges import check_ranges
 from fcc_train.data import autoaugment as AA
+from fcc_train.data import pil_filters as PF
 from fcc_train.data import pil_ops as P
 from fcc_train.data import sade_views as SV
 from fcc_train.data.loader import DeviceLoader
@@ -411,6 +412,22 @@ def _sade_by_pillow(a: np.ndarray, seed: int, pad: int, flip: bool) -> torch.Ten
             img = img.transpose(Image.FLIP_LEFT_RIGHT)
         out.append(img)
     return _back(out)
+
+
+@pytest.mark.parametrize("C,H,W", SHAPES)
+def test_hue_and_blur_match_pillow_exactly(C, H, W):
+    B = 24
+    a = _images(C + H + 3, B, C, H, W)
+    x = _tensor(a)
+    rng = np.random.default_rng(W)
+    hue = rng.uniform(-0.5, 0.5, B)
+    sigma = rng.uniform(0.1, 2.0, B)
+    ims = [_pil(a[i]) for i in range(B)]
+    assert torch.equal(PF.hue_shift(x, torch.tensor(hue)), _back([_hue_pillow(im, hue[i]) for i, im in enumerate(ims)]))
+    blurred = [im.filter(ImageFilter.GaussianBlur(radius=float(sigma[i]))) for i, im in enumerate(ims)]
+    assert torch.equal(PF.gaussian_blur(x, torch.tensor(sigma)), _back(blurred))
+    if C == 3:
+        assert torch.equal(PF.rgb_to_hsv(x), _back([im.convert("HSV") for im in ims]))
 
 
 @pytest.mark.parametrize("C,H,W,pad,flip", [(3, 32, 32, 4, True), (1, 8, 8, 1, False)])
