@@ -101,13 +101,19 @@ def magnitude(op: str, m: int) -> float:
     return 0.0
 
 
-def _table(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    probs = torch.tensor([[r[0], r[3]] for r in CIFAR10_POLICY], dtype=torch.float64, device=device)
-    ops = torch.tensor([[_ID[r[1]], _ID[r[4]]] for r in CIFAR10_POLICY], dtype=torch.long, device=device)
-    mags = torch.tensor(
-        [[magnitude(r[1], r[2]), magnitude(r[4], r[5])] for r in CIFAR10_POLICY], dtype=torch.float64, device=device
-    )
-    return probs, ops, mags
+_TABLES: dict[tuple[str, tuple[tuple[float, str, int, float, str, int], ...]], tuple[torch.Tensor, ...]] = {}
+
+
+def _table(device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Probabilities, operation ids and magnitudes (25, 2) on ``device``, built once per device and table (a copy
+    from the host per batch would wait for the GPU)."""
+    key = (str(device), CIFAR10_POLICY)
+    if key not in _TABLES:
+        probs = torch.tensor([[r[0], r[3]] for r in CIFAR10_POLICY], dtype=torch.float64)
+        ops = torch.tensor([[_ID[r[1]], _ID[r[4]]] for r in CIFAR10_POLICY], dtype=torch.long)
+        mags = torch.tensor([[magnitude(r[1], r[2]), magnitude(r[4], r[5])] for r in CIFAR10_POLICY], dtype=torch.float64)
+        _TABLES[key] = (probs.to(device), ops.to(device), mags.to(device))
+    return _TABLES[key]
 
 
 def apply_ops(x: torch.Tensor, op: torch.Tensor, mag: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:

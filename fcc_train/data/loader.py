@@ -130,10 +130,13 @@ class DeviceLoader(RankShare):
             from fcc_train.config import ConfigError
 
             raise ConfigError(f"unknown data.autoaugment '{cfg.data.autoaugment}'; use none or cifar10")
-        if cfg.data.cutout > 0 and cfg.data.augment == "none":
+        if (cfg.data.cutout > 0 or cfg.data.autoaugment != "none") and cfg.data.augment == "none":
             from fcc_train.config import ConfigError
 
-            raise ConfigError("data.cutout is part of the training augmentation; with data.augment: none set data.cutout: 0")
+            raise ConfigError(
+                "data.autoaugment and data.cutout extend the training augmentation; with data.augment: none set "
+                "data.autoaugment: none, data.cutout: 0"
+            )
         cl = cfg.train.channels_last
         channels_last = (device.type == "cuda") if cl == "auto" else cl.lower() in ("true", "yes", "1", "on")
         return cls(

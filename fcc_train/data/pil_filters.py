@@ -94,7 +94,7 @@ def _box_pass(x: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
     B, C, H, W = x.shape
     reach = W
     rint = radius.long()  # (int) of the float radius
-    ww = torch.trunc(torch.tensor(float(1 << 24), dtype=torch.float32, device=x.device) / (radius * 2 + 1)).long()
+    ww = torch.trunc(torch.full_like(radius, float(1 << 24)) / (radius * 2 + 1)).long()
     fw = ((1 << 24) - (rint * 2 + 1) * ww) // 2
     idx = torch.arange(W, device=x.device)
     xl = x.long()

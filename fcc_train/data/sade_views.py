@@ -58,8 +58,9 @@ def sade_view(x: torch.Tensor, padding: int = 4, flip: bool = True, generator: t
     dev = x.device
     b, c, s, h = JITTER
     on = torch.rand(B, device=dev, generator=generator) < P_JITTER
-    lo = torch.tensor([1 - b, 1 - c, 1 - s], device=dev)
-    hi = torch.tensor([1 + b, 1 + c, 1 + s], device=dev)
+    # built on the device (a host list copied per batch would wait for the GPU)
+    lo = torch.stack([torch.full((), 1 - v, device=dev) for v in (b, c, s)])
+    hi = torch.stack([torch.full((), 1 + v, device=dev) for v in (b, c, s)])
     factors = lo + (hi - lo) * torch.rand((B, 3), device=dev, generator=generator)
     hue = (torch.rand(B, device=dev, generator=generator, dtype=torch.float64) * 2 - 1) * h
     order = torch.argsort(torch.rand((B, 4), device=dev, generator=generator), dim=1)  # a uniform permutation per sample

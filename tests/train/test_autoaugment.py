@@ -339,8 +339,15 @@ def test_config_keys_are_checked_in_one_line():
         load_config(None, ["data.autoaugment=imagenet"])
     with pytest.raises(ConfigError, match=r"data\.cutout"):
         check_ranges(load_config(None, ["data.cutout=-1"]))
+    from fcc_train.data import build_datasets
     from fcc_train.data.large import make_large_loader
 
+    cfg = load_config(None, ["data.dataset=digits", "data.augment=none", "data.cutout=4", "optim.batch_size=32"])
+    with pytest.raises(ConfigError, match=r"data\.augment: none"):
+        DeviceLoader.from_data(build_datasets(cfg), cfg, "cpu")
+    cfg = load_config(None, ["data.dataset=digits", "data.autoaugment=cifar10", "data.cutout=4", "optim.batch_size=32"])
+    loader = DeviceLoader.from_data(build_datasets(cfg), cfg, "cpu")
+    assert (loader.autoaugment, loader.cutout) == ("cifar10", 4)
     with pytest.raises(ConfigError, match="device-resident"):
         make_large_loader(None, load_config(None, ["data.dataset=imagenet_lt", "data.autoaugment=cifar10"]), "cpu")  # type: ignore[arg-type]
 
