@@ -52,6 +52,7 @@ class ConfigError(UserError):
 # free-form ones (method.manifold_layer: pool | stem | stageK) stay plain strings.
 ImbalanceType = Literal["exp", "step"]  # data/longtail.py class_profile
 Augment = Literal["standard", "none"]  # data/loader.py, data/large.py
+AutoAugmentPolicy = Literal["none", "cifar10"]  # data/autoaugment.py (device-resident data sets)
 HeadKind = Literal["linear", "cosine"]  # models/heads.py build_head
 Strategy = Literal["uniform", "edc", "half"]  # fcc_theory/tau.py STRATEGIES
 TauOrder = Literal["frequency", "label"]  # fcc.py ORDERS
@@ -90,6 +91,8 @@ class DataConfig:
     augment: Augment = "standard"  # standard (crop+flip) | none
     crop_padding: int = 4  # random crop: zero padding on each side (paper: 4; digits configs use 1)
     flip: bool = True  # random horizontal flips (off for digits: they are not flip-invariant)
+    autoaugment: AutoAugmentPolicy = "none"  # after crop + flip: none | cifar10 (AutoAugment's CIFAR-10 policy, as NCL)
+    cutout: int = 0  # after AutoAugment: side of one zeroed square per image, clipped at the borders (NCL: 16; 0 = off)
     store: str | None = None  # imagenet_lt / inat18: decode-once uint8 store folder
     test_split: str = "test"  # imagenet_lt: test (50k, BoT/FCC) | val (20k); inat18: val (the official val is the test set)
     short_side: int = 256  # imagenet_lt / inat18: resize short side (store, Pillow path, test resize before the centre crop)

@@ -72,6 +72,7 @@ RANGES: dict[str, Range] = {
     "data.num_classes": Range(2, None),
     "data.image_size": AT_LEAST_1,
     "data.crop_padding": NON_NEGATIVE,
+    "data.cutout": Range(0, 1024),
     "data.short_side": AT_LEAST_1,
     "data.workers": NON_NEGATIVE,
     "data.color_jitter": NON_NEGATIVE,

@@ -290,6 +290,11 @@ def make_large_loader(
     d = cfg.data
     if d.augment not in ("standard", "none"):
         raise ConfigError(f"unknown data.augment '{d.augment}'; use standard (RandomResizedCrop + flip + jitter) or none")
+    if d.autoaugment != "none" or d.cutout > 0:
+        raise ConfigError(
+            f"data.autoaugment / data.cutout run on the device-resident data sets (digits, CIFAR, synthetic), not {d.dataset}; "
+            "set data.autoaugment: none, data.cutout: 0"
+        )
     if not 0 < d.rrc_min_scale <= 1:
         raise ConfigError(f"data.rrc_min_scale must be in (0, 1], got {d.rrc_min_scale}")
     device = torch.device(device)

@@ -5,8 +5,9 @@ no per-sample transforms, no host synchronisation inside an epoch. Per epoch the
 index list on the device — a random permutation (instance sampling) or, given per-class
 probabilities ``p`` (C,), ``N`` draws with replacement with per-sample weights ``p[y] / n[y]``
 (this is how class-balanced, square-root and progressively-balanced samplers plug in) — and
-yields ``drop_last`` batches, cropped/flipped (:func:`~fcc_train.data.augment.random_crop_flip`)
-and normalised on the device. Every random number comes from the caller's ``torch.Generator``,
+yields ``drop_last`` batches, cropped/flipped (:func:`~fcc_train.data.augment.random_crop_flip`),
+optionally through AutoAugment's CIFAR-10 policy and Cutout (:mod:`fcc_train.data.autoaugment`, NCL's
+augmentation) and normalised on the device. Every random number comes from the caller's ``torch.Generator``,
 so the same seed gives the same batches (bit-identical on CPU).
 
 With ``world_size > 1`` (torchrun) every rank draws the *same* epoch index list from an
@@ -23,6 +24,7 @@ import torch
 
 from fcc_train.data import DataError
 from fcc_train.data.augment import normalize, random_crop_flip
+from fcc_train.data.autoaugment import cifar10_policy, cutout
 
 if TYPE_CHECKING:
     from fcc_train.config import Config
@@ -81,6 +83,8 @@ class DeviceLoader(RankShare):
         augment: bool = True,
         crop_padding: int = 4,
         flip: bool = True,
+        autoaugment: str = "none",
+        cutout: int = 0,
         num_classes: int | None = None,
         channels_last: bool = False,
         eval_batch_size: int = 1024,
@@ -105,6 +109,8 @@ class DeviceLoader(RankShare):
         self.augment = augment
         self.crop_padding = int(crop_padding) if augment else 0
         self.flip = bool(flip) and augment
+        self.autoaugment = autoaugment if augment else "none"
+        self.cutout = int(cutout) if augment else 0
         self.channels_last = channels_last
         self._share(self.num_train, rank, world_size)
 
@@ -120,6 +126,17 @@ class DeviceLoader(RankShare):
             from fcc_train.config import ConfigError
 
             raise ConfigError(f"data.crop_padding must be >= 0, got {cfg.data.crop_padding}")
+        if cfg.data.autoaugment not in ("none", "cifar10"):
+            from fcc_train.config import ConfigError
+
+            raise ConfigError(f"unknown data.autoaugment '{cfg.data.autoaugment}'; use none or cifar10")
+        if (cfg.data.cutout > 0 or cfg.data.autoaugment != "none") and cfg.data.augment == "none":
+            from fcc_train.config import ConfigError
+
+            raise ConfigError(
+                "data.autoaugment and data.cutout extend the training augmentation; with data.augment: none set "
+                "data.autoaugment: none, data.cutout: 0"
+            )
         cl = cfg.train.channels_last
         channels_last = (device.type == "cuda") if cl == "auto" else cl.lower() in ("true", "yes", "1", "on")
         return cls(
@@ -134,6 +151,8 @@ class DeviceLoader(RankShare):
             augment=cfg.data.augment != "none",
             crop_padding=cfg.data.crop_padding,
             flip=cfg.data.flip,
+            autoaugment=cfg.data.autoaugment,
+            cutout=cfg.data.cutout,
             num_classes=data.num_classes,
             channels_last=channels_last,
             eval_batch_size=cfg.train.eval_batch_size,
@@ -180,7 +199,7 @@ class DeviceLoader(RankShare):
             j = idx[s * B : (s + 1) * B]
             x = self.train_images[j]
             if self.augment:
-                x = random_crop_flip(x, self.crop_padding, self.flip, generator)
+                x = self._augment(x, generator)
             yield self._finish(x), self.train_labels[j]
 
     def batches_from_epoch_tensor(
@@ -201,7 +220,7 @@ class DeviceLoader(RankShare):
         for s in range(0, n, chunk):  # chunks bound the gather's index tensors
             x = self.train_images[idx[s : s + chunk]]
             if self.augment:
-                x = random_crop_flip(x, self.crop_padding, self.flip, generator)
+                x = self._augment(x, generator)
             parts.append(self._finish(x))
         X = torch.cat(parts) if len(parts) > 1 else parts[0]
         if self.channels_last:
@@ -226,6 +245,15 @@ class DeviceLoader(RankShare):
         B = int(batch_size or self.eval_batch_size)
         for s in range(0, self.num_train, B):
             yield self._finish(self.train_images[s : s + B]), self.train_labels[s : s + B]
+
+    def _augment(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Crop + flip, then AutoAugment and Cutout when configured (NCL's order), all on the uint8 batch."""
+        x = random_crop_flip(x, self.crop_padding, self.flip, generator)
+        if self.autoaugment == "cifar10":
+            x = cifar10_policy(x, generator)
+        if self.cutout > 0:
+            x = cutout(x, self.cutout, generator)
+        return x
 
     def _finish(self, x: torch.Tensor) -> torch.Tensor:
         x = normalize(x, self.mean, self.std)

@@ -2,7 +2,9 @@
 
 Recipes from the authors' CIFAR configs (docs/recipes.md, "Multi-expert methods"); digits-LT runs a 30-epoch
 version of the digits recipe (LR steps at 4/5 and 9/10 of the run, as every digits config) so that three experts
-train in under a minute on one CPU core. FCC keeps ``fcc.placement: features`` (the paper's "features" fed to the
+train in under a minute on one CPU core. NCL's CIFAR configs add the authors' AutoAugment (CIFAR-10 policy) and
+Cutout(16) after crop + flip (``data.autoaugment``, ``data.cutout``); its digits configs keep the digits
+augmentation. FCC keeps ``fcc.placement: features`` (the paper's "features" fed to the
 classifier), which cancels exactly in SADE's and RIDE's cosine heads; ``shared`` and ``logits`` are one key away.
 """
 
@@ -37,6 +39,9 @@ _NCL: dict[str, Any] = {
     "optim.milestones": [320, 360],
     "optim.lr_decay": 0.1,
 }
+# NCL's CIFAR augmentation after the split's crop + flip; the 8x8 digits keep theirs (a 16-pixel hole would cover them)
+_NCL_AUG = {"data.autoaugment": "cifar10", "data.cutout": 16}
+_CIFAR = ("cifar10_lt100", "cifar10_lt50", "cifar100_lt100", "cifar100_lt50")
 
 EXPERT_ENTRIES: tuple[MethodEntry, ...] = (
     MethodEntry(
@@ -63,10 +68,11 @@ EXPERT_ENTRIES: tuple[MethodEntry, ...] = (
         "multi-expert",
         "Li et al., Nested Collaborative Learning for Long-Tailed Visual Recognition, CVPR 2022",
         _NCL,
-        per_split={"cifar10_lt100": {"method.ncl_hcm_k": 3}, "cifar10_lt50": {"method.ncl_hcm_k": 3}},
+        per_split={split: {**_NCL_AUG, **({"method.ncl_hcm_k": 3} if split.startswith("cifar10_") else {})} for split in _CIFAR},
         digits={**_DIGITS, "method.ncl_hcm_k": 3},
         table_row="NCL",
-        notes="3 ResNet-32 experts: balanced-softmax CE on all and on the top-k hard classes + NBOD (pairwise KL, 0.6 on each)",
+        notes="3 ResNet-32 experts: balanced-softmax CE on all and on the top-k hard classes + NBOD (pairwise KL, 0.6 on each); "
+        "AutoAugment (CIFAR-10 policy) + Cutout(16) on CIFAR, one view for all experts",
     ),
     MethodEntry(
         "ride",

@@ -2,14 +2,16 @@
 
 Learn the experts' aggregation weights w = softmax(θ) (θ initialised to 1/3 each, so w is uniform) on the
 *unlabeled* test images: each batch gives two augmented views, and SGD (LR ``method.sade_test_time_lr`` = 0.1,
-momentum 0.9, Nesterov, wd 5e-4, batch 128) maximises the mean cosine similarity of softmax(Σ_e w_e z_e) between
-the views, for ``method.sade_test_time_epochs`` epochs (5), stopping early when a weight falls below 0.05 (as the
-authors). The backbone is frozen and in eval mode; labels are never read. The learned w becomes the model's
-``expert_weights`` (what its ``forward`` aggregates with).
+momentum 0.9, Nesterov, wd 5e-4, batch 128, shuffled, the last batch kept) maximises the mean cosine similarity of
+softmax(Σ_e w_e z_e) between the views, for ``method.sade_test_time_epochs`` epochs (5), stopping after an epoch in
+which a weight, rounded to two decimals as the authors' record of it, is below 0.05. The backbone is frozen and in
+eval mode; labels are never read. The learned w becomes the model's ``expert_weights`` (what its ``forward``
+aggregates with).
 
-The views are the training augmentation (random crop + flip) of the device-resident test images: the authors'
-views add colour jitter, grayscale and blur, and draw unlabeled images of the test distribution from the training
-pool (docs/recipes.md, "Differences").
+Images and views as the authors' CIFAR script: the test set itself (its uniform test distribution is the whole
+CIFAR test split), each image seen as two independent views of :func:`~fcc_train.data.sade_views.sade_view` —
+random crop, colour jitter (p 0.8), grayscale (p 0.2), Gaussian blur (p 0.2), flip — with the split's crop padding
+(at least 1) and flip setting.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from fcc_theory.errors import UserError
-from fcc_train.data.augment import random_crop_flip
+from fcc_train.data.sade_views import sade_view
 from fcc_train.methods.experts.losses import sade_stability
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ MIN_WEIGHT = 0.05
 
 
 def _views(loader: Any, images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    x = random_crop_flip(images, max(loader.crop_padding, 1), loader.flip, gen)
+    x = sade_view(images, max(loader.crop_padding, 1), loader.flip, gen)
     return loader._finish(x)
 
 
@@ -67,7 +69,7 @@ def test_time_aggregation(engine: Any, loader: Any, cfg: Config) -> torch.Tensor
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        if bool((torch.softmax(theta, dim=0) < MIN_WEIGHT).any()):
+        if bool((torch.round(torch.softmax(theta, dim=0) * 100) / 100 < MIN_WEIGHT).any()):
             break
     w = torch.softmax(theta.detach(), dim=0)
     with torch.no_grad():
