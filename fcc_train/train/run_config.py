@@ -90,9 +90,20 @@ EXTEND_KEYS = ("optim.epochs", "optim.milestones")
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any], allowed: tuple[str, ...] = ()) -> list[str]:
-    """Non-cosmetic keys whose values differ between two resolved configs (``allowed`` keys left out)."""
-    a, b = flatten_config(old), flatten_config(new)
+    """Non-cosmetic keys whose values differ between two resolved configs (``allowed`` keys left out).
+
+    A key that a config lacks counts as its default: a run stored before the key existed trained as the default
+    does (a new key's default keeps the earlier behaviour), so an upgrade does not turn finished runs into others.
+    """
+    a, b = flatten_config(_with_defaults(old)), flatten_config(_with_defaults(new))
     return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and k not in allowed and a.get(k) != b.get(k))
+
+
+def _with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return config_to_dict(config_from_dict(cfg))
+    except Exception:  # not a loadable config (e.g. a damaged file): compare it as it is
+        return cfg
 
 
 def check_extension(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:

@@ -135,3 +135,27 @@ def test_value_outside_choices_as_a_process(tmp_path):
     assert len(err) == 1 and "Traceback" not in r.stderr, r.stderr
     assert err[0] == "fcc train: error: config key 'train.precision' is 'fp8'; use one of auto, bf16, fp32"
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_stored_before_a_key_existed_is_still_finished(capsys, tmp_path):
+    """A key the stored config lacks counts as its default (an upgrade keeps finished runs); set otherwise, it differs."""
+    import json
+
+    import yaml
+
+    out = tmp_path / "r"
+    common = ["train", "--config", DIGITS, "--out", str(out), "--device", "cpu", "--set", "optim.epochs=1", "train.progress=none"]
+    assert main(common) == 0
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    del cfg["data"]["cutout"]  # as written by a version without the key
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg))
+    summary = json.loads((out / "summary.json").read_text())
+    del summary["config"]["data"]["cutout"]
+    (out / "summary.json").write_text(json.dumps(summary))
+    before = (out / "metrics.jsonl").read_text()
+    capsys.readouterr()
+    assert main(common) == 0
+    assert (out / "metrics.jsonl").read_text() == before  # nothing trained again
+    capsys.readouterr()
+    assert main(common + ["data.cutout=2"]) == 2
+    _one_line_error(capsys, "different config", "data.cutout")
