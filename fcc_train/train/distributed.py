@@ -58,6 +58,9 @@ def setup(device_kind: str = "auto") -> DistInfo:
 
 def cleanup() -> None:
     if dist.is_available() and dist.is_initialized():
+        # every rank reaches the teardown before any destroys the group: a gloo process group torn down while
+        # a peer still talks to it can abort that peer ("terminate called without an active exception")
+        dist.barrier()
         dist.destroy_process_group()
 
 

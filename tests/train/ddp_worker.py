@@ -88,6 +88,7 @@ def main() -> None:
         with open(out, "w") as f:
             json.dump(res, f)
     if world > 1:
+        dist.barrier()  # as fcc_train.train.distributed.cleanup: no rank tears gloo down under a peer
         dist.destroy_process_group()
 
 
