@@ -12,40 +12,22 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image
 
 from fcc_train.data.augment import random_crop_flip
 from fcc_train.data.autoaugment import CIFAR10_POLICY, cifar10_policy, cutout, magnitude
 from fcc_train.data.sade_views import sade_view
 
-
-def _pillow_op(img: Image.Image, op: str, mag: float) -> Image.Image:
-    sign = random.choice((-1, 1))
-    w, h = img.size
-    grey = (128, 128, 128)
-    if op in ("shearX", "shearY"):
-        m = (1, mag * sign, 0, 0, 1, 0) if op == "shearX" else (1, 0, 0, mag * sign, 1, 0)
-        return img.transform(img.size, Image.AFFINE, m, Image.BICUBIC, fillcolor=grey)
-    if op in ("translateX", "translateY"):
-        m = (1, 0, mag * w * sign, 0, 1, 0) if op == "translateX" else (1, 0, 0, 0, 1, mag * h * sign)
-        return img.transform(img.size, Image.AFFINE, m, fillcolor=grey)
-    if op == "rotate":
-        r = img.convert("RGBA").rotate(mag)
-        return Image.composite(r, Image.new("RGBA", r.size, (128,) * 4), r).convert("RGB")
-    enhance = {"color": ImageEnhance.Color, "contrast": ImageEnhance.Contrast, "sharpness": ImageEnhance.Sharpness}
-    enhance["brightness"] = ImageEnhance.Brightness
-    if op in enhance:
-        return enhance[op](img).enhance(1 + mag * sign)
-    if op == "posterize":
-        return ImageOps.posterize(img, int(mag))
-    if op == "solarize":
-        return ImageOps.solarize(img, mag)
-    return {"autocontrast": ImageOps.autocontrast, "equalize": ImageOps.equalize, "invert": ImageOps.invert}[op](img)
+# the per-image Pillow transcription the tests compare the batched ops with
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "train"))
+from pillow_reference import pil_op
 
 
 def pillow_per_image(batch: np.ndarray) -> torch.Tensor:
@@ -58,9 +40,9 @@ def pillow_per_image(batch: np.ndarray) -> torch.Tensor:
             img = img.transpose(Image.FLIP_LEFT_RIGHT)
         p1, o1, m1, p2, o2, m2 = random.choice(CIFAR10_POLICY)
         if random.random() < p1:
-            img = _pillow_op(img, o1, magnitude(o1, m1))
+            img = pil_op(img, o1, magnitude(o1, m1), random.choice((-1, 1)))
         if random.random() < p2:
-            img = _pillow_op(img, o2, magnitude(o2, m2))
+            img = pil_op(img, o2, magnitude(o2, m2), random.choice((-1, 1)))
         x = np.asarray(img).copy()
         cy, cx = random.randrange(32), random.randrange(32)
         x[max(cy - 8, 0) : cy + 8, max(cx - 8, 0) : cx + 8] = 0

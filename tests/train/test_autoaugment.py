@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+from pillow_reference import FILL, fill, pil_op, rotate_with_fill
 
 from fcc_train.config import ConfigError, load_config
 from fcc_train.config_ranges import check_ranges
@@ -30,7 +31,6 @@ from fcc_train.data.loader import DeviceLoader
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
-FILL = 128
 
 
 def _images(seed: int, B: int, C: int, H: int, W: int) -> np.ndarray:
@@ -54,15 +54,6 @@ def _back(ims: list[Image.Image]) -> torch.Tensor:
     arrs = [np.asarray(im) for im in ims]
     arrs = [x[..., None] if x.ndim == 2 else x for x in arrs]
     return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2)
-
-
-def _fill(img: Image.Image) -> int | tuple[int, ...]:
-    return FILL if img.mode == "L" else (FILL,) * 3
-
-
-def _rotate_with_fill(img: Image.Image, deg: float) -> Image.Image:
-    rot = img.convert("RGBA").rotate(deg)
-    return Image.composite(rot, Image.new("RGBA", rot.size, (FILL,) * 4), rot).convert(img.mode)
 
 
 SHAPES = [(3, 32, 32), (1, 8, 8), (3, 9, 7)]
@@ -106,28 +97,28 @@ def test_every_operation_matches_pillow_exactly(C, H, W):
         "ShearX": (
             P.affine_bicubic(x, P.shear_matrix(torch.tensor(s), "x")),
             [
-                im.transform(im.size, Image.AFFINE, (1, s[i], 0, 0, 1, 0), Image.BICUBIC, fillcolor=_fill(im))
+                im.transform(im.size, Image.AFFINE, (1, s[i], 0, 0, 1, 0), Image.BICUBIC, fillcolor=fill(im))
                 for i, im in enumerate(ims)
             ],
         ),
         "ShearY": (
             P.affine_bicubic(x, P.shear_matrix(torch.tensor(s), "y")),
             [
-                im.transform(im.size, Image.AFFINE, (1, 0, 0, s[i], 1, 0), Image.BICUBIC, fillcolor=_fill(im))
+                im.transform(im.size, Image.AFFINE, (1, 0, 0, s[i], 1, 0), Image.BICUBIC, fillcolor=fill(im))
                 for i, im in enumerate(ims)
             ],
         ),
         "TranslateX": (
             P.affine_nearest(x, P.translate_matrix(torch.tensor(t * W), z)),
-            [im.transform(im.size, Image.AFFINE, (1, 0, t[i] * W, 0, 1, 0), fillcolor=_fill(im)) for i, im in enumerate(ims)],
+            [im.transform(im.size, Image.AFFINE, (1, 0, t[i] * W, 0, 1, 0), fillcolor=fill(im)) for i, im in enumerate(ims)],
         ),
         "TranslateY": (
             P.affine_nearest(x, P.translate_matrix(z, torch.tensor(t * H))),
-            [im.transform(im.size, Image.AFFINE, (1, 0, 0, 0, 1, t[i] * H), fillcolor=_fill(im)) for i, im in enumerate(ims)],
+            [im.transform(im.size, Image.AFFINE, (1, 0, 0, 0, 1, t[i] * H), fillcolor=fill(im)) for i, im in enumerate(ims)],
         ),
         "Rotate": (
             P.affine_nearest(x, P.rotate_matrix(torch.tensor(ang), H, W)),
-            [_rotate_with_fill(im, ang[i]) for i, im in enumerate(ims)],
+            [rotate_with_fill(im, ang[i]) for i, im in enumerate(ims)],
         ),
     }
     for name, (ours, theirs) in cases.items():
@@ -159,7 +150,7 @@ def test_mutated_operations_are_caught():
     m = P.rotate_matrix(torch.full((8,), 20.0), 32, 32)
     shifted = m.clone()
     shifted[:, 2] += 0.5
-    ref = _back([_rotate_with_fill(im, 20.0) for im in ims])
+    ref = _back([rotate_with_fill(im, 20.0) for im in ims])
     assert torch.equal(P.affine_nearest(x, m), ref) and not torch.equal(P.affine_nearest(x, shifted), ref)
 
 
@@ -210,29 +201,6 @@ RANGES = {
 }
 
 
-def _pil_op(img: Image.Image, op: str, mag: float, sign: int) -> Image.Image:
-    w, h = img.size
-    if op == "shearX":
-        return img.transform(img.size, Image.AFFINE, (1, mag * sign, 0, 0, 1, 0), Image.BICUBIC, fillcolor=_fill(img))
-    if op == "shearY":
-        return img.transform(img.size, Image.AFFINE, (1, 0, 0, mag * sign, 1, 0), Image.BICUBIC, fillcolor=_fill(img))
-    if op == "translateX":
-        return img.transform(img.size, Image.AFFINE, (1, 0, mag * w * sign, 0, 1, 0), fillcolor=_fill(img))
-    if op == "translateY":
-        return img.transform(img.size, Image.AFFINE, (1, 0, 0, 0, 1, mag * h * sign), fillcolor=_fill(img))
-    if op == "rotate":
-        return _rotate_with_fill(img, mag)
-    enh = {"color": ImageEnhance.Color, "contrast": ImageEnhance.Contrast, "sharpness": ImageEnhance.Sharpness}
-    enh["brightness"] = ImageEnhance.Brightness
-    if op in enh:
-        return enh[op](img).enhance(1 + mag * sign)
-    if op == "posterize":
-        return ImageOps.posterize(img, int(mag))
-    if op == "solarize":
-        return ImageOps.solarize(img, mag)
-    return {"autocontrast": ImageOps.autocontrast, "equalize": ImageOps.equalize, "invert": ImageOps.invert}[op](img)
-
-
 def _policy_by_pillow(a: np.ndarray, seed: int) -> torch.Tensor:
     """The policy per image with Pillow, drawing pick, coins and signs as the module's generator does."""
     B = a.shape[0]
@@ -246,7 +214,7 @@ def _policy_by_pillow(a: np.ndarray, seed: int) -> torch.Tensor:
         p1, o1, m1, p2, o2, m2 = POLICY[int(pick[i])]
         for slot, (p, o, m) in enumerate(((p1, o1, m1), (p2, o2, m2))):
             if float(u[i, slot]) < p:
-                img = _pil_op(img, o, float(RANGES[o][m]), int(sign[i, slot]))
+                img = pil_op(img, o, float(RANGES[o][m]), int(sign[i, slot]))
         out.append(img)
     return _back(out)
 
