@@ -117,22 +117,16 @@ class DeviceLoader(RankShare):
     @classmethod
     def from_data(cls, data: LTData, cfg: Config, device: torch.device | str, rank: int = 0, world_size: int = 1) -> DeviceLoader:
         """A loader for ``data`` with the config's batch (global, split over ranks) and augmentation."""
-        device = torch.device(device)
-        if cfg.data.augment not in ("standard", "none"):
-            from fcc_train.config import ConfigError
+        from fcc_train.config import CHOICES, ConfigError
 
+        device = torch.device(device)
+        if cfg.data.augment not in CHOICES["data.augment"]:
             raise ConfigError(f"unknown data.augment '{cfg.data.augment}'; use standard (crop + flip) or none")
         if cfg.data.crop_padding < 0:
-            from fcc_train.config import ConfigError
-
             raise ConfigError(f"data.crop_padding must be >= 0, got {cfg.data.crop_padding}")
-        if cfg.data.autoaugment not in ("none", "cifar10"):
-            from fcc_train.config import ConfigError
-
+        if cfg.data.autoaugment not in CHOICES["data.autoaugment"]:
             raise ConfigError(f"unknown data.autoaugment '{cfg.data.autoaugment}'; use none or cifar10")
         if (cfg.data.cutout > 0 or cfg.data.autoaugment != "none") and cfg.data.augment == "none":
-            from fcc_train.config import ConfigError
-
             raise ConfigError(
                 "data.autoaugment and data.cutout extend the training augmentation; with data.augment: none set "
                 "data.autoaugment: none, data.cutout: 0"

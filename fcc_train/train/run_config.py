@@ -95,7 +95,11 @@ def config_differences(old: dict[str, Any], new: dict[str, Any], allowed: tuple[
     A key that a config lacks counts as its default: a run stored before the key existed trained as the default
     does (a new key's default keeps the earlier behaviour), so an upgrade does not turn finished runs into others.
     """
-    a, b = flatten_config(_with_defaults(old)), flatten_config(_with_defaults(new))
+    return _differences(_with_defaults(old), _with_defaults(new), allowed)
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+    a, b = flatten_config(old), flatten_config(new)
     return sorted(k for k in set(a) | set(b) if k not in COSMETIC_KEYS and k not in allowed and a.get(k) != b.get(k))
 
 
@@ -141,7 +145,8 @@ def check_stored_config(run_dir: Path, cfg_dict: dict[str, Any], extend: bool = 
 def refuse_if_different(run_dir: Path, old: dict[str, Any], new: dict[str, Any], extend: bool = False) -> None:
     """One line naming the first differing keys when ``old`` and ``new`` differ in anything but the cosmetic keys
     (and, with ``extend``, :data:`EXTEND_KEYS` within :func:`check_extension`'s rules)."""
-    diff = config_differences(old, new, EXTEND_KEYS if extend else ())
+    old, new = _with_defaults(old), _with_defaults(new)  # the shown values and --extend's checks see every key
+    diff = _differences(old, new, EXTEND_KEYS if extend else ())
     if diff:
         a, b = flatten_config(old), flatten_config(new)
         shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:4]) + (" ..." if len(diff) > 4 else "")
